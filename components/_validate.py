@@ -1,0 +1,124 @@
+"""Validation primitives shared by the stack-config model.
+
+Every check appends to a `Problems` list instead of raising, so a stack with five mistakes gets five
+lines back at once, each `osmo-backend:<key>.<path>: <reason>`.
+"""
+
+import difflib
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+DNS1123_LABEL_MAX = 63
+DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+DNS1123_SUBDOMAIN_MAX = 253
+# https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#syntax-and-character-set
+_LABEL_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+LABEL_NAME_MAX = 63
+
+
+class ConfigError(Exception):
+    """Stack config is invalid. `problems` holds every `path: reason` line, in a stable order."""
+
+    def __init__(self, problems: Iterable[str]) -> None:
+        self.problems: tuple[str, ...] = tuple(problems)
+        super().__init__("invalid stack config:\n" + "\n".join(self.problems))
+
+
+@dataclass
+class Problems:
+    """Collects `path: reason` lines; `check()` raises them all at once."""
+
+    lines: list[str] = field(default_factory=list[str])
+
+    def add(self, path: str, reason: str) -> None:
+        self.lines.append(f"{path}: {reason}")
+
+    def check(self) -> None:
+        if self.lines:
+            raise ConfigError(self.lines)
+
+
+def show(value: Any) -> str:
+    """A bad value as the user wrote it, shortened so a pasted blob cannot flood the output."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def dns1123_label_problem(value: str, max_length: int = DNS1123_LABEL_MAX) -> str | None:
+    if len(value) > max_length:
+        return f"{show(value)} is {len(value)} characters; at most {max_length} are allowed"
+    if not DNS1123_LABEL.match(value):
+        return (
+            f"{show(value)} is not a DNS-1123 label; use lowercase letters, digits and '-', "
+            "starting and ending with a letter or digit"
+        )
+    return None
+
+
+def dns1123_subdomain_problem(value: str) -> str | None:
+    if len(value) > DNS1123_SUBDOMAIN_MAX:
+        return f"{show(value)} is longer than {DNS1123_SUBDOMAIN_MAX} characters"
+    if not DNS1123_SUBDOMAIN.match(value):
+        return (
+            f"{show(value)} is not a DNS-1123 subdomain; use lowercase letters, digits, '-' and '.'"
+        )
+    return None
+
+
+def label_key_problem(key: str) -> str | None:
+    """Kubernetes label key: optional DNS subdomain prefix and '/', then a name of <= 63 chars."""
+    prefix, _, name = key.rpartition("/")
+    if prefix and dns1123_subdomain_problem(prefix) is not None:
+        return f"label key {show(key)} has an invalid prefix; it must be a DNS-1123 subdomain"
+    if not name or len(name) > LABEL_NAME_MAX or not _LABEL_NAME.match(name):
+        return (
+            f"label key {show(key)} is invalid; the name part must be 1-63 characters of "
+            "letters, digits, '-', '_' and '.', starting and ending with a letter or digit"
+        )
+    return None
+
+
+def label_value_problem(value: str) -> str | None:
+    if value == "":
+        return None
+    if len(value) > LABEL_NAME_MAX or not _LABEL_NAME.match(value):
+        return (
+            f"label value {show(value)} is invalid; use at most 63 letters, digits, '-', '_' "
+            "and '.', starting and ending with a letter or digit"
+        )
+    return None
+
+
+def unknown_keys(
+    problems: Problems,
+    path: str,
+    given: Mapping[str, Any],
+    allowed: Iterable[str],
+    separator: str = ".",
+) -> None:
+    """Typos must not pass silently: every key we do not read is an error, with a suggestion."""
+    allowed_list = sorted(allowed)
+    for key in sorted(set(given) - set(allowed_list)):
+        close = difflib.get_close_matches(key, allowed_list, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        problems.add(
+            f"{path}{separator}{key}",
+            f"unknown key{hint} (allowed: {', '.join(allowed_list)})",
+        )
+
+
+def expect_mapping(problems: Problems, path: str, value: Any) -> Mapping[str, Any] | None:
+    if isinstance(value, Mapping):
+        return value  # pyright: ignore[reportUnknownVariableType]
+    problems.add(path, f"must be an object, got {show(value)}")
+    return None
+
+
+def expect_str(problems: Problems, path: str, value: Any) -> str | None:
+    if isinstance(value, str) and value != "":
+        return value
+    problems.add(path, f"must be a non-empty string, got {show(value)}")
+    return None

@@ -1,0 +1,71 @@
+"""The uniform cluster handle every cluster kind returns (DESIGN section 2).
+
+Components downstream of the cluster (operator layer, storage, monitoring, connection) read only
+this handle; they never look at which kind of cluster produced it.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.config import (
+    GPU_TAINT_EFFECT,
+    GPU_TAINT_KEY,
+    GPU_TAINT_VALUE,
+    ClusterKind,
+    GpuStackSpec,
+    Role,
+)
+
+
+@dataclass(frozen=True)
+class NodeRole:
+    """How pods of one OSMO node role reach their nodes."""
+
+    selector: Mapping[str, str]
+    """Node selector for pods of this role (for example `{node-type: gpu}`)."""
+    tolerations: tuple[Mapping[str, str], ...] = ()
+    """Tolerations pods of this role need (the GPU taint on gpu nodes)."""
+
+
+GPU_TOLERATION: Mapping[str, str] = {
+    "key": GPU_TAINT_KEY,
+    "operator": "Exists",
+    "effect": GPU_TAINT_EFFECT,
+}
+GPU_TAINT: Mapping[str, str] = {
+    "key": GPU_TAINT_KEY,
+    "value": GPU_TAINT_VALUE,
+    "effect": GPU_TAINT_EFFECT,
+}
+
+
+def role_tolerations(role: Role) -> tuple[Mapping[str, str], ...]:
+    """Tolerations OSMO's pods need for a role's nodes: GPU nodes carry the GPU taint."""
+    return (GPU_TOLERATION,) if role == "gpu" else ()
+
+
+@dataclass(frozen=True)
+class ClusterHandle:
+    """What every cluster kind hands to the rest of the stack."""
+
+    name: str
+    """Cluster name from stack config."""
+    kind: ClusterKind
+    identifier: str
+    """Stable id given to the provider as `cluster_identifier` (re-issued credentials never
+    replace the in-cluster resources)."""
+    kubeconfig: pulumi.Output[str] = field(repr=False)
+    """Kubeconfig content, always a Pulumi secret."""
+    provider: k8s.Provider
+    """The only Kubernetes provider for this cluster; children inherit it through `parent`."""
+    node_roles: Mapping[Role, NodeRole]
+    gpu_stack: GpuStackSpec
+    """Who installs the NVIDIA driver and toolkit on GPU nodes (the GPU Operator or the host)."""
+    deleted_with: pulumi.Resource | None = None
+    """Cloud cluster resource that in-cluster resources set as `deleted_with`; None for adopted
+    clusters, which outlive the stack."""
+    default_storage_class: str | None = None
+    """StorageClass for in-cluster state; None means the cluster's own default."""

@@ -1,0 +1,87 @@
+"""Adopting an existing (on-prem or hand-built) cluster from a kubeconfig.
+
+Nothing is created in or around the cluster except, when the stack lists node names per role,
+server-side-apply patches that label those nodes (and taint GPU nodes).
+
+Taints are one atomic list under server-side apply. The node patch applies the whole list it
+owns and never forces: if another field manager (kubelet `--register-with-taints`, `kubectl taint`)
+already set a different taint list on that node, `pulumi up` fails with a conflict naming that
+manager instead of silently replacing its taints. On delete the patch releases its fields: labels
+and taints this stack alone set are removed; values another manager also set stay.
+"""
+
+from collections.abc import Mapping
+from typing import TypedDict
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.cluster.base import GPU_TAINT, ClusterHandle, NodeRole, role_tolerations
+from components.config import ExistingClusterSpec, NodeRoleSpec, Role
+
+TYPE = "osmo-backend:index:ExistingCluster"
+
+
+class ExistingClusterArgs(TypedDict):
+    """Inputs for ExistingCluster (validated by `components.config` first)."""
+
+    spec: ExistingClusterSpec
+    """Validated cluster config: name, checked kubeconfig, node roles, GPU stack profile."""
+
+
+def node_patch_body(role: NodeRoleSpec, node: str) -> tuple[dict[str, object], dict[str, object]]:
+    """Metadata and spec of the server-side-apply patch that puts `node` into `role`."""
+    metadata: dict[str, object] = {"name": node, "labels": dict(role.selector)}
+    spec: dict[str, object] = {"taints": [dict(GPU_TAINT)]} if role.role == "gpu" else {}
+    return metadata, spec
+
+
+class ExistingCluster(pulumi.ComponentResource):
+    """An existing Kubernetes cluster adopted through its kubeconfig."""
+
+    handle: ClusterHandle
+    """The uniform cluster handle (provider, kubeconfig secret, node roles)."""
+    kubeconfig: pulumi.Output[str]
+    """The minified kubeconfig, secret."""
+
+    def __init__(
+        self, name: str, args: ExistingClusterArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(TYPE, name, None, opts)
+        spec = args["spec"]
+        child = pulumi.ResourceOptions(parent=self)
+
+        self.kubeconfig = pulumi.Output.secret(spec.kubeconfig.content)
+        provider = k8s.Provider(
+            f"{name}-k8s",
+            kubeconfig=self.kubeconfig,
+            cluster_identifier=spec.name,
+            opts=pulumi.ResourceOptions.merge(
+                child, pulumi.ResourceOptions(additional_secret_outputs=["kubeconfig"])
+            ),
+        )
+        on_cluster = pulumi.ResourceOptions(parent=self, provider=provider)
+        for role in spec.node_roles:
+            for node in role.nodes:
+                metadata, node_spec = node_patch_body(role, node)
+                k8s.core.v1.NodePatch(
+                    f"{name}-node-{node}",
+                    metadata=metadata,
+                    spec=node_spec or None,
+                    opts=on_cluster,
+                )
+
+        roles: Mapping[Role, NodeRole] = {
+            r.role: NodeRole(selector=dict(r.selector), tolerations=role_tolerations(r.role))
+            for r in spec.node_roles
+        }
+        self.handle = ClusterHandle(
+            name=spec.name,
+            kind="existing",
+            identifier=spec.name,
+            kubeconfig=self.kubeconfig,
+            provider=provider,
+            node_roles=roles,
+            gpu_stack=spec.gpu_stack,
+        )
+        self.register_outputs({"kubeconfig": self.kubeconfig})

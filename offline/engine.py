@@ -1,0 +1,339 @@
+"""The recording engine: runs a Pulumi program against mocks and records the whole resource graph.
+
+It is the offline plan's engine and the test harness. Plain `pulumi.runtime.set_mocks` misses what
+the real engine does, so this one adds it:
+- every registration is recorded with parent, provider, all dependencies (implicit ones included),
+  inputs, and the effective `protect`/`deletedWith`/`retainOnDelete` after inheritance down the
+  parent chain (the engine inherits them; mocks do not);
+- the secret outputs a resource type declares (`additional_secret_outputs`) come back as secrets;
+- a custom resource of a package whose default provider is disabled, registered without an
+  explicit provider, fails the run (the real engine would refuse it);
+- an invoke without a fake fails the run, naming its token;
+- URNs carry the whole parent type chain without the stack's type, as the engine writes them
+  (plain mocks keep only the last parent type and prefix top-level types with the stack's).
+"""
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc, settings
+from pulumi.runtime.proto import resource_pb2
+
+SECRET = "[secret]"
+UNKNOWN = "[unknown]"
+_STACK_TYPE = "pulumi:pulumi:Stack"
+
+InvokeFake = Callable[[Mapping[str, Any]], dict[str, Any]]
+
+
+class OfflineEngineError(Exception):
+    """The program did something the real engine would reject, or that the offline engine cannot
+    fake. The message says what and where."""
+
+
+def mask_secrets(value: Any) -> Any:
+    """Plain JSON-able data with every secret replaced by `[secret]` and unknowns by `[unknown]`."""
+    if rpc.is_rpc_secret(value):
+        return SECRET
+    if value is rpc.UNKNOWN or isinstance(value, pulumi.output.Unknown):
+        return UNKNOWN
+    if isinstance(value, Mapping):
+        return {str(k): mask_secrets(v) for k, v in sorted(value.items())}  # pyright: ignore[reportUnknownArgumentType, reportUnknownVariableType]
+    if isinstance(value, list | tuple):
+        return [mask_secrets(v) for v in value]  # pyright: ignore[reportUnknownVariableType]
+    if isinstance(value, pulumi.Resource):
+        return f"[resource {type(value).__name__}]"
+    return value
+
+
+def unwrap_secrets(value: Any) -> Any:
+    """Inputs with secret markers removed (values kept): for tests that assert secret content."""
+    if rpc.is_rpc_secret(value):
+        return unwrap_secrets(rpc.unwrap_rpc_secret(value))
+    if isinstance(value, Mapping):
+        return {k: unwrap_secrets(v) for k, v in value.items()}  # pyright: ignore[reportUnknownVariableType]
+    if isinstance(value, list):
+        return [unwrap_secrets(v) for v in value]  # pyright: ignore[reportUnknownVariableType]
+    return value
+
+
+@dataclass
+class ResourceRecord:
+    """One registered resource, as the offline plan writes it."""
+
+    urn: str
+    type: str
+    name: str
+    custom: bool
+    parent: str | None
+    provider: str | None
+    providers: dict[str, str]
+    dependencies: list[str]
+    property_dependencies: dict[str, list[str]]
+    raw_inputs: dict[str, Any] = field(repr=False)
+    """Inputs as registered, secrets still wrapped (never written out)."""
+    own_options: dict[str, Any]
+    options: dict[str, Any] = field(default_factory=dict[str, Any])
+    """Effective options after inheritance: protect, deletedWith, retainOnDelete, dependsOn, ..."""
+
+    @property
+    def inputs(self) -> dict[str, Any]:
+        """Inputs with secrets masked: safe to print or write."""
+        return mask_secrets(self.raw_inputs)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "urn": self.urn,
+            "type": self.type,
+            "name": self.name,
+            "custom": self.custom,
+            "parent": self.parent,
+            "provider": self.provider,
+            "providers": dict(sorted(self.providers.items())),
+            "dependencies": self.dependencies,
+            "propertyDependencies": {k: v for k, v in sorted(self.property_dependencies.items())},
+            "inputs": self.inputs,
+            "options": dict(sorted(self.options.items())),
+        }
+
+
+@dataclass
+class Recording:
+    """Everything one program run registered, in registration order."""
+
+    project: str
+    stack: str
+    resources: list[ResourceRecord] = field(default_factory=list[ResourceRecord])
+    raw_outputs: dict[str, Any] = field(default_factory=dict[str, Any])
+    logs: list[tuple[str, str]] = field(default_factory=list[tuple[str, str]])
+    invokes: list[str] = field(default_factory=list[str])
+
+    @property
+    def outputs(self) -> dict[str, Any]:
+        return mask_secrets(self.raw_outputs)
+
+    def by_type(self, type_: str) -> list[ResourceRecord]:
+        return [r for r in self.resources if r.type == type_]
+
+    def get(self, type_: str, name: str) -> ResourceRecord:
+        for r in self.resources:
+            if r.type == type_ and r.name == name:
+                return r
+        known = ", ".join(f"{r.type}::{r.name}" for r in self.resources)
+        raise KeyError(f"no {type_} named {name!r}; registered: {known}")
+
+    def urn_of(self, type_: str, name: str) -> str:
+        return self.get(type_, name).urn
+
+    def children(self, urn: str | None) -> list[ResourceRecord]:
+        return [r for r in self.resources if r.parent == urn]
+
+
+class _Mocks(pulumi_mocks.Mocks):
+    """Plausible fake cloud outputs: a resource's state is its inputs plus per-type fakes."""
+
+    def __init__(self, recording: Recording, invoke_fakes: Mapping[str, InvokeFake]) -> None:
+        self._recording = recording
+        self._invoke_fakes = invoke_fakes
+        self.unknown_invokes: list[str] = []
+
+    def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        return f"{args.name}-id", dict(args.inputs)
+
+    def call(self, args: pulumi_mocks.MockCallArgs) -> dict[str, Any]:
+        self._recording.invokes.append(args.token)
+        fake = self._invoke_fakes.get(args.token)
+        if fake is None:
+            self.unknown_invokes.append(args.token)
+            return {}
+        return fake(args.args)
+
+
+class _Monitor(pulumi_mocks.MockMonitor):
+    def __init__(
+        self, mocks: _Mocks, recording: Recording, disabled_default_providers: Iterable[str]
+    ) -> None:
+        super().__init__(mocks)
+        self._recording = recording
+        self._by_urn: dict[str, ResourceRecord] = {}
+        self._disabled = set(disabled_default_providers)
+        self.violations: list[str] = []
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        if parent:
+            parent_type = parent.split("::")[2]
+            if parent_type != _STACK_TYPE:
+                type_ = f"{parent_type}${type_}"
+        return "urn:pulumi:" + "::".join([settings.get_stack(), settings.get_project(), type_, name])
+
+    def RegisterResource(self, request: Any) -> Any:
+        urn = self.make_urn(request.parent, request.type, request.name)
+        if request.type == _STACK_TYPE:
+            return resource_pb2.RegisterResourceResponse(urn=urn)
+        if urn in self._by_urn:
+            self.violations.append(f"duplicate resource URN {urn}")
+
+        pulumi_mocks._ensure_event_loop()  # pyright: ignore[reportPrivateUsage]
+        inputs = rpc.deserialize_properties(request.object, keep_unknowns=True)
+        args = pulumi_mocks.MockResourceArgs(
+            typ=request.type,
+            name=request.name,
+            inputs=inputs,
+            provider=request.provider,
+            resource_id=request.importId,
+            custom=request.custom or False,
+        )
+        id_, state = self.mocks.new_resource(args)
+        for key in request.additionalSecretOutputs:
+            if key in state and not rpc.is_rpc_secret(state[key]):
+                state[key] = rpc.wrap_rpc_secret(state[key])
+        state_proto = pulumi_mocks._sync_await(rpc.serialize_properties(state, {}))  # pyright: ignore[reportPrivateUsage]
+
+        provider = _ref_urn(request.provider)
+        package = request.type.split(":", 1)[0]
+        if (
+            request.custom
+            and not request.type.startswith("pulumi:providers:")
+            and provider is None
+            and package in self._disabled
+        ):
+            self.violations.append(
+                f"{request.type} {request.name!r} has no explicit provider, and default "
+                f"providers for {package!r} are disabled (pulumi:disable-default-providers)"
+            )
+
+        parent = request.parent or None
+        if parent is not None and parent.split("::")[2] == _STACK_TYPE:
+            parent = None
+        dependencies = sorted(set(request.dependencies))
+        property_dependencies = {
+            key: sorted(deps.urns)
+            for key, deps in request.propertyDependencies.items()
+        }
+        implicit = {u for deps in property_dependencies.values() for u in deps}
+        own: dict[str, Any] = {}
+        if request.HasField("protect"):
+            own["protect"] = request.protect
+        if request.HasField("retainOnDelete"):
+            own["retainOnDelete"] = request.retainOnDelete
+        if request.deletedWith:
+            own["deletedWith"] = request.deletedWith
+        record = ResourceRecord(
+            urn=urn,
+            type=request.type,
+            name=request.name,
+            custom=bool(request.custom),
+            parent=parent,
+            provider=provider,
+            providers={k: u for k, v in request.providers.items() if (u := _ref_urn(v))},
+            dependencies=dependencies,
+            property_dependencies=property_dependencies,
+            raw_inputs=inputs,
+            own_options=own,
+        )
+        record.options = self._effective_options(record, sorted(set(dependencies) - implicit))
+        if request.ignoreChanges:
+            record.options["ignoreChanges"] = sorted(request.ignoreChanges)
+        if request.additionalSecretOutputs:
+            record.options["additionalSecretOutputs"] = sorted(request.additionalSecretOutputs)
+        self._by_urn[urn] = record
+        self._recording.resources.append(record)
+        self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, id_, state)
+        return resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=state_proto)
+
+    def _effective_options(self, record: ResourceRecord, depends_on: list[str]) -> dict[str, Any]:
+        parent = self._by_urn.get(record.parent) if record.parent else None
+        inherited = parent.options if parent is not None else {}
+        options: dict[str, Any] = {}
+        for key, default in (("protect", False), ("retainOnDelete", False), ("deletedWith", None)):
+            options[key] = record.own_options.get(key, inherited.get(key, default))
+        options["dependsOn"] = depends_on
+        return options
+
+    def ReadResource(self, request: Any) -> Any:
+        self.violations.append(
+            f"{request.type} {request.name!r} reads existing cloud state (ReadResource/get), "
+            "which the offline plan cannot fake; pass the data through config instead"
+        )
+        return super().ReadResource(request)
+
+
+async def _collect_exports(recording: Recording) -> None:
+    """Stack exports with per-key secrecy (the mock root stack registers its outputs too early)."""
+    root = settings.get_root_resource()
+    exports: Mapping[str, Any] = getattr(root, "outputs", {}) or {}
+    for key, value in exports.items():
+        out = pulumi.Output.from_input(value)
+        resolved = await out.future(with_unknowns=True)
+        secret = await out.is_secret()
+        recording.raw_outputs[key] = rpc.wrap_rpc_secret(resolved) if secret else resolved
+
+
+def _ref_urn(ref: str) -> str | None:
+    """Provider references are `urn::id`; the plan shows the URN."""
+    if not ref:
+        return None
+    return ref.rsplit("::", 1)[0]
+
+
+class _LogCapture(logging.Handler):
+    def __init__(self, recording: Recording) -> None:
+        super().__init__(level=logging.DEBUG)
+        self._recording = recording
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self._recording.logs.append((record.levelname.lower(), record.getMessage()))
+
+
+def run(
+    program: Callable[[], object],
+    *,
+    project: str,
+    stack: str,
+    config: Mapping[str, str] | None = None,
+    secret_keys: Iterable[str] = (),
+    disabled_default_providers: Iterable[str] = ("kubernetes",),
+    invoke_fakes: Mapping[str, InvokeFake] | None = None,
+) -> Recording:
+    """Run `program` (which registers resources) and return what it registered.
+
+    Raises the program's own exception, or `OfflineEngineError` for anything the real engine
+    would reject (duplicate URNs, missing providers) or the offline engine cannot fake.
+    """
+    recording = Recording(project=project, stack=stack)
+    mocks = _Mocks(recording, invoke_fakes or {})
+    monitor = _Monitor(mocks, recording, disabled_default_providers)
+    logger = logging.getLogger(f"osmo-backend.offline.{project}.{stack}")
+    logger.propagate = False
+    logger.handlers = [_LogCapture(recording)]
+    logger.setLevel(logging.INFO)
+
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    settings.set_root_resource(None)  # pyright: ignore[reportArgumentType]
+    try:
+        pulumi.runtime.set_mocks(
+            mocks, project=project, stack=stack, preview=False, logger=logger, monitor=monitor
+        )
+        pulumi.runtime.set_all_config(dict(config or {}), list(secret_keys))
+
+        @pulumi.runtime.test
+        def _run() -> Any:
+            program()
+            return pulumi.Output.from_input(_collect_exports(recording))
+
+        _run()
+    finally:
+        settings.set_root_resource(None)  # pyright: ignore[reportArgumentType]
+        asyncio.set_event_loop(None)
+        loop.close()
+    problems = [*monitor.violations]
+    problems += [f"invoke {t!r} has no offline fake" for t in sorted(set(mocks.unknown_invokes))]
+    if problems:
+        raise OfflineEngineError("\n".join(problems))
+    return recording
