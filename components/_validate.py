@@ -70,8 +70,8 @@ def dns1123_subdomain_problem(value: str) -> str | None:
 
 def label_key_problem(key: str) -> str | None:
     """Kubernetes label key: optional DNS subdomain prefix and '/', then a name of <= 63 chars."""
-    prefix, _, name = key.rpartition("/")
-    if prefix and dns1123_subdomain_problem(prefix) is not None:
+    prefix, slash, name = key.rpartition("/")
+    if slash and (not prefix or dns1123_subdomain_problem(prefix) is not None):
         return f"label key {show(key)} has an invalid prefix; it must be a DNS-1123 subdomain"
     if not name or len(name) > LABEL_NAME_MAX or not _LABEL_NAME.match(name):
         return (

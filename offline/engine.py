@@ -299,13 +299,15 @@ def run(
     secret_keys: Iterable[str] = (),
     disabled_default_providers: Iterable[str] = ("kubernetes",),
     invoke_fakes: Mapping[str, InvokeFake] | None = None,
+    into: Recording | None = None,
 ) -> Recording:
     """Run `program` (which registers resources) and return what it registered.
 
     Raises the program's own exception, or `OfflineEngineError` for anything the real engine
-    would reject (duplicate URNs, missing providers) or the offline engine cannot fake.
+    would reject (duplicate URNs, missing providers) or the offline engine cannot fake. Pass
+    `into` to keep what was registered before a failure.
     """
-    recording = Recording(project=project, stack=stack)
+    recording = into if into is not None else Recording(project=project, stack=stack)
     mocks = _Mocks(recording, invoke_fakes or {})
     monitor = _Monitor(mocks, recording, disabled_default_providers)
     logger = logging.getLogger(f"osmo-backend.offline.{project}.{stack}")

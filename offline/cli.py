@@ -1,0 +1,162 @@
+"""`osmo-backend`: plan, validate and list stacks without the Pulumi CLI or a cloud account.
+
+Exit codes: 0 success; 2 invalid stack config or stack file (one `path: reason` line each on
+stderr, no traceback); 1 the program or the offline engine failed.
+"""
+
+import argparse
+import runpy
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from components.config import ConfigError, load_spec
+from offline.stackfile import Project, StackConfig, StackFileError, find_project, load_stack_config
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_INVALID = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="osmo-backend",
+        description="Offline tools for the osmo-backend Pulumi project (no Pulumi CLI needed).",
+    )
+    parser.add_argument(
+        "--project-dir",
+        type=Path,
+        default=Path.cwd(),
+        help="directory holding Pulumi.yaml, or below it (default: the current directory)",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def stack_args(p: argparse.ArgumentParser) -> None:
+        which = p.add_mutually_exclusive_group(required=True)
+        which.add_argument("--stack", help="stack name: reads <stackConfigDir>/Pulumi.NAME.yaml")
+        which.add_argument("--config-file", type=Path, help="any stack config file")
+
+    plan = sub.add_parser("plan", help="run the program against a recording engine; write the plan")
+    stack_args(plan)
+    plan.add_argument("--out", type=Path, help="output directory (default: build/plan/NAME)")
+    validate = sub.add_parser("validate", help="check a stack's config only")
+    stack_args(validate)
+    sub.add_parser("stacks", help="list the stack files and their cluster kind")
+    return parser
+
+
+def _stack(project: Project, args: argparse.Namespace) -> tuple[str, Path]:
+    if args.stack is not None:
+        return args.stack, project.stack_file(args.stack)
+    path: Path = args.config_file.resolve()
+    name = path.name
+    if name.startswith("Pulumi.") and name.endswith(".yaml"):
+        name = name[len("Pulumi.") : -len(".yaml")]
+    return name, path
+
+
+def _load(project: Project, path: Path) -> StackConfig:
+    config = load_stack_config(project, path)
+    load_spec(config.values, config.secret_keys, base_dir=project.dir)
+    return config
+
+
+def _invalid(lines: Sequence[str]) -> int:
+    for line in lines:
+        print(line, file=sys.stderr)
+    return EXIT_INVALID
+
+
+def cmd_validate(project: Project, args: argparse.Namespace) -> int:
+    name, path = _stack(project, args)
+    config = _load(project, path)
+    for key in config.placeholders:
+        print(f"note: {key} is a secure value; its content was not checked offline")
+    print(f"stack {name}: config is valid ({path.relative_to(project.dir) if path.is_relative_to(project.dir) else path})")
+    return EXIT_OK
+
+
+def cmd_plan(project: Project, args: argparse.Namespace) -> int:
+    from offline import engine, plan
+
+    name, path = _stack(project, args)
+    config = _load(project, path)
+    out: Path = args.out if args.out is not None else project.dir / "build" / "plan" / name
+    disabled = config.values.get("pulumi:disable-default-providers", "[]")
+    main = project.dir / "__main__.py"
+    try:
+        recording = engine.run(
+            lambda: runpy.run_path(str(main), run_name="__main__"),
+            project=project.name,
+            stack=name,
+            config=config.values,
+            secret_keys=config.secret_keys,
+            disabled_default_providers=_json_list(disabled),
+        )
+    except engine.OfflineEngineError as err:
+        print(f"error: the offline engine rejected the program:\n{err}", file=sys.stderr)
+        return EXIT_FAILED
+    files = plan.write(recording, out)
+
+    shown = path.relative_to(project.dir) if path.is_relative_to(project.dir) else path
+    print(f"Plan for stack {name} (project {project.name}, config {shown})")
+    for key in config.placeholders:
+        print(f"note: {key} is a secure value; a placeholder stands in for it offline")
+    for level, message in recording.logs:
+        print(f"{level}: {message}")
+    print()
+    for line in plan.tree(recording):
+        print(line)
+    print()
+    outputs = recording.outputs
+    print("Outputs: " + ", ".join(f"{k} = {outputs[k]}" for k in sorted(outputs)))
+    print(
+        f"{plan.summary(recording)}. Wrote {out}: resources.json, "
+        f"manifests/ ({len(files.manifests)}), helm/ ({len(files.helm)}), osmo-service-values.yaml"
+    )
+    return EXIT_OK
+
+
+def _json_list(text: str) -> list[str]:
+    import json
+
+    value = json.loads(text)
+    return [str(v) for v in value] if isinstance(value, list) else []  # pyright: ignore[reportUnknownVariableType, reportUnknownArgumentType]
+
+
+def cmd_stacks(project: Project, _args: argparse.Namespace) -> int:
+    import json
+
+    rows: list[tuple[str, str, str]] = []
+    for name, path in project.stacks():
+        try:
+            config = load_stack_config(project, path)
+            raw = config.values.get(f"{project.name}:cluster")
+            kind = str(json.loads(raw).get("kind", "?")) if raw else "?"
+        except (StackFileError, ValueError, AttributeError):
+            kind = "unreadable"
+        rows.append((name, kind, str(path.relative_to(project.dir))))
+    if not rows:
+        print(f"no stack files in {project.stack_config_dir}")
+        return EXIT_OK
+    width = max(len(r[0]) for r in rows)
+    print(f"{'STACK':<{width}}  {'KIND':<10}  FILE")
+    for name, kind, file in rows:
+        print(f"{name:<{width}}  {kind:<10}  {file}")
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        project = find_project(args.project_dir)
+        command = {"plan": cmd_plan, "validate": cmd_validate, "stacks": cmd_stacks}[args.command]
+        return command(project, args)
+    except StackFileError as err:
+        return _invalid([str(err)])
+    except ConfigError as err:
+        return _invalid(err.problems)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,267 @@
+"""The stack-config contract: defaults, and every bad input reported as `path: reason`."""
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from components.config import (
+    KUBECONFIG_SECRET_KEY,
+    SECRET_PLACEHOLDER_PREFIX,
+    ConfigError,
+    GpuStackSpec,
+    NodeRoleSpec,
+    load_spec,
+)
+from tests.harness import REPO, SAMPLE_KUBECONFIG, config, encode
+
+
+def problems(values: dict[str, Any], secret_keys: tuple[str, ...] = ()) -> tuple[str, ...]:
+    with pytest.raises(ConfigError) as err:
+        load_spec(encode(values), secret_keys, base_dir=REPO)
+    return err.value.problems
+
+
+def test_valid_config_gets_osmo_default_roles_and_the_minified_kubeconfig() -> None:
+    spec = load_spec(encode(config()), base_dir=REPO)
+    cluster = spec.cluster
+    assert (cluster.kind, cluster.name) == ("existing", "lab")
+    assert spec.osmo.backend_name == "lab-backend"
+    assert cluster.node_roles == (
+        NodeRoleSpec("operator", {"node-type": "operator"}),
+        NodeRoleSpec("compute", {"node-type": "compute"}),
+        NodeRoleSpec("gpu", {"node-type": "gpu"}),
+        NodeRoleSpec("jetson", {"node-type": "jetson"}),
+    )
+    assert cluster.gpu_stack == GpuStackSpec(driver="operator", toolkit="operator")
+    assert cluster.kubeconfig.context == "onprem-lab-admin"
+    assert cluster.kubeconfig.server == "https://k8s-api.lab.example.internal:6443"
+    assert cluster.kubeconfig.origin == f"file {SAMPLE_KUBECONFIG}"
+    assert "readonly" not in cluster.kubeconfig.content
+    # The content is a secret: it never shows in a repr (logs, tracebacks).
+    assert "sample-token" not in repr(spec)
+
+
+def test_relative_kubeconfig_path_resolves_against_the_project_dir() -> None:
+    values = config(cluster={"kubeconfig": "examples/onprem-lab/kubeconfig.yaml"})
+    spec = load_spec(encode(values), base_dir=REPO)
+    assert spec.cluster.kubeconfig.context == "onprem-lab-admin"
+
+
+def test_custom_selectors_nodes_and_gpu_stack() -> None:
+    values = config(
+        cluster={
+            "nodeRoles": {
+                "gpu": {"selector": {"pool": "dgx"}, "nodes": ["dgx-01", "dgx-02"]},
+                "operator": {"nodes": ["cpu-01"]},
+            },
+            "gpuStack": {"driver": "host", "toolkit": "host"},
+        }
+    )
+    spec = load_spec(encode(values), base_dir=REPO)
+    roles = {r.role: r for r in spec.cluster.node_roles}
+    assert roles["gpu"] == NodeRoleSpec("gpu", {"pool": "dgx"}, ("dgx-01", "dgx-02"))
+    assert roles["operator"].nodes == ("cpu-01",)
+    assert spec.cluster.gpu_stack == GpuStackSpec(driver="host", toolkit="host")
+
+
+def test_fails_on_missing_kubeconfig_file(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.yaml"
+    assert problems(config(cluster={"kubeconfig": str(missing)})) == (
+        f"osmo-backend:cluster.kubeconfig: kubeconfig file {str(missing)!r} does not exist",
+    )
+
+
+def test_fails_on_a_directory_instead_of_a_file(tmp_path: Path) -> None:
+    assert problems(config(cluster={"kubeconfig": str(tmp_path)})) == (
+        f"osmo-backend:cluster.kubeconfig: {str(tmp_path)!r} is a directory, not a kubeconfig file",
+    )
+
+
+def test_fails_on_unparsable_kubeconfig(tmp_path: Path) -> None:
+    bad = tmp_path / "kc.yaml"
+    bad.write_text("clusters: [\n  token: abc: def\n")
+    (line,) = problems(config(cluster={"kubeconfig": str(bad)}))
+    assert line.startswith("osmo-backend:cluster.kubeconfig: kubeconfig is not valid YAML at line ")
+    assert "abc" not in line
+
+
+def test_fails_on_kubeconfig_without_clusters_or_contexts(tmp_path: Path) -> None:
+    empty = tmp_path / "kc.yaml"
+    empty.write_text("apiVersion: v1\nkind: Config\n")
+    assert problems(config(cluster={"kubeconfig": str(empty)})) == (
+        "osmo-backend:cluster.kubeconfig: kubeconfig defines no clusters",
+        "osmo-backend:cluster.kubeconfig: kubeconfig defines no contexts",
+    )
+
+
+def test_fails_on_unknown_context_listing_the_known_ones() -> None:
+    assert problems(config(cluster={"context": "prod"})) == (
+        "osmo-backend:cluster.kubeconfig: context 'prod' not found; the kubeconfig has: "
+        "onprem-lab-admin, onprem-lab-readonly",
+    )
+
+
+def test_fails_on_empty_server(tmp_path: Path) -> None:
+    doc = yaml.safe_load(SAMPLE_KUBECONFIG.read_text())
+    doc["clusters"][0]["cluster"]["server"] = ""
+    path = tmp_path / "kc.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    assert problems(config(cluster={"kubeconfig": str(path)})) == (
+        "osmo-backend:cluster.kubeconfig: cluster 'onprem-lab' of context 'onprem-lab-admin' "
+        "has no server URL",
+    )
+
+
+@pytest.mark.parametrize("name", ["Lab_Backend", "-x", "a" * 64, ""])
+def test_fails_on_invalid_backend_name(name: str) -> None:
+    (line,) = problems(config(osmo={"backendName": name}))
+    assert line.startswith("osmo-backend:osmo.backendName: ")
+    assert (
+        "DNS-1123 label" in line
+        or "at most 63" in line
+        or "must be a non-empty string" in line
+    )
+
+
+def test_fails_on_a_node_listed_under_two_roles() -> None:
+    values = config(
+        cluster={"nodeRoles": {"compute": {"nodes": ["n1"]}, "gpu": {"nodes": ["n2", "n1"]}}}
+    )
+    assert problems(values) == (
+        "osmo-backend:cluster.nodeRoles.gpu.nodes[1]: node 'n1' is already listed under role "
+        "'compute'; a node has exactly one role",
+    )
+
+
+def test_fails_on_unknown_keys_at_every_level() -> None:
+    values = config(
+        cluster={"kubeConfig": "x", "nodeRoles": {"gpus": {}, "gpu": {"selectr": {"a": "b"}}}},
+        osmo={"backendNmae": "x"},
+    )
+    values["osmo-backend:clustr"] = {}
+    assert problems(values) == (
+        "osmo-backend:clustr: unknown key; did you mean 'cluster'? (allowed: cluster, kubeconfig, osmo)",
+        "osmo-backend:cluster.kubeConfig: unknown key; did you mean 'kubeconfig'? "
+        "(allowed: context, gpuStack, kind, kubeconfig, name, nodeRoles)",
+        "osmo-backend:cluster.nodeRoles.gpus: unknown key; did you mean 'gpu'? "
+        "(allowed: compute, gpu, jetson, operator)",
+        "osmo-backend:cluster.nodeRoles.gpu.selectr: unknown key; did you mean 'selector'? "
+        "(allowed: nodes, selector)",
+        "osmo-backend:osmo.backendNmae: unknown key; did you mean 'backendName'? "
+        "(allowed: backendName)",
+    )
+
+
+@pytest.mark.parametrize("kind", ["eks", "gke", "aks"])
+def test_cloud_kinds_are_rejected_as_not_supported_yet(kind: str) -> None:
+    assert problems(config(cluster={"kind": kind})) == (
+        f"osmo-backend:cluster.kind: {kind!r} clusters are not supported yet; supported: existing",
+    )
+
+
+def test_fails_on_unknown_kind() -> None:
+    assert problems(config(cluster={"kind": "k3s"})) == (
+        "osmo-backend:cluster.kind: 'k3s' is not one of: existing, eks, gke, aks",
+    )
+
+
+def test_planned_sections_are_rejected_by_name() -> None:
+    values = config()
+    values["osmo-backend:monitoring"] = {"enabled": True}
+    assert problems(values) == (
+        "osmo-backend:monitoring: monitoring and logging is not supported yet; remove this key for now",
+    )
+
+
+def test_missing_sections_are_required() -> None:
+    assert problems(config(cluster=None, osmo=None)) == (
+        "osmo-backend:cluster: is required (an object with at least `kind` and `name`)",
+        "osmo-backend:osmo: is required (an object with at least `backendName`)",
+    )
+
+
+def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
+    values = config(
+        cluster={
+            "name": "Lab",
+            "kubeconfig": str(tmp_path / "missing"),
+            "nodeRoles": {"gpu": {"selector": {"nvidia.com/gpu": 1}, "nodes": ["Bad_Node"]}},
+            "gpuStack": {"driver": "preinstalled"},
+        },
+        osmo={"backendName": "UPPER"},
+    )
+    lines = problems(values)
+    assert [line.split(":", 2)[1] for line in lines] == [
+        "cluster.name",
+        "cluster.kubeconfig",
+        "cluster.nodeRoles.gpu.selector.nvidia.com/gpu",
+        "cluster.nodeRoles.gpu.nodes[0]",
+        "cluster.gpuStack.driver",
+        "osmo.backendName",
+    ]
+    assert "label values are strings; got 1 (quote it)" in lines[2]
+    assert "'preinstalled' is not one of: operator, host" in lines[4]
+
+
+def test_empty_selector_is_rejected() -> None:
+    assert problems(config(cluster={"nodeRoles": {"gpu": {"selector": {}}}})) == (
+        "osmo-backend:cluster.nodeRoles.gpu.selector: must select at least one label "
+        "(an empty selector matches every node)",
+    )
+
+
+def test_kubeconfig_content_from_a_secret_is_checked_like_a_file() -> None:
+    values = config(cluster={"kubeconfig": None, "context": "onprem-lab-readonly"})
+    values[KUBECONFIG_SECRET_KEY] = SAMPLE_KUBECONFIG.read_text()
+    spec = load_spec(encode(values), {KUBECONFIG_SECRET_KEY}, base_dir=REPO)
+    assert spec.cluster.kubeconfig.origin == f"secret {KUBECONFIG_SECRET_KEY}"
+    assert spec.cluster.kubeconfig.context == "onprem-lab-readonly"
+    values = config(cluster={"kubeconfig": None, "context": "other"})
+    values[KUBECONFIG_SECRET_KEY] = SAMPLE_KUBECONFIG.read_text()
+    assert problems(values, (KUBECONFIG_SECRET_KEY,)) == (
+        "osmo-backend:kubeconfig: context 'other' not found; the kubeconfig has: "
+        "onprem-lab-admin, onprem-lab-readonly",
+    )
+
+
+def test_kubeconfig_content_must_be_a_secret() -> None:
+    values = config(cluster={"kubeconfig": None})
+    values[KUBECONFIG_SECRET_KEY] = SAMPLE_KUBECONFIG.read_text()
+    assert problems(values) == (
+        "osmo-backend:kubeconfig: holds cluster credentials and must be a secret: "
+        "set it with `pulumi config set --secret kubeconfig < FILE`",
+    )
+
+
+def test_file_and_secret_kubeconfig_are_exclusive_and_one_is_required() -> None:
+    values = config()
+    values[KUBECONFIG_SECRET_KEY] = "x"
+    assert problems(values, (KUBECONFIG_SECRET_KEY,)) == (
+        "osmo-backend:cluster.kubeconfig: set either a file path here or the secret "
+        "osmo-backend:kubeconfig, not both",
+    )
+    assert problems(config(cluster={"kubeconfig": None})) == (
+        "osmo-backend:cluster.kubeconfig: is required: a kubeconfig file path, or the content in "
+        "the secret osmo-backend:kubeconfig",
+    )
+
+
+def test_offline_placeholder_is_accepted_unchecked_with_a_notice() -> None:
+    values = config(cluster={"kubeconfig": None})
+    values[KUBECONFIG_SECRET_KEY] = f"{SECRET_PLACEHOLDER_PREFIX}{KUBECONFIG_SECRET_KEY}"
+    spec = load_spec(encode(values), {KUBECONFIG_SECRET_KEY}, base_dir=REPO)
+    assert spec.cluster.kubeconfig.server is None
+    assert spec.notices == (
+        "osmo-backend:kubeconfig is a secure value the offline plan cannot decrypt; a placeholder "
+        "stands in and its content (context, server) was not checked",
+    )
+
+
+def test_object_config_that_is_not_json_is_reported() -> None:
+    values = encode(config())
+    values["osmo-backend:cluster"] = "{not json"
+    with pytest.raises(ConfigError) as err:
+        load_spec(values, base_dir=REPO)
+    assert err.value.problems[0].startswith("osmo-backend:cluster: is not valid JSON (")
