@@ -183,7 +183,8 @@ def load_spec(
     cluster = _cluster(problems, cfg.get("cluster"), secret_kubeconfig, base_dir, notices)
     osmo = _osmo(problems, cfg.get("osmo"))
     problems.check()
-    assert cluster is not None and osmo is not None
+    assert cluster is not None
+    assert osmo is not None
     return StackSpec(cluster=cluster, osmo=osmo, notices=tuple(notices))
 
 
@@ -214,7 +215,9 @@ def _cluster(
         )
         return None
 
-    unknown_keys(problems, path, body, ("kind", "name", "kubeconfig", "context", "nodeRoles", "gpuStack"))
+    unknown_keys(
+        problems, path, body, ("kind", "name", "kubeconfig", "context", "nodeRoles", "gpuStack")
+    )
     name = expect_str(problems, f"{path}.name", body.get("name"))
     if name is not None and (reason := dns1123_label_problem(name)) is not None:
         problems.add(f"{path}.name", reason)
@@ -223,7 +226,15 @@ def _cluster(
     context = body.get("context")
     if context is not None and expect_str(problems, f"{path}.context", context) is None:
         context = None
-    source = _kubeconfig(problems, path, body.get("kubeconfig"), secret_kubeconfig, context, base_dir, notices)
+    source = _kubeconfig(
+        problems,
+        path,
+        file_value=body.get("kubeconfig"),
+        secret_value=secret_kubeconfig,
+        context=context,
+        base_dir=base_dir,
+        notices=notices,
+    )
     roles = _node_roles(problems, f"{path}.nodeRoles", body.get("nodeRoles"))
     gpu_stack = _gpu_stack(problems, f"{path}.gpuStack", body.get("gpuStack"))
     if name is None or source is None or roles is None or gpu_stack is None:
@@ -236,6 +247,7 @@ def _cluster(
 def _kubeconfig(
     problems: Problems,
     path: str,
+    *,
     file_value: Any,
     secret_value: Any,
     context: Any,
@@ -251,7 +263,8 @@ def _kubeconfig(
     if file_value is None and secret_value is None:
         problems.add(
             f"{path}.kubeconfig",
-            f"is required: a kubeconfig file path, or the content in the secret {KUBECONFIG_SECRET_KEY}",
+            "is required: a kubeconfig file path, or the content in the secret "
+            f"{KUBECONFIG_SECRET_KEY}",
         )
         return None
     ctx = context if isinstance(context, str) else None

@@ -51,7 +51,9 @@ def read_file(problems: Problems, path_label: str, path: Path) -> str | None:
     try:
         return path.read_text(encoding="utf-8")
     except PermissionError:
-        problems.add(path_label, f"kubeconfig file {str(path)!r} is not readable (permission denied)")
+        problems.add(
+            path_label, f"kubeconfig file {str(path)!r} is not readable (permission denied)"
+        )
     except (OSError, UnicodeDecodeError) as err:
         problems.add(path_label, f"kubeconfig file {str(path)!r} cannot be read: {err}")
     return None
@@ -69,14 +71,28 @@ def _named(entries: Any, kind: str) -> dict[str, Mapping[str, Any]]:
     return out
 
 
-def _absolute_paths(body: Mapping[str, Any], fields: tuple[str, ...], base: Path | None) -> dict[str, Any]:
+def _absolute_paths(
+    problems: Problems,
+    path_label: str,
+    *,
+    owner: str,
+    body: Mapping[str, Any],
+    fields: tuple[str, ...],
+    base: Path | None,
+) -> dict[str, Any]:
+    """Make file references absolute (kubectl resolves them against the kubeconfig's directory)
+    and report the ones that do not exist, which the provider would only find at deploy time."""
     out = dict(body)
-    if base is None:
-        return out
     for key in fields:
         value = out.get(key)
-        if isinstance(value, str) and value and not os.path.isabs(value):
-            out[key] = str((base / value).resolve())
+        if not isinstance(value, str) or not value:
+            continue
+        resolved = Path(value) if os.path.isabs(value) or base is None else base / value
+        if not resolved.is_file():
+            problems.add(
+                path_label, f"{owner} refers to {key} file {str(resolved)!r}, which does not exist"
+            )
+        out[key] = str(resolved)
     return out
 
 
@@ -100,7 +116,9 @@ def check(
         problems.add(path_label, f"kubeconfig is not valid YAML{where}")
         return None
     if not isinstance(doc, Mapping):
-        problems.add(path_label, "kubeconfig must be a YAML mapping with clusters, contexts and users")
+        problems.add(
+            path_label, "kubeconfig must be a YAML mapping with clusters, contexts and users"
+        )
         return None
 
     clusters = _named(doc.get("clusters"), "cluster")  # pyright: ignore[reportUnknownMemberType]
@@ -141,13 +159,16 @@ def check(
         return None
     server = clusters[cluster_name].get("server")
     if not isinstance(server, str) or not server.strip():
-        problems.add(path_label, f"cluster {cluster_name!r} of context {context!r} has no server URL")
+        problems.add(
+            path_label, f"cluster {cluster_name!r} of context {context!r} has no server URL"
+        )
         return None
     parsed = urlparse(server)
     if parsed.scheme not in ("https", "http") or not parsed.hostname:
         problems.add(
             path_label,
-            f"cluster {cluster_name!r} has server {show(server)}; expected an https:// URL with a host",
+            f"cluster {cluster_name!r} has server {show(server)}; "
+            "expected an https:// URL with a host",
         )
         return None
     user_name = ctx.get("user")
@@ -157,22 +178,35 @@ def check(
         )
         return None
 
+    before = len(problems.lines)
+    cluster_body = _absolute_paths(
+        problems,
+        path_label,
+        owner=f"cluster {cluster_name!r}",
+        body=clusters[cluster_name],
+        fields=_CLUSTER_PATH_FIELDS,
+        base=base_dir,
+    )
+    user_entries: list[dict[str, Any]] = []
+    if isinstance(user_name, str) and user_name:
+        user_body = _absolute_paths(
+            problems,
+            path_label,
+            owner=f"user {user_name!r}",
+            body=users[user_name],
+            fields=_USER_PATH_FIELDS,
+            base=base_dir,
+        )
+        user_entries.append({"name": user_name, "user": user_body})
+    if len(problems.lines) > before:
+        return None
     minified: dict[str, Any] = {
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [
-            {
-                "name": cluster_name,
-                "cluster": _absolute_paths(clusters[cluster_name], _CLUSTER_PATH_FIELDS, base_dir),
-            }
-        ],
+        "clusters": [{"name": cluster_name, "cluster": cluster_body}],
         "contexts": [{"name": context, "context": dict(ctx)}],
         "current-context": context,
-        "users": (
-            [{"name": user_name, "user": _absolute_paths(users[user_name], _USER_PATH_FIELDS, base_dir)}]
-            if isinstance(user_name, str) and user_name
-            else []
-        ),
+        "users": user_entries,
     }
     return Kubeconfig(
         context=context,

@@ -61,6 +61,10 @@ def _load(project: Project, path: Path) -> StackConfig:
     return config
 
 
+def _shown(project: Project, path: Path) -> Path:
+    return path.relative_to(project.dir) if path.is_relative_to(project.dir) else path
+
+
 def _invalid(lines: Sequence[str]) -> int:
     for line in lines:
         print(line, file=sys.stderr)
@@ -72,7 +76,7 @@ def cmd_validate(project: Project, args: argparse.Namespace) -> int:
     config = _load(project, path)
     for key in config.placeholders:
         print(f"note: {key} is a secure value; its content was not checked offline")
-    print(f"stack {name}: config is valid ({path.relative_to(project.dir) if path.is_relative_to(project.dir) else path})")
+    print(f"stack {name}: config is valid ({_shown(project, path)})")
     return EXIT_OK
 
 
@@ -98,8 +102,7 @@ def cmd_plan(project: Project, args: argparse.Namespace) -> int:
         return EXIT_FAILED
     files = plan.write(recording, out)
 
-    shown = path.relative_to(project.dir) if path.is_relative_to(project.dir) else path
-    print(f"Plan for stack {name} (project {project.name}, config {shown})")
+    print(f"Plan for stack {name} (project {project.name}, config {_shown(project, path)})")
     for key in config.placeholders:
         print(f"note: {key} is a secure value; a placeholder stands in for it offline")
     for level, message in recording.logs:

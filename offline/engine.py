@@ -96,7 +96,7 @@ class ResourceRecord:
             "provider": self.provider,
             "providers": dict(sorted(self.providers.items())),
             "dependencies": self.dependencies,
-            "propertyDependencies": {k: v for k, v in sorted(self.property_dependencies.items())},
+            "propertyDependencies": dict(sorted(self.property_dependencies.items())),
             "inputs": self.inputs,
             "options": dict(sorted(self.options.items())),
         }
@@ -142,16 +142,20 @@ class _Mocks(pulumi_mocks.Mocks):
         self._invoke_fakes = invoke_fakes
         self.unknown_invokes: list[str] = []
 
-    def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+    def new_resource(
+        self, args: pulumi_mocks.MockResourceArgs
+    ) -> tuple[str | None, dict[str, Any]]:
         return f"{args.name}-id", dict(args.inputs)
 
-    def call(self, args: pulumi_mocks.MockCallArgs) -> dict[str, Any]:
+    def call(
+        self, args: pulumi_mocks.MockCallArgs
+    ) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         self._recording.invokes.append(args.token)
         fake = self._invoke_fakes.get(args.token)
         if fake is None:
             self.unknown_invokes.append(args.token)
-            return {}
-        return fake(args.args)
+            return {}, []
+        return fake(args.args), []
 
 
 class _Monitor(pulumi_mocks.MockMonitor):
@@ -169,7 +173,9 @@ class _Monitor(pulumi_mocks.MockMonitor):
             parent_type = parent.split("::")[2]
             if parent_type != _STACK_TYPE:
                 type_ = f"{parent_type}${type_}"
-        return "urn:pulumi:" + "::".join([settings.get_stack(), settings.get_project(), type_, name])
+        return "urn:pulumi:" + "::".join(
+            [settings.get_stack(), settings.get_project(), type_, name]
+        )
 
     def RegisterResource(self, request: Any) -> Any:
         urn = self.make_urn(request.parent, request.type, request.name)
@@ -178,7 +184,7 @@ class _Monitor(pulumi_mocks.MockMonitor):
         if urn in self._by_urn:
             self.violations.append(f"duplicate resource URN {urn}")
 
-        pulumi_mocks._ensure_event_loop()  # pyright: ignore[reportPrivateUsage]
+        pulumi_mocks._ensure_event_loop()  # pyright: ignore[reportPrivateUsage, reportPrivateImportUsage]
         inputs = rpc.deserialize_properties(request.object, keep_unknowns=True)
         args = pulumi_mocks.MockResourceArgs(
             typ=request.type,
@@ -188,11 +194,12 @@ class _Monitor(pulumi_mocks.MockMonitor):
             resource_id=request.importId,
             custom=request.custom or False,
         )
-        id_, state = self.mocks.new_resource(args)
+        new_id, state = self.mocks.new_resource(args)
+        id_ = new_id or ""
         for key in request.additionalSecretOutputs:
             if key in state and not rpc.is_rpc_secret(state[key]):
                 state[key] = rpc.wrap_rpc_secret(state[key])
-        state_proto = pulumi_mocks._sync_await(rpc.serialize_properties(state, {}))  # pyright: ignore[reportPrivateUsage]
+        state_proto = pulumi_mocks._sync_await(rpc.serialize_properties(state, {}))  # pyright: ignore[reportPrivateUsage, reportPrivateImportUsage]
 
         provider = _ref_urn(request.provider)
         package = request.type.split(":", 1)[0]
@@ -212,8 +219,7 @@ class _Monitor(pulumi_mocks.MockMonitor):
             parent = None
         dependencies = sorted(set(request.dependencies))
         property_dependencies = {
-            key: sorted(deps.urns)
-            for key, deps in request.propertyDependencies.items()
+            key: sorted(deps.urns) for key, deps in request.propertyDependencies.items()
         }
         implicit = {u for deps in property_dependencies.values() for u in deps}
         own: dict[str, Any] = {}

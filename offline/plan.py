@@ -114,8 +114,8 @@ def write(recording: Recording, out: Path) -> PlanFiles:
         raise ValueError(f"stack output {SERVICE_VALUES_OUTPUT} must not hold secrets")
     header = (
         f"# OSMO service (control plane) values for backend stack {recording.stack!r}.\n"
-        "# Merge into the OSMO service chart values; several backends' lists (credentials) must be\n"
-        "# merged, not replaced. Secrets are referenced by name, never included.\n"
+        "# Merge into the OSMO service chart values; several backends' lists (credentials)\n"
+        "# must be merged, not replaced. Secrets are referenced by name, never included.\n"
     )
     if not masked:
         header += "# This stack contributes no service-side settings yet.\n"
@@ -142,7 +142,11 @@ def tree(recording: Recording) -> Iterator[str]:
         for index, record in enumerate(kids):
             last = index == len(kids) - 1
             branch = "" if parent is None else ("└─ " if last else "├─ ")
-            note = f"  (provider {names.get(record.provider, record.provider)})" if record.provider else ""
+            note = (
+                f"  (provider {names.get(record.provider, record.provider)})"
+                if record.provider
+                else ""
+            )
             yield f"{prefix}{branch}{record.type}  {record.name}{note}"
             child_prefix = "" if parent is None else prefix + ("   " if last else "│  ")
             yield from walk(record.urn, child_prefix)

@@ -106,7 +106,7 @@ def _replace_secure(key: str, value: Any, found: list[str]) -> Any:
 
 
 def load_stack_config(project: Project, path: Path) -> StackConfig:
-    """Project-level values and defaults, then the stack file's `config:`, as the CLI merges them."""
+    """Project values and defaults, then the stack file's `config:`, merged as the CLI does."""
     values: dict[str, Any] = {}
     declared_secret: set[str] = set()
     for key, decl in project.declarations.items():

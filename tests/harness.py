@@ -11,7 +11,10 @@ from offline import engine
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE_KUBECONFIG = REPO / "examples" / "onprem-lab" / "kubeconfig.yaml"
-SAMPLE_TOKENS = ("sample-token-not-a-real-credential", "sample-readonly-token-not-a-real-credential")
+SAMPLE_TOKENS = (
+    "sample-token-not-a-real-credential",
+    "sample-readonly-token-not-a-real-credential",
+)
 
 BASE: dict[str, Any] = {
     "osmo-backend:cluster": {

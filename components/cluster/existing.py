@@ -15,6 +15,8 @@ from typing import TypedDict
 
 import pulumi
 import pulumi_kubernetes as k8s
+from pulumi_kubernetes.core.v1 import NodeSpecPatchArgsDict, TaintPatchArgsDict
+from pulumi_kubernetes.meta.v1 import ObjectMetaPatchArgsDict
 
 from components.cluster.base import GPU_TAINT, ClusterHandle, NodeRole, role_tolerations
 from components.config import ExistingClusterSpec, NodeRoleSpec, Role
@@ -29,11 +31,23 @@ class ExistingClusterArgs(TypedDict):
     """Validated cluster config: name, checked kubeconfig, node roles, GPU stack profile."""
 
 
-def node_patch_body(role: NodeRoleSpec, node: str) -> tuple[dict[str, object], dict[str, object]]:
-    """Metadata and spec of the server-side-apply patch that puts `node` into `role`."""
-    metadata: dict[str, object] = {"name": node, "labels": dict(role.selector)}
-    spec: dict[str, object] = {"taints": [dict(GPU_TAINT)]} if role.role == "gpu" else {}
-    return metadata, spec
+def node_patch_body(
+    role: NodeRoleSpec, node: str
+) -> tuple[ObjectMetaPatchArgsDict, NodeSpecPatchArgsDict | None]:
+    """Metadata and spec of the server-side-apply patch that puts `node` into `role`.
+
+    Only GPU nodes get a spec: the patch then owns the (atomic) taint list; other roles leave
+    taints entirely to whoever manages them.
+    """
+    metadata: ObjectMetaPatchArgsDict = {"name": node, "labels": dict(role.selector)}
+    if role.role != "gpu":
+        return metadata, None
+    taint: TaintPatchArgsDict = {
+        "key": GPU_TAINT["key"],
+        "value": GPU_TAINT["value"],
+        "effect": GPU_TAINT["effect"],
+    }
+    return metadata, {"taints": [taint]}
 
 
 class ExistingCluster(pulumi.ComponentResource):
@@ -67,7 +81,7 @@ class ExistingCluster(pulumi.ComponentResource):
                 k8s.core.v1.NodePatch(
                     f"{name}-node-{node}",
                     metadata=metadata,
-                    spec=node_spec or None,
+                    spec=node_spec,
                     opts=on_cluster,
                 )
 

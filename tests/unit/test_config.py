@@ -118,11 +118,7 @@ def test_fails_on_empty_server(tmp_path: Path) -> None:
 def test_fails_on_invalid_backend_name(name: str) -> None:
     (line,) = problems(config(osmo={"backendName": name}))
     assert line.startswith("osmo-backend:osmo.backendName: ")
-    assert (
-        "DNS-1123 label" in line
-        or "at most 63" in line
-        or "must be a non-empty string" in line
-    )
+    assert "DNS-1123 label" in line or "at most 63" in line or "must be a non-empty string" in line
 
 
 def test_fails_on_a_node_listed_under_two_roles() -> None:
@@ -142,7 +138,8 @@ def test_fails_on_unknown_keys_at_every_level() -> None:
     )
     values["osmo-backend:clustr"] = {}
     assert problems(values) == (
-        "osmo-backend:clustr: unknown key; did you mean 'cluster'? (allowed: cluster, kubeconfig, osmo)",
+        "osmo-backend:clustr: unknown key; did you mean 'cluster'? "
+        "(allowed: cluster, kubeconfig, osmo)",
         "osmo-backend:cluster.kubeConfig: unknown key; did you mean 'kubeconfig'? "
         "(allowed: context, gpuStack, kind, kubeconfig, name, nodeRoles)",
         "osmo-backend:cluster.nodeRoles.gpus: unknown key; did you mean 'gpu'? "
@@ -171,7 +168,8 @@ def test_planned_sections_are_rejected_by_name() -> None:
     values = config()
     values["osmo-backend:monitoring"] = {"enabled": True}
     assert problems(values) == (
-        "osmo-backend:monitoring: monitoring and logging is not supported yet; remove this key for now",
+        "osmo-backend:monitoring: monitoring and logging is not supported yet; "
+        "remove this key for now",
     )
 
 

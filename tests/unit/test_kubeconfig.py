@@ -35,6 +35,9 @@ def check(text: str, context: str | None = None, base: Path | None = None):
 
 
 def test_selects_the_requested_context_and_minifies_to_it(tmp_path: Path) -> None:
+    for rel in ("certs/ca.crt", "keys/u1.key"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("x")
     result, lines = check(TWO_CONTEXTS, "one", tmp_path)
     assert lines == []
     assert result is not None
@@ -50,10 +53,22 @@ def test_selects_the_requested_context_and_minifies_to_it(tmp_path: Path) -> Non
     assert doc["users"][0]["user"]["client-key"] == str(tmp_path / "keys/u1.key")
 
 
+def test_fails_when_a_referenced_certificate_file_is_missing(tmp_path: Path) -> None:
+    result, lines = check(TWO_CONTEXTS, "one", tmp_path)
+    assert result is None
+    assert lines == [
+        f"kc: cluster 'c1' refers to certificate-authority file "
+        f"{str(tmp_path / 'certs/ca.crt')!r}, which does not exist",
+        f"kc: user 'u1' refers to client-key file {str(tmp_path / 'keys/u1.key')!r}, "
+        "which does not exist",
+    ]
+
+
 def test_uses_current_context_when_none_is_requested() -> None:
     result, lines = check(TWO_CONTEXTS)
     assert lines == []
-    assert result is not None and result.context == "two"
+    assert result is not None
+    assert result.context == "two"
 
 
 def test_single_context_without_current_context_is_used() -> None:
@@ -62,7 +77,9 @@ clusters: [{name: c, cluster: {server: "https://x"}}]
 contexts: [{name: only, context: {cluster: c}}]
 """
     result, lines = check(text)
-    assert lines == [] and result is not None and result.context == "only"
+    assert lines == []
+    assert result is not None
+    assert result.context == "only"
 
 
 def test_fails_on_unknown_context_and_lists_the_available_ones() -> None:
@@ -74,7 +91,9 @@ def test_fails_on_unknown_context_and_lists_the_available_ones() -> None:
 def test_fails_without_current_context_among_several() -> None:
     text = TWO_CONTEXTS.replace("current-context: two", "")
     _, lines = check(text)
-    assert lines == ["kc: kubeconfig has no current-context; set cluster.context to one of: one, two"]
+    assert lines == [
+        "kc: kubeconfig has no current-context; set cluster.context to one of: one, two"
+    ]
 
 
 def test_fails_on_empty_server() -> None:
@@ -92,9 +111,15 @@ def test_fails_on_server_that_is_not_a_url() -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("clusters: []\ncontexts: []\n", ["kc: kubeconfig defines no clusters", "kc: kubeconfig defines no contexts"]),
+        (
+            "clusters: []\ncontexts: []\n",
+            ["kc: kubeconfig defines no clusters", "kc: kubeconfig defines no contexts"],
+        ),
         ("contexts: [{name: a, context: {cluster: c}}]\n", ["kc: kubeconfig defines no clusters"]),
-        ("- just\n- a list\n", ["kc: kubeconfig must be a YAML mapping with clusters, contexts and users"]),
+        (
+            "- just\n- a list\n",
+            ["kc: kubeconfig must be a YAML mapping with clusters, contexts and users"],
+        ),
     ],
 )
 def test_fails_on_kubeconfig_without_clusters_or_contexts(text: str, expected: list[str]) -> None:
@@ -116,7 +141,9 @@ def test_fails_when_context_names_an_undefined_cluster_or_user() -> None:
         "(it has: c1, c2)"
     ]
     text = TWO_CONTEXTS.replace("{cluster: c2, user: u2}", "{cluster: c2, user: ghost}")
-    assert check(text, "two")[1] == ["kc: context 'two' refers to user 'ghost', which is not defined"]
+    assert check(text, "two")[1] == [
+        "kc: context 'two' refers to user 'ghost', which is not defined"
+    ]
 
 
 def test_read_file_reports_missing_directory_and_unreadable(tmp_path: Path) -> None:

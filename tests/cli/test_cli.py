@@ -1,0 +1,190 @@
+"""The `osmo-backend` command: output, exit codes and bad input."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from offline import cli
+from tests.harness import REPO, SAMPLE_KUBECONFIG
+
+STACK = REPO / "stacks" / "Pulumi.onprem-lab.yaml"
+
+
+def write_stack(tmp_path: Path, config: dict[str, object], name: str = "t") -> Path:
+    path = tmp_path / f"Pulumi.{name}.yaml"
+    path.write_text(yaml.safe_dump({"config": config}))
+    return path
+
+
+def valid_config() -> dict[str, object]:
+    return {
+        "osmo-backend:cluster": {
+            "kind": "existing",
+            "name": "t",
+            "kubeconfig": str(SAMPLE_KUBECONFIG),
+            "context": "onprem-lab-admin",
+        },
+        "osmo-backend:osmo": {"backendName": "t"},
+    }
+
+
+def run_cli(*args: str) -> int:
+    return cli.main(["--project-dir", str(REPO), *args])
+
+
+def test_plan_prints_the_tree_outputs_and_summary(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_cli("plan", "--stack", "onprem-lab", "--out", str(tmp_path)) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert (
+        out[0]
+        == "Plan for stack onprem-lab (project osmo-backend, config stacks/Pulumi.onprem-lab.yaml)"
+    )
+    assert "osmo-backend:index:OsmoBackend  osmo" in out
+    assert "└─ osmo-backend:index:ExistingCluster  osmo-cluster" in out
+    assert (
+        "   ├─ kubernetes:core/v1:NodePatch  osmo-cluster-node-lab-gpu-01"
+        "  (provider osmo-cluster-k8s)" in out
+    )
+    assert "   └─ pulumi:providers:kubernetes  osmo-cluster-k8s" in out
+    assert (
+        "Outputs: backend_name = onprem-lab, cluster_name = onprem-lab, kubeconfig = [secret]"
+        in out
+    )
+    assert out[-1].startswith("8 resources: 6 custom, 2 components. Wrote ")
+    assert sorted(p.name for p in (tmp_path / "manifests").iterdir()) == [
+        f"nodepatch-osmo-cluster-node-lab-{n}.yaml"
+        for n in ("cpu-01", "cpu-02", "cpu-03", "gpu-01", "gpu-02")
+    ]
+
+
+def test_plan_of_a_config_file_uses_its_stack_name(tmp_path: Path) -> None:
+    path = write_stack(tmp_path, valid_config(), name="mine")
+    assert run_cli("plan", "--config-file", str(path), "--out", str(tmp_path / "out")) == 0
+    assert json.loads((tmp_path / "out" / "resources.json").read_text())["stack"] == "mine"
+
+
+def test_plan_removes_stale_manifests(tmp_path: Path) -> None:
+    (tmp_path / "manifests").mkdir()
+    (tmp_path / "manifests" / "old.yaml").write_text("x")
+    assert run_cli("plan", "--stack", "onprem-lab", "--out", str(tmp_path)) == 0
+    assert not (tmp_path / "manifests" / "old.yaml").exists()
+
+
+def test_invalid_config_exits_2_with_one_line_per_problem(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = valid_config()
+    config["osmo-backend:osmo"] = {"backendName": "Bad_Name", "extra": 1}
+    path = write_stack(tmp_path, config)
+    assert run_cli("plan", "--config-file", str(path), "--out", str(tmp_path / "out")) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        "osmo-backend:osmo.extra: unknown key (allowed: backendName)",
+        "osmo-backend:osmo.backendName: 'Bad_Name' is not a DNS-1123 label; use lowercase "
+        "letters, digits and '-', starting and ending with a letter or digit",
+    ]
+    assert not (tmp_path / "out").exists()
+
+
+def test_missing_stack_file_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_cli("validate", "--stack", "nope") == 2
+    assert (
+        capsys.readouterr().err.strip() == f"{REPO / 'stacks' / 'Pulumi.nope.yaml'}: file not found"
+    )
+
+
+def test_unparsable_stack_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "Pulumi.bad.yaml"
+    path.write_text("config: [\n")
+    assert run_cli("validate", "--config-file", str(path)) == 2
+    assert capsys.readouterr().err.startswith(f"{path}: not valid YAML at line ")
+
+
+def test_plain_text_value_for_a_declared_secret_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = valid_config()
+    del config["osmo-backend:cluster"]["kubeconfig"]  # type: ignore[attr-defined]
+    config["osmo-backend:kubeconfig"] = SAMPLE_KUBECONFIG.read_text()
+    path = write_stack(tmp_path, config)
+    assert run_cli("validate", "--config-file", str(path)) == 2
+    err = capsys.readouterr().err
+    assert (
+        "osmo-backend:kubeconfig is declared `secret: true` in Pulumi.yaml but set in plain text"
+        in err
+    )
+    assert "sample-token" not in err
+
+
+def test_secure_values_become_placeholders_and_the_plan_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = valid_config()
+    del config["osmo-backend:cluster"]["kubeconfig"]  # type: ignore[attr-defined]
+    config["osmo-backend:kubeconfig"] = {"secure": "v1:AAAAciphertext"}
+    path = write_stack(tmp_path, config)
+    assert run_cli("plan", "--config-file", str(path), "--out", str(tmp_path / "out")) == 0
+    out = capsys.readouterr().out
+    assert (
+        "note: osmo-backend:kubeconfig is a secure value; a placeholder stands in for it offline"
+        in out
+    )
+    assert (
+        "warning: osmo-backend:kubeconfig is a secure value the offline plan cannot decrypt" in out
+    )
+    assert "ciphertext" not in (tmp_path / "out" / "resources.json").read_text()
+
+
+def test_validate_reports_success(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_cli("validate", "--stack", "onprem-lab") == 0
+    assert (
+        capsys.readouterr().out
+        == "stack onprem-lab: config is valid (stacks/Pulumi.onprem-lab.yaml)\n"
+    )
+
+
+def test_stacks_lists_files_and_kinds(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_cli("stacks") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["STACK", "KIND", "FILE"]
+    assert ["onprem-lab", "existing", "stacks/Pulumi.onprem-lab.yaml"] in [
+        line.split() for line in lines
+    ]
+
+
+def test_installed_command_exits_2_without_traceback_and_imports_no_cloud_sdk(
+    tmp_path: Path,
+) -> None:
+    config = valid_config()
+    config["osmo-backend:cluster"]["kind"] = "eks"  # type: ignore[index]
+    bad = write_stack(tmp_path, config)
+    proc = subprocess.run(
+        [sys.executable, "-m", "offline.cli", "plan", "--config-file", str(bad)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr == (
+        "osmo-backend:cluster.kind: 'eks' clusters are not supported yet; supported: existing\n"
+    )
+    assert "Traceback" not in proc.stdout + proc.stderr
+
+    probe = (
+        "import sys; from offline import cli; "
+        f"rc = cli.main(['plan', '--stack', 'onprem-lab', '--out', {str(tmp_path / 'o')!r}]); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('pulumi_aws', 'pulumi_gcp', 'pulumi_azure_native')), file=sys.stderr); sys.exit(rc)"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.strip().splitlines()[-1] == "[]"

@@ -1,0 +1,97 @@
+"""Every stacks/Pulumi.*.yaml plans offline, deterministically, with no secret in the output."""
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from offline import cli
+from offline.stackfile import find_project
+from tests.harness import REPO, SAMPLE_TOKENS
+
+STACKS = [name for name, _ in find_project(REPO).stacks()]
+
+
+def test_there_is_a_reference_stack_for_the_readme() -> None:
+    assert "onprem-lab" in STACKS
+
+
+def _plan(stack: str, out: Path) -> None:
+    assert cli.main(["--project-dir", str(REPO), "plan", "--stack", stack, "--out", str(out)]) == 0
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_stack_plans_and_writes_the_whole_contract(stack: str, tmp_path: Path) -> None:
+    _plan(stack, tmp_path)
+    assert (tmp_path / "resources.json").is_file()
+    assert (tmp_path / "manifests").is_dir()
+    assert (tmp_path / "helm").is_dir()
+    assert (tmp_path / "osmo-service-values.yaml").is_file()
+    doc = json.loads((tmp_path / "resources.json").read_text())
+    assert doc["stack"] == stack
+    urns = [r["urn"] for r in doc["resources"]]
+    assert urns == sorted(urns)
+    assert len(urns) == len(set(urns))
+    for resource in doc["resources"]:
+        assert set(resource) == {
+            "urn",
+            "type",
+            "name",
+            "custom",
+            "parent",
+            "provider",
+            "providers",
+            "dependencies",
+            "propertyDependencies",
+            "inputs",
+            "options",
+        }
+        assert {"protect", "deletedWith", "retainOnDelete", "dependsOn"} <= set(resource["options"])
+        if resource["type"].startswith("kubernetes:"):
+            assert resource["provider"] is not None
+    for manifest in (tmp_path / "manifests").glob("*.yaml"):
+        body = yaml.safe_load(manifest.read_text())
+        assert {"apiVersion", "kind", "metadata"} <= set(body)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_plan_output_is_deterministic(stack: str, tmp_path: Path) -> None:
+    _plan(stack, tmp_path / "a")
+    _plan(stack, tmp_path / "b")
+    files_a = sorted(
+        p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file()
+    )
+    files_b = sorted(
+        p.relative_to(tmp_path / "b") for p in (tmp_path / "b").rglob("*") if p.is_file()
+    )
+    assert files_a == files_b
+    for rel in files_a:
+        assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes(), rel
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_no_credential_appears_in_any_plan_file_or_stdout(
+    stack: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _plan(stack, tmp_path)
+    printed = capsys.readouterr()
+    texts = [printed.out, printed.err] + [p.read_text() for p in tmp_path.rglob("*") if p.is_file()]
+    for text in texts:
+        for token in SAMPLE_TOKENS:
+            assert token not in text
+        assert "c2FtcGxlIENB" not in text  # the sample CA data
+    doc = json.loads((tmp_path / "resources.json").read_text())
+    assert doc["outputs"]["kubeconfig"] == "[secret]"
+
+
+def test_onprem_lab_plan_labels_its_nodes() -> None:
+    doc = yaml.safe_load((REPO / "stacks" / "Pulumi.onprem-lab.yaml").read_text())
+    roles = doc["config"]["osmo-backend:cluster"]["nodeRoles"]
+    assert sorted(n for r in roles.values() for n in r["nodes"]) == [
+        "lab-cpu-01",
+        "lab-cpu-02",
+        "lab-cpu-03",
+        "lab-gpu-01",
+        "lab-gpu-02",
+    ]
