@@ -147,6 +147,16 @@ def _decode(problems: Problems, path: str, value: Any) -> Any:
     return value
 
 
+def _required_section(
+    problems: Problems, path: str, value: Any, needs: str
+) -> Mapping[str, Any] | None:
+    """A top-level object key: present, JSON-decoded (as the CLI passes it) and a mapping."""
+    if value is None:
+        problems.add(path, f"is required (an object with at least {needs})")
+        return None
+    return expect_mapping(problems, path, _decode(problems, path, value))
+
+
 def load_spec(
     raw: Mapping[str, Any],
     secret_keys: Collection[str] = (),
@@ -196,10 +206,7 @@ def _cluster(
     notices: list[str],
 ) -> ExistingClusterSpec | None:
     path = f"{PROJECT}:cluster"
-    if value is None:
-        problems.add(path, "is required (an object with at least `kind` and `name`)")
-        return None
-    body = expect_mapping(problems, path, _decode(problems, path, value))
+    body = _required_section(problems, path, value, "`kind` and `name`")
     if body is None:
         return None
 
@@ -422,10 +429,7 @@ def _gpu_stack(problems: Problems, path: str, value: Any) -> GpuStackSpec | None
 
 def _osmo(problems: Problems, value: Any) -> OsmoSpec | None:
     path = f"{PROJECT}:osmo"
-    if value is None:
-        problems.add(path, "is required (an object with at least `backendName`)")
-        return None
-    body = expect_mapping(problems, path, _decode(problems, path, value))
+    body = _required_section(problems, path, value, "`backendName`")
     if body is None:
         return None
     unknown_keys(problems, path, body, ("backendName",))
