@@ -25,3 +25,5 @@ backend = OsmoBackend("osmo", {"spec": spec})
 pulumi.export("cluster_name", backend.cluster_name)
 pulumi.export("backend_name", backend.backend_name)
 pulumi.export("kubeconfig", backend.kubeconfig)
+# Merge into the OSMO service chart values (see `osmo-backend service-values`).
+pulumi.export("osmo_service_values", backend.service_values)

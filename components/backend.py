@@ -1,15 +1,19 @@
 """`OsmoBackend`: the composition of one OSMO backend cluster (DESIGN section 2).
 
-Dependencies between the parts are wired here, in one place. This issue composes the cluster;
-the operator layer, connection, storage, networking and monitoring plug in below it.
+Dependencies between the parts are wired here, in one place:
+cluster -> provider -> (connection || operator layer); the backend-operator release waits for the
+connection's namespaces, token Secret and pull secrets, and for KAI (its CRDs). KAI and the GPU
+Operator wait for nothing but the cluster.
 """
 
-from typing import TypedDict
+from typing import Any, TypedDict
 
 import pulumi
 
 from components.cluster import ClusterHandle, ExistingCluster
 from components.config import StackSpec
+from components.connection import Connection
+from components.operator import OperatorLayer
 
 TYPE = "osmo-backend:index:OsmoBackend"
 
@@ -25,10 +29,14 @@ class OsmoBackend(pulumi.ComponentResource):
     """One OSMO backend: a cluster and everything OSMO needs on it."""
 
     cluster: ClusterHandle
+    connection: Connection
+    operators: OperatorLayer
     cluster_name: pulumi.Output[str]
     backend_name: pulumi.Output[str]
     kubeconfig: pulumi.Output[str]
     """Secret."""
+    service_values: dict[str, Any]
+    """What the OSMO service needs for this backend (plain data; Secrets by name only)."""
 
     def __init__(
         self, name: str, args: OsmoBackendArgs, opts: pulumi.ResourceOptions | None = None
@@ -39,9 +47,36 @@ class OsmoBackend(pulumi.ComponentResource):
             f"{name}-cluster", {"spec": spec.cluster}, pulumi.ResourceOptions(parent=self)
         )
         self.cluster = cluster.handle
+        on_cluster = pulumi.ResourceOptions(
+            parent=self, providers={"kubernetes": self.cluster.provider}
+        )
+
+        self.connection = Connection(
+            f"{name}-connection", {"osmo": spec.osmo, "cluster": self.cluster}, on_cluster
+        )
+        connection = self.connection
+        needs = [
+            connection.operator_namespace,
+            connection.workflow_namespace,
+            *([connection.test_namespace] if connection.test_namespace else []),
+            *([connection.token_secret] if connection.token_secret else []),
+            *connection.pull_secrets,
+        ]
+        self.operators = OperatorLayer(
+            f"{name}-operators",
+            {
+                "osmo": spec.osmo,
+                "operators": spec.operators,
+                "cluster": self.cluster,
+                "backend_operator_depends_on": needs,
+            },
+            on_cluster,
+        )
+
         self.cluster_name = pulumi.Output.from_input(spec.cluster.name)
         self.backend_name = pulumi.Output.from_input(spec.osmo.backend_name)
         self.kubeconfig = cluster.kubeconfig
+        self.service_values = connection.service_values
         self.register_outputs(
             {
                 "cluster_name": self.cluster_name,

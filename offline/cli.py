@@ -42,6 +42,17 @@ def _parser() -> argparse.ArgumentParser:
     validate = sub.add_parser("validate", help="check a stack's config only")
     stack_args(validate)
     sub.add_parser("stacks", help="list the stack files and their cluster kind")
+    merge = sub.add_parser(
+        "service-values",
+        help="merge several backends' osmo-service-values.yaml into one OSMO service values file",
+    )
+    merge.add_argument(
+        "fragments",
+        nargs="+",
+        type=Path,
+        help="osmo-service-values.yaml files, or plan directories holding one",
+    )
+    merge.add_argument("--out", type=Path, help="write here instead of standard output")
     return parser
 
 
@@ -112,7 +123,8 @@ def cmd_plan(project: Project, args: argparse.Namespace) -> int:
         print(line)
     print()
     outputs = recording.outputs
-    print("Outputs: " + ", ".join(f"{k} = {outputs[k]}" for k in sorted(outputs)))
+    shown = {k: v if not isinstance(v, dict | list) else "{...}" for k, v in outputs.items()}
+    print("Outputs: " + ", ".join(f"{k} = {shown[k]}" for k in sorted(shown)))
     print(
         f"{plan.summary(recording)}. Wrote {out}: resources.json, "
         f"manifests/ ({len(files.manifests)}), helm/ ({len(files.helm)}), osmo-service-values.yaml"
@@ -149,11 +161,53 @@ def cmd_stacks(project: Project, _args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_service_values(args: argparse.Namespace) -> int:
+    import yaml
+
+    from offline.service_values import MergeConflict, merge
+
+    fragments: list[tuple[str, dict[str, object]]] = []
+    problems: list[str] = []
+    for given in args.fragments:
+        path: Path = given / "osmo-service-values.yaml" if given.is_dir() else given
+        try:
+            doc = yaml.safe_load(path.read_text())
+        except (OSError, yaml.YAMLError) as err:
+            problems.append(f"{path}: cannot be read as YAML ({type(err).__name__})")
+            continue
+        if doc is None:
+            doc = {}
+        if not isinstance(doc, dict):
+            problems.append(f"{path}: must be a YAML mapping")
+            continue
+        fragments.append((str(path), doc))  # pyright: ignore[reportUnknownArgumentType]
+    if problems:
+        return _invalid(problems)
+    try:
+        merged = merge(fragments)
+    except MergeConflict as err:
+        return _invalid(err.problems)
+    header = "# OSMO service values merged from: " + ", ".join(s for s, _ in fragments) + "\n"
+    text = header + yaml.safe_dump(merged, sort_keys=True, default_flow_style=False)
+    if args.out is not None:
+        args.out.write_text(text)
+        print(f"wrote {args.out} ({len(fragments)} fragments)")
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
+        if args.command == "service-values":
+            return cmd_service_values(args)
         project = find_project(args.project_dir)
-        command = {"plan": cmd_plan, "validate": cmd_validate, "stacks": cmd_stacks}[args.command]
+        command = {
+            "plan": cmd_plan,
+            "validate": cmd_validate,
+            "stacks": cmd_stacks,
+        }[args.command]
         return command(project, args)
     except StackFileError as err:
         return _invalid([str(err)])

@@ -14,6 +14,9 @@ the real engine does, so this one adds it:
 """
 
 import asyncio
+import base64
+import hashlib
+import json
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -134,6 +137,20 @@ class Recording:
         return [r for r in self.resources if r.parent == urn]
 
 
+def _fake_random_bytes(name: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """Deterministic stand-in bytes (never a real secret): same name and keepers, same bytes."""
+    seed = json.dumps({"name": name, "keepers": inputs.get("keepers", {})}, sort_keys=True)
+    length = int(inputs.get("length", 32))
+    data = (hashlib.sha256(seed.encode()).digest() * (length // 32 + 1))[:length]
+    return {"base64": base64.b64encode(data).decode(), "hex": data.hex()}
+
+
+_COMPUTED_OUTPUTS: dict[str, Callable[[str, Mapping[str, Any]], dict[str, Any]]] = {
+    "random:index/randomBytes:RandomBytes": _fake_random_bytes,
+}
+"""Outputs a provider computes (not echoed inputs), faked per resource type."""
+
+
 class _Mocks(pulumi_mocks.Mocks):
     """Plausible fake cloud outputs: a resource's state is its inputs plus per-type fakes."""
 
@@ -145,7 +162,11 @@ class _Mocks(pulumi_mocks.Mocks):
     def new_resource(
         self, args: pulumi_mocks.MockResourceArgs
     ) -> tuple[str | None, dict[str, Any]]:
-        return f"{args.name}-id", dict(args.inputs)
+        state = dict(args.inputs)
+        fake = _COMPUTED_OUTPUTS.get(args.typ)
+        if fake is not None:
+            state.update(fake(args.name, args.inputs))
+        return f"{args.name}-id", state
 
     def call(
         self, args: pulumi_mocks.MockCallArgs

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from offline.engine import SECRET, Recording, ResourceRecord, mask_secrets
+from offline.engine import SECRET, Recording, ResourceRecord, mask_secrets, unwrap_secrets
 
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 SERVICE_VALUES_OUTPUT = "osmo_service_values"
@@ -43,8 +43,16 @@ def is_manifest(record: ResourceRecord) -> bool:
 
 
 def manifest(record: ResourceRecord) -> dict[str, Any]:
-    """The object as applyable YAML: apiVersion, kind, metadata first; secrets masked."""
+    """The object as applyable YAML: apiVersion, kind, metadata first; secrets masked.
+
+    A Secret's data keys stay visible (each value masked), so the manifest still shows its shape.
+    """
     inputs = dict(record.inputs)
+    if record.type == "kubernetes:core/v1:Secret":
+        raw = unwrap_secrets(record.raw_inputs)
+        for field in ("data", "stringData"):
+            if isinstance(raw.get(field), Mapping):
+                inputs[field] = dict.fromkeys(sorted(raw[field]), SECRET)
     module, kind = record.type.split(":", 2)[1:]
     group_version = module.removeprefix("core/")
     if kind.endswith("Patch"):

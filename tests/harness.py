@@ -23,7 +23,7 @@ BASE: dict[str, Any] = {
         "kubeconfig": str(SAMPLE_KUBECONFIG),
         "context": "onprem-lab-admin",
     },
-    "osmo-backend:osmo": {"backendName": "lab-backend"},
+    "osmo-backend:osmo": {"backendName": "lab-backend", "serviceUrl": "https://osmo.example.com"},
     "pulumi:disable-default-providers": ["kubernetes"],
 }
 

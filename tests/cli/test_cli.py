@@ -28,7 +28,7 @@ def valid_config() -> dict[str, object]:
             "kubeconfig": str(SAMPLE_KUBECONFIG),
             "context": "onprem-lab-admin",
         },
-        "osmo-backend:osmo": {"backendName": "t"},
+        "osmo-backend:osmo": {"backendName": "t", "serviceUrl": "https://osmo.example.com"},
     }
 
 
@@ -36,31 +36,54 @@ def run_cli(*args: str) -> int:
     return cli.main(["--project-dir", str(REPO), *args])
 
 
+EXPECTED_TREE = """\
+osmo-backend:index:OsmoBackend  osmo
+├─ osmo-backend:index:Connection  osmo-connection
+│  ├─ kubernetes:core/v1:Namespace  osmo-connection-operator-ns  (provider osmo-cluster-k8s)
+│  ├─ kubernetes:core/v1:Namespace  osmo-connection-workflows-ns  (provider osmo-cluster-k8s)
+│  ├─ kubernetes:core/v1:Secret  osmo-connection-token  (provider osmo-cluster-k8s)
+│  └─ random:index/randomBytes:RandomBytes  osmo-connection-token-slot-0
+├─ osmo-backend:index:ExistingCluster  osmo-cluster
+│  ├─ kubernetes:core/v1:NodePatch  osmo-cluster-node-lab-cpu-01  (provider osmo-cluster-k8s)
+│  ├─ kubernetes:core/v1:NodePatch  osmo-cluster-node-lab-cpu-02  (provider osmo-cluster-k8s)
+│  ├─ kubernetes:core/v1:NodePatch  osmo-cluster-node-lab-cpu-03  (provider osmo-cluster-k8s)
+│  ├─ kubernetes:core/v1:NodePatch  osmo-cluster-node-lab-gpu-01  (provider osmo-cluster-k8s)
+│  ├─ kubernetes:core/v1:NodePatch  osmo-cluster-node-lab-gpu-02  (provider osmo-cluster-k8s)
+│  └─ pulumi:providers:kubernetes  osmo-cluster-k8s
+└─ osmo-backend:index:OperatorLayer  osmo-operators
+   ├─ kubernetes:core/v1:Namespace  osmo-operators-gpu-operator-ns  (provider osmo-cluster-k8s)
+   ├─ kubernetes:core/v1:Namespace  osmo-operators-kai-ns  (provider osmo-cluster-k8s)
+   ├─ kubernetes:helm.sh/v3:Release  osmo-operators-backend-operator  (provider osmo-cluster-k8s)
+   ├─ kubernetes:helm.sh/v3:Release  osmo-operators-gpu-operator  (provider osmo-cluster-k8s)
+   └─ kubernetes:helm.sh/v3:Release  osmo-operators-kai-scheduler  (provider osmo-cluster-k8s)
+"""
+
+
 def test_plan_prints_the_tree_outputs_and_summary(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert run_cli("plan", "--stack", "onprem-lab", "--out", str(tmp_path)) == 0
-    out = capsys.readouterr().out.splitlines()
-    assert (
-        out[0]
-        == "Plan for stack onprem-lab (project osmo-backend, config stacks/Pulumi.onprem-lab.yaml)"
+    out = capsys.readouterr().out
+    header, tree, footer = out.split("\n\n")
+    assert header == (
+        "Plan for stack onprem-lab (project osmo-backend, config stacks/Pulumi.onprem-lab.yaml)"
     )
-    assert "osmo-backend:index:OsmoBackend  osmo" in out
-    assert "└─ osmo-backend:index:ExistingCluster  osmo-cluster" in out
-    assert (
-        "   ├─ kubernetes:core/v1:NodePatch  osmo-cluster-node-lab-gpu-01"
-        "  (provider osmo-cluster-k8s)" in out
+    assert tree + "\n" == EXPECTED_TREE
+    lines = footer.splitlines()
+    assert lines[0] == (
+        "Outputs: backend_name = onprem-lab, cluster_name = onprem-lab, kubeconfig = [secret], "
+        "osmo_service_values = {...}"
     )
-    assert "   └─ pulumi:providers:kubernetes  osmo-cluster-k8s" in out
-    assert (
-        "Outputs: backend_name = onprem-lab, cluster_name = onprem-lab, kubeconfig = [secret]"
-        in out
+    assert lines[1] == (
+        f"19 resources: 15 custom, 4 components. Wrote {tmp_path}: resources.json, "
+        "manifests/ (10), helm/ (3), osmo-service-values.yaml"
     )
-    assert out[-1].startswith("8 resources: 6 custom, 2 components. Wrote ")
-    assert sorted(p.name for p in (tmp_path / "manifests").iterdir()) == [
-        f"nodepatch-osmo-cluster-node-lab-{n}.yaml"
-        for n in ("cpu-01", "cpu-02", "cpu-03", "gpu-01", "gpu-02")
+    assert sorted(p.name for p in (tmp_path / "helm").iterdir()) == [
+        "gpu-operator.yaml",
+        "kai-scheduler.yaml",
+        "osmo-operator.yaml",
     ]
+    assert len(list((tmp_path / "manifests").glob("nodepatch-*.yaml"))) == 5
 
 
 def test_plan_of_a_config_file_uses_its_stack_name(tmp_path: Path) -> None:
@@ -80,12 +103,17 @@ def test_invalid_config_exits_2_with_one_line_per_problem(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config = valid_config()
-    config["osmo-backend:osmo"] = {"backendName": "Bad_Name", "extra": 1}
+    config["osmo-backend:osmo"] = {
+        "backendName": "Bad_Name",
+        "serviceUrl": "https://osmo.example.com",
+        "extra": 1,
+    }
     path = write_stack(tmp_path, config)
     assert run_cli("plan", "--config-file", str(path), "--out", str(tmp_path / "out")) == 2
     err = capsys.readouterr().err.splitlines()
     assert err == [
-        "osmo-backend:osmo.extra: unknown key (allowed: backendName)",
+        "osmo-backend:osmo.extra: unknown key (allowed: backendName, backendTests, controlPlane, "
+        "imagePullSecret, imageTag, namespaces, pool, routerAddress, serviceUrl, token)",
         "osmo-backend:osmo.backendName: 'Bad_Name' is not a DNS-1123 label; use lowercase "
         "letters, digits and '-', starting and ending with a letter or digit",
     ]

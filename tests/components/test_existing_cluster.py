@@ -25,13 +25,34 @@ ROLES = {
 }
 
 
-def test_without_node_lists_only_the_provider_is_created() -> None:
-    rec = run_main(config())
-    assert sorted((r.type, r.name) for r in rec.resources) == [
-        ("osmo-backend:index:ExistingCluster", "osmo-cluster"),
-        ("osmo-backend:index:OsmoBackend", "osmo"),
-        ("pulumi:providers:kubernetes", "osmo-cluster-k8s"),
+def run_cluster(values: dict[str, object]) -> engine.Recording:
+    """ExistingCluster alone (under a bare OsmoBackend-like parent is not needed)."""
+    from components.cluster import ExistingCluster
+    from components.config import load_spec
+    from tests.harness import REPO, encode
+
+    spec = load_spec(encode(values), base_dir=REPO)
+    return engine.run(
+        lambda: ExistingCluster("osmo-cluster", {"spec": spec.cluster}),
+        project="osmo-backend",
+        stack="test",
+    )
+
+
+def test_without_node_lists_the_cluster_registers_only_its_provider() -> None:
+    rec = run_cluster(config())
+    assert [(r.type, r.name, r.parent) for r in rec.resources] == [
+        ("osmo-backend:index:ExistingCluster", "osmo-cluster", None),
+        (
+            "pulumi:providers:kubernetes",
+            "osmo-cluster-k8s",
+            "urn:pulumi:test::osmo-backend::osmo-backend:index:ExistingCluster::osmo-cluster",
+        ),
     ]
+
+
+def test_the_cluster_is_a_child_of_the_backend() -> None:
+    rec = run_main(config())
     assert rec.get("osmo-backend:index:OsmoBackend", "osmo").parent is None
     assert rec.get("osmo-backend:index:ExistingCluster", "osmo-cluster").parent == BACKEND
 
@@ -95,11 +116,12 @@ def test_node_patches_never_force_ownership_of_taints() -> None:
 
 def test_stack_outputs_keep_the_kubeconfig_secret() -> None:
     rec = run_main(config())
-    assert rec.outputs == {
+    assert {k: v for k, v in rec.outputs.items() if k != "osmo_service_values"} == {
         "backend_name": "lab-backend",
         "cluster_name": "lab",
         "kubeconfig": "[secret]",
     }
+    assert "services" in rec.outputs["osmo_service_values"]
 
 
 def test_handle_exposes_roles_with_gpu_toleration() -> None:

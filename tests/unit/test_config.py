@@ -138,8 +138,9 @@ def test_fails_on_unknown_keys_at_every_level() -> None:
     )
     values["osmo-backend:clustr"] = {}
     assert problems(values) == (
-        "osmo-backend:clustr: unknown key; did you mean 'cluster'? "
-        "(allowed: cluster, kubeconfig, osmo)",
+        "osmo-backend:clustr: unknown key; did you mean 'cluster'? (allowed: backendToken, "
+        "cluster, controlPlaneKubeconfig, kubeconfig, ngcApiKey, operators, osmo, "
+        "previousBackendToken)",
         "osmo-backend:cluster.kubeConfig: unknown key; did you mean 'kubeconfig'? "
         "(allowed: context, gpuStack, kind, kubeconfig, name, nodeRoles)",
         "osmo-backend:cluster.nodeRoles.gpus: unknown key; did you mean 'gpu'? "
@@ -147,7 +148,8 @@ def test_fails_on_unknown_keys_at_every_level() -> None:
         "osmo-backend:cluster.nodeRoles.gpu.selectr: unknown key; did you mean 'selector'? "
         "(allowed: nodes, selector)",
         "osmo-backend:osmo.backendNmae: unknown key; did you mean 'backendName'? "
-        "(allowed: backendName)",
+        "(allowed: backendName, backendTests, controlPlane, imagePullSecret, imageTag, "
+        "namespaces, pool, routerAddress, serviceUrl, token)",
     )
 
 
@@ -176,7 +178,7 @@ def test_planned_sections_are_rejected_by_name() -> None:
 def test_missing_sections_are_required() -> None:
     assert problems(config(cluster=None, osmo=None)) == (
         "osmo-backend:cluster: is required (an object with at least `kind` and `name`)",
-        "osmo-backend:osmo: is required (an object with at least `backendName`)",
+        "osmo-backend:osmo: is required (an object with at least `backendName` and `serviceUrl`)",
     )
 
 
@@ -229,7 +231,7 @@ def test_kubeconfig_content_must_be_a_secret() -> None:
     values[KUBECONFIG_SECRET_KEY] = SAMPLE_KUBECONFIG.read_text()
     assert problems(values) == (
         "osmo-backend:kubeconfig: holds cluster credentials and must be a secret: "
-        "set it with `pulumi config set --secret kubeconfig < FILE`",
+        "set it with `pulumi config set --secret kubeconfig ...`",
     )
 
 

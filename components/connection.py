@@ -1,0 +1,276 @@
+"""The OSMO connection: namespaces, the bootstrap token, pull secrets, the control-plane fragment.
+
+The token is byte-identical on both sides: the compute cluster's Secret (operator namespace, read
+by the backend-operator) and, when a control-plane target is configured, the control plane's
+Secret (service namespace, listed in `services.backendApiTokens.credentials`). Both are written
+from the same secret Output, so nobody copies tokens by hand.
+
+Rotation is two config-driven phases (DESIGN section 5):
+1. overlap: bump `osmo.token.generation` (generate) or set the new `backendToken` and the old one
+   as `previousBackendToken` (config), with `osmo.token.overlap: true`. The control plane accepts
+   both (`token` + `previous-token`); the compute Secret gets the new token, and the generation,
+   carried as a pod annotation through the backend-operator values, restarts listener and worker.
+2. finalize: `overlap: false` (and remove `previousBackendToken`): `previous-token` is dropped.
+Generated tokens live in two alternating slots (generation parity), so the previous token is
+still in state during the overlap and only the slot being reissued changes.
+"""
+
+import base64
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any, TypedDict
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pulumi_random as random
+
+from components._namespaces import namespace
+from components.cluster.base import ClusterHandle, NodeRole
+from components.config import OsmoSpec, PullSecretSpec, Role, TokenSpec
+
+TYPE = "osmo-backend:index:Connection"
+TOKEN_BYTES = 32
+CONTROL_PLANE_TOKEN_KEY = "token"
+CONTROL_PLANE_PREVIOUS_KEY = "previous-token"
+"""Keys the OSMO service reads in a backend credential Secret."""
+GENERATION_ANNOTATION = "osmo-backend.nvidia.com/token-generation"
+NGC_REGISTRY = "nvcr.io"
+SCHEDULER_SETTINGS = {
+    "scheduler_type": "kai",
+    "scheduler_name": "kai-scheduler",
+    "scheduler_timeout": 30,
+}
+
+# The OSMO service chart's default pool, which every pool we add mirrors.
+_POOL_DEFAULTS: Mapping[str, Any] = {
+    "common_pod_template": ["default_ctrl", "default_user"],
+    "common_resource_validations": [
+        "default_cpu",
+        "default_memory",
+        "default_storage",
+        "default_gpu",
+    ],
+    "common_default_variables": {
+        "USER_CPU": 1,
+        "USER_GPU": 0,
+        "USER_MEMORY": "1Gi",
+        "USER_STORAGE": "1Gi",
+    },
+}
+_PLATFORMS: Mapping[Role, str] = {"compute": "cpu", "gpu": "gpu"}
+
+
+class ConnectionArgs(TypedDict):
+    """Inputs for Connection."""
+
+    osmo: OsmoSpec
+    """Validated `osmo-backend:osmo` config."""
+    cluster: ClusterHandle
+    """The compute cluster (node roles for the service-side pod templates)."""
+
+
+def urlsafe_token(standard_base64: str) -> str:
+    """32 random bytes as OSMO wants them: URL-safe base64 without padding (43 characters)."""
+    return standard_base64.replace("+", "-").replace("/", "_").rstrip("=")
+
+
+def token_slots(generation: int) -> dict[int, int]:
+    """Generation each random slot holds: the current one in slot `generation % 2`, the previous
+    one (when there is one) in the other slot."""
+    slots = {generation % 2: generation}
+    if generation >= 1:
+        slots[(generation - 1) % 2] = generation - 1
+    return slots
+
+
+def dockerconfigjson(api_key: str) -> str:
+    """Registry credentials for nvcr.io from an NGC API key (user `$oauthtoken`)."""
+    auth = base64.b64encode(f"$oauthtoken:{api_key}".encode()).decode()
+    entry = {"username": "$oauthtoken", "password": api_key, "auth": auth}
+    return json.dumps({"auths": {NGC_REGISTRY: entry}}, sort_keys=True)
+
+
+def service_values(osmo: OsmoSpec, roles: Mapping[Role, NodeRole]) -> dict[str, Any]:
+    """The OSMO service chart values this backend needs (no secrets: Secrets are named)."""
+    backend = osmo.backend_name
+    templates: dict[str, Any] = {}
+    platforms: dict[str, Any] = {}
+    for role, platform in _PLATFORMS.items():
+        node_role = roles.get(role)
+        if node_role is None:
+            continue
+        template = f"{backend}-{platform}"
+        spec: dict[str, Any] = {"nodeSelector": dict(node_role.selector)}
+        if node_role.tolerations:
+            spec["tolerations"] = [dict(t) for t in node_role.tolerations]
+        templates[template] = {"spec": spec}
+        platforms[platform] = {"override_pod_template": [template]}
+    default_platform = "gpu" if "gpu" in platforms else "cpu"
+    return {
+        "services": {
+            "backendApiTokens": {
+                "enabled": True,
+                "credentials": [
+                    {
+                        "name": osmo.token.credential_name,
+                        "existingSecret": {"name": osmo.token.secret_name},
+                    }
+                ],
+            },
+            "configs": {
+                "enabled": True,
+                "backends": {
+                    backend: {
+                        "description": f"OSMO backend {backend} (managed by osmo-backend)",
+                        "k8s_namespace": osmo.workflow_namespace,
+                        "router_address": osmo.router_address,
+                        "scheduler_settings": dict(SCHEDULER_SETTINGS),
+                    }
+                },
+                "pools": {
+                    osmo.pool: {
+                        "description": f"Pool on backend {backend}",
+                        "backend": backend,
+                        "default_platform": default_platform,
+                        **_POOL_DEFAULTS,
+                        "platforms": platforms,
+                    }
+                },
+                "podTemplates": templates,
+            },
+        }
+    }
+
+
+class Connection(pulumi.ComponentResource):
+    """Namespaces, the bootstrap token Secret(s) and pull secrets of one OSMO backend."""
+
+    operator_namespace: k8s.core.v1.Namespace
+    workflow_namespace: k8s.core.v1.Namespace
+    test_namespace: k8s.core.v1.Namespace | None
+    token_secret: k8s.core.v1.Secret | None
+    """The compute-side token Secret; None when the token source is `existing`."""
+    control_plane_secret: k8s.core.v1.Secret | None
+    pull_secrets: list[k8s.core.v1.Secret]
+    service_values: dict[str, Any]
+    """Control-plane values fragment (plain data, no secrets)."""
+
+    def __init__(
+        self, name: str, args: ConnectionArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(TYPE, name, None, opts)
+        osmo = args["osmo"]
+        child = pulumi.ResourceOptions(parent=self)
+
+        self.operator_namespace = namespace(
+            f"{name}-operator-ns",
+            name=osmo.operator_namespace,
+            enforce="baseline",
+            warn="restricted",
+            role="osmo-operator",
+            opts=child,
+        )
+        self.workflow_namespace = namespace(
+            f"{name}-workflows-ns",
+            name=osmo.workflow_namespace,
+            enforce="baseline",
+            warn="restricted",
+            role="osmo-workflows",
+            opts=child,
+        )
+        self.test_namespace = None
+        if osmo.test_namespace is not None:
+            self.test_namespace = namespace(
+                f"{name}-test-ns",
+                name=osmo.test_namespace,
+                enforce="baseline",
+                warn="restricted",
+                role="osmo-backend-tests",
+                opts=child,
+            )
+
+        token, previous = self._token(name, osmo.token, child)
+        self.token_secret = None
+        if token is not None:
+            self.token_secret = k8s.core.v1.Secret(
+                f"{name}-token",
+                metadata={
+                    "name": osmo.token.secret_name,
+                    "namespace": self.operator_namespace.metadata.name,
+                },
+                type="Opaque",
+                string_data={osmo.token.secret_key: token},
+                opts=child,
+            )
+
+        self.control_plane_secret = None
+        if osmo.control_plane is not None and token is not None:
+            plane = osmo.control_plane
+            provider = k8s.Provider(
+                f"{name}-control-plane-k8s",
+                kubeconfig=pulumi.Output.secret(plane.kubeconfig.content),
+                cluster_identifier=plane.name,
+                opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["kubeconfig"]),
+            )
+            data: dict[str, pulumi.Input[str]] = {CONTROL_PLANE_TOKEN_KEY: token}
+            if previous is not None:
+                data[CONTROL_PLANE_PREVIOUS_KEY] = previous
+            self.control_plane_secret = k8s.core.v1.Secret(
+                f"{name}-control-plane-token",
+                metadata={"name": osmo.token.secret_name, "namespace": plane.namespace},
+                type="Opaque",
+                string_data=data,
+                opts=pulumi.ResourceOptions(parent=self, provider=provider),
+            )
+
+        self.pull_secrets = self._pull_secrets(name, osmo.pull_secret, child)
+        self.service_values = service_values(osmo, args["cluster"].node_roles)
+        self.register_outputs({})
+
+    def _token(
+        self, name: str, spec: TokenSpec, opts: pulumi.ResourceOptions
+    ) -> tuple[pulumi.Output[str] | None, pulumi.Output[str] | None]:
+        """The current token and, during an overlap, the previous one (secret Outputs)."""
+        if spec.source == "existing":
+            return None, None
+        if spec.source == "config":
+            assert spec.value is not None
+            previous = pulumi.Output.secret(spec.previous) if spec.previous is not None else None
+            return pulumi.Output.secret(spec.value), previous
+        slots = {
+            slot: random.RandomBytes(
+                f"{name}-token-slot-{slot}",
+                length=TOKEN_BYTES,
+                keepers={"generation": str(generation)},
+                opts=opts,
+            )
+            for slot, generation in sorted(token_slots(spec.generation).items())
+        }
+        current = slots[spec.generation % 2].base64.apply(urlsafe_token)
+        previous = None
+        if spec.overlap:
+            previous = slots[(spec.generation - 1) % 2].base64.apply(urlsafe_token)
+        return current, previous
+
+    def _pull_secrets(
+        self, name: str, spec: PullSecretSpec | None, opts: pulumi.ResourceOptions
+    ) -> list[k8s.core.v1.Secret]:
+        if spec is None or spec.ngc_api_key is None:
+            return []
+        config = pulumi.Output.secret(spec.ngc_api_key).apply(dockerconfigjson)
+        namespaces: Sequence[tuple[str, k8s.core.v1.Namespace | None]] = (
+            ("operator", self.operator_namespace),
+            ("workflows", self.workflow_namespace),
+            ("test", self.test_namespace),
+        )
+        return [
+            k8s.core.v1.Secret(
+                f"{name}-{role}-pull-secret",
+                metadata={"name": spec.name, "namespace": ns.metadata.name},
+                type="kubernetes.io/dockerconfigjson",
+                string_data={".dockerconfigjson": config},
+                opts=opts,
+            )
+            for role, ns in namespaces
+            if ns is not None
+        ]

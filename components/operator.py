@@ -1,0 +1,205 @@
+"""The operator layer: KAI scheduler, NVIDIA GPU Operator and the OSMO backend-operator.
+
+Values are built by pure functions (unit-tested, and every key checked against the pinned chart's
+key index); the component only wires releases. Nothing here depends on a GPU node pool: the GPU
+Operator's daemonsets wait for GPU nodes by themselves.
+"""
+
+from collections.abc import Sequence
+from typing import Any, TypedDict
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components import _helm, versions
+from components._namespaces import namespace
+from components.cluster.base import ClusterHandle, NodeRole
+from components.config import OperatorsSpec, OsmoSpec
+
+TYPE = "osmo-backend:index:OperatorLayer"
+
+KAI_SCHEDULER_ARGS = {
+    "default-staleness-grace-period": "-1s",
+    "update-pod-eviction-condition": "true",
+}
+"""The scheduler flags OSMO needs: never evict a stale gang; report eviction in pod conditions.
+KAI v0.15+ reads them from `scheduler.args` (strings, no leading `--`); `scheduler.additionalArgs`
+from OSMO's docs is read by no KAI chart since v0.10."""
+
+KAI_TIMEOUT_SECONDS = 600
+GPU_OPERATOR_TIMEOUT_SECONDS = 900
+BACKEND_OPERATOR_TIMEOUT_SECONDS = 600
+NVIDIA_RUNTIME_CLASS = "nvidia"
+
+
+class OperatorLayerArgs(TypedDict):
+    """Inputs for OperatorLayer."""
+
+    osmo: OsmoSpec
+    operators: OperatorsSpec
+    cluster: ClusterHandle
+    backend_operator_depends_on: Sequence[pulumi.Resource]
+    """What the backend-operator needs first: its namespaces, the token Secret, pull secrets."""
+
+
+def _placement(role: NodeRole | None) -> tuple[dict[str, str], list[dict[str, str]]]:
+    if role is None:
+        return {}, []
+    return dict(role.selector), [dict(t) for t in role.tolerations]
+
+
+def kai_values(cluster: ClusterHandle) -> dict[str, Any]:
+    selector, tolerations = _placement(cluster.node_roles.get("operator"))
+    return {
+        "global": {"nodeSelector": selector, "tolerations": tolerations},
+        "scheduler": {"args": dict(KAI_SCHEDULER_ARGS)},
+    }
+
+
+def gpu_operator_values(cluster: ClusterHandle) -> dict[str, Any]:
+    """Driver and toolkit ownership from the cluster's GPU stack profile; the operator's own
+    Deployment on the operator pool. The daemonsets' default tolerations already cover the
+    `nvidia.com/gpu` taint."""
+    selector, tolerations = _placement(cluster.node_roles.get("operator"))
+    values: dict[str, Any] = {
+        "driver": {"enabled": cluster.gpu_stack.driver == "operator"},
+        "toolkit": {"enabled": cluster.gpu_stack.toolkit == "operator"},
+        "operator": {"nodeSelector": selector},
+    }
+    if tolerations:
+        values["operator"]["tolerations"] = tolerations
+    return values
+
+
+def backend_operator_values(
+    osmo: OsmoSpec, cluster: ClusterHandle, *, pod_monitor: bool = False
+) -> dict[str, Any]:
+    """Every value DESIGN section 5 requires; the token appears only by Secret name."""
+    selector, tolerations = _placement(cluster.node_roles.get("operator"))
+    annotations = {"osmo-backend.nvidia.com/token-generation": str(osmo.token.generation)}
+    global_values: dict[str, Any] = {
+        "osmoImageTag": osmo.image_tag,
+        "serviceUrl": osmo.service_url,
+        "loginMethod": "token",
+        "accountTokenSecret": osmo.token.secret_name,
+        "accountTokenSecretKey": osmo.token.secret_key,
+        "agentNamespace": osmo.operator_namespace,
+        "backendNamespace": osmo.workflow_namespace,
+        "backendName": osmo.backend_name,
+        # The chart's default ('osmo-staging,osmo-prod') is a leftover; the workflow namespace
+        # is always counted.
+        "includeNamespaceUsage": "",
+        "nodeSelector": selector,
+        "tolerations": tolerations,
+        "logs": {"logLevel": "INFO", "k8sLogLevel": "WARNING", "logFormat": "json"},
+    }
+    if osmo.test_namespace is not None:
+        global_values["backendTestNamespace"] = osmo.test_namespace
+    if osmo.pull_secret is not None:
+        global_values["imagePullSecret"] = osmo.pull_secret.name
+    return {
+        "global": global_values,
+        "backendTestRunner": {"enabled": osmo.test_namespace is not None},
+        "podMonitor": {"enabled": pod_monitor},
+        "services": {
+            "backendListener": {
+                "imagePullPolicy": "IfNotPresent",
+                "extraPodAnnotations": annotations,
+            },
+            "backendWorker": {
+                "imagePullPolicy": "IfNotPresent",
+                "extraPodAnnotations": annotations,
+            },
+        },
+    }
+
+
+class OperatorLayer(pulumi.ComponentResource):
+    """KAI scheduler, the GPU Operator (unless the cluster has its own GPU stack) and the OSMO
+    backend-operator, in the cluster whose provider the parent passes down."""
+
+    kai_scheduler: k8s.helm.v3.Release
+    gpu_operator: k8s.helm.v3.Release | None
+    runtime_class: k8s.node.v1.RuntimeClass | None
+    backend_operator: k8s.helm.v3.Release
+
+    def __init__(
+        self, name: str, args: OperatorLayerArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(TYPE, name, None, opts)
+        osmo, operators, cluster = args["osmo"], args["operators"], args["cluster"]
+        child = pulumi.ResourceOptions(parent=self)
+
+        kai = operators.kai_scheduler
+        kai_ns = namespace(
+            f"{name}-kai-ns",
+            name=kai.namespace,
+            enforce="baseline",
+            warn="restricted",
+            role="kai-scheduler",
+            opts=child,
+        )
+        self.kai_scheduler = _helm.release(
+            f"{name}-kai-scheduler",
+            release_name=kai.release_name,
+            chart=versions.KAI_SCHEDULER,
+            namespace=kai_ns.metadata.name,
+            values=kai_values(cluster),
+            overrides=kai.values,
+            timeout_seconds=KAI_TIMEOUT_SECONDS,
+            atomic=True,
+            opts=child,
+        )
+
+        self.gpu_operator = None
+        self.runtime_class = None
+        gpu = operators.gpu_operator
+        if gpu is not None:
+            gpu_ns = namespace(
+                f"{name}-gpu-operator-ns",
+                name=gpu.namespace,
+                enforce="privileged",
+                warn="privileged",
+                role="gpu-operator",
+                opts=child,
+            )
+            self.gpu_operator = _helm.release(
+                f"{name}-gpu-operator",
+                release_name=gpu.release_name,
+                chart=versions.GPU_OPERATOR,
+                namespace=gpu_ns.metadata.name,
+                values=gpu_operator_values(cluster),
+                overrides=gpu.values,
+                timeout_seconds=GPU_OPERATOR_TIMEOUT_SECONDS,
+                atomic=True,
+                opts=child,
+            )
+        elif operators.runtime_class_stub:
+            # Older OSMO pod templates set runtimeClassName: nvidia. The GPU Operator owns that
+            # object when it runs; without it, a runc stub keeps those pods schedulable.
+            self.runtime_class = k8s.node.v1.RuntimeClass(
+                f"{name}-nvidia-runtime-class",
+                metadata={"name": NVIDIA_RUNTIME_CLASS},
+                handler="runc",
+                opts=child,
+            )
+
+        backend = operators.backend_operator
+        self.backend_operator = _helm.release(
+            f"{name}-backend-operator",
+            release_name=backend.release_name,
+            chart=versions.BACKEND_OPERATOR,
+            namespace=osmo.operator_namespace,
+            values=backend_operator_values(osmo, cluster),
+            overrides=backend.values,
+            timeout_seconds=BACKEND_OPERATOR_TIMEOUT_SECONDS,
+            # Its pods stay unready until the OSMO service accepts the token: an atomic release
+            # would roll back in a loop.
+            atomic=False,
+            skip_await=not operators.backend_operator_wait,
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[*args["backend_operator_depends_on"], self.kai_scheduler],
+            ),
+        )
+        self.register_outputs({})

@@ -1,0 +1,87 @@
+"""Merging several backends' `osmo-service-values.yaml` fragments into one values file.
+
+Helm replaces lists instead of merging them, so two backends' credentials layered with `-f a -f b`
+would keep only the last one. This merge combines maps key by key and the credentials list by
+credential name; anything else that differs between fragments is a conflict, reported with the
+path and both sources instead of one silently winning.
+"""
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+CREDENTIALS_PATH = ("services", "backendApiTokens", "credentials")
+
+
+class MergeConflict(Exception):
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("\n".join(self.problems))
+
+
+def merge(fragments: Sequence[tuple[str, Mapping[str, Any]]]) -> dict[str, Any]:
+    """Merge `(source, fragment)` pairs in order; raise MergeConflict listing every conflict."""
+    problems: list[str] = []
+    merged: dict[str, Any] = {}
+    origin: dict[tuple[str, ...], str] = {}
+    for source, fragment in fragments:
+        _merge_into(merged, fragment, (), source=source, origin=origin, problems=problems)
+    if problems:
+        raise MergeConflict(problems)
+    return merged
+
+
+def _merge_into(
+    target: dict[str, Any],
+    fragment: Mapping[str, Any],
+    path: tuple[str, ...],
+    *,
+    source: str,
+    origin: dict[tuple[str, ...], str],
+    problems: list[str],
+) -> None:
+    for key, value in fragment.items():
+        here = (*path, str(key))
+        if key not in target:
+            target[key] = _copy(value)
+            origin[here] = source
+        elif isinstance(target[key], dict) and isinstance(value, Mapping):
+            _merge_into(  # pyright: ignore[reportUnknownArgumentType]
+                target[key], value, here, source=source, origin=origin, problems=problems
+            )
+        elif here == CREDENTIALS_PATH and isinstance(value, list):
+            _merge_credentials(target[key], value, source, origin, problems)  # pyright: ignore[reportUnknownArgumentType]
+        elif target[key] != value:
+            problems.append(
+                f"{'.'.join(here)}: {source} sets {value!r} but {origin.get(here, '?')} "
+                f"set {target[key]!r}"
+            )
+
+
+def _merge_credentials(
+    target: list[Any],
+    incoming: list[Any],
+    source: str,
+    origin: dict[tuple[str, ...], str],
+    problems: list[str],
+) -> None:
+    by_name = {c.get("name"): c for c in target if isinstance(c, Mapping)}
+    for credential in incoming:
+        name = credential.get("name") if isinstance(credential, Mapping) else None
+        key = (*CREDENTIALS_PATH, str(name))
+        if name not in by_name:
+            target.append(_copy(credential))
+            by_name[name] = credential
+            origin[key] = source
+        elif by_name[name] != credential:
+            problems.append(
+                f"{'.'.join(CREDENTIALS_PATH)}[name={name}]: {source} and "
+                f"{origin.get(key, '?')} define it differently; credential names must be unique"
+            )
+
+
+def _copy(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _copy(v) for k, v in value.items()}  # pyright: ignore[reportUnknownVariableType]
+    if isinstance(value, list):
+        return [_copy(v) for v in value]  # pyright: ignore[reportUnknownVariableType]
+    return value
