@@ -5,6 +5,7 @@ stderr, no traceback); 1 the program or the offline engine failed.
 """
 
 import argparse
+import os
 import runpy
 import sys
 from collections.abc import Sequence
@@ -209,6 +210,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             "stacks": cmd_stacks,
         }[args.command]
         return command(project, args)
+    except BrokenPipeError:
+        # The reader went away (`osmo-backend plan | head`): stop quietly, as Unix tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILED
     except StackFileError as err:
         return _invalid([str(err)])
     except ConfigError as err:

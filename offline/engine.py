@@ -188,6 +188,7 @@ class _Monitor(pulumi_mocks.MockMonitor):
         self._by_urn: dict[str, ResourceRecord] = {}
         self._disabled = set(disabled_default_providers)
         self.violations: list[str] = []
+        self.loops: set[asyncio.AbstractEventLoop] = set()
 
     def make_urn(self, parent: str, type_: str, name: str) -> str:
         if parent:
@@ -205,7 +206,9 @@ class _Monitor(pulumi_mocks.MockMonitor):
         if urn in self._by_urn:
             self.violations.append(f"duplicate resource URN {urn}")
 
-        pulumi_mocks._ensure_event_loop()  # pyright: ignore[reportPrivateUsage, reportPrivateImportUsage]
+        # The SDK gives each monitor thread its own event loop and never closes it; keep them
+        # so run() can close them (otherwise they complain when collected at exit).
+        self.loops.add(pulumi_mocks._ensure_event_loop())  # pyright: ignore[reportPrivateUsage, reportPrivateImportUsage]
         inputs = rpc.deserialize_properties(request.object, keep_unknowns=True)
         args = pulumi_mocks.MockResourceArgs(
             typ=request.type,
@@ -360,6 +363,9 @@ def run(
     finally:
         settings.set_root_resource(None)  # pyright: ignore[reportArgumentType]
         asyncio.set_event_loop(None)
+        for thread_loop in monitor.loops - {loop}:
+            if not thread_loop.is_running() and not thread_loop.is_closed():
+                thread_loop.close()
         loop.close()
     problems = [*monitor.violations]
     problems += [f"invoke {t!r} has no offline fake" for t in sorted(set(mocks.unknown_invokes))]

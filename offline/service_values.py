@@ -41,15 +41,16 @@ def _merge_into(
 ) -> None:
     for key, value in fragment.items():
         here = (*path, str(key))
-        if key not in target:
-            target[key] = _copy(value)
-            origin[here] = source
-        elif isinstance(target[key], dict) and isinstance(value, Mapping):
+        if isinstance(value, Mapping) and isinstance(target.setdefault(key, {}), dict):
             _merge_into(  # pyright: ignore[reportUnknownArgumentType]
                 target[key], value, here, source=source, origin=origin, problems=problems
             )
         elif here == CREDENTIALS_PATH and isinstance(value, list):
-            _merge_credentials(target[key], value, source, origin, problems)  # pyright: ignore[reportUnknownArgumentType]
+            credentials = target.setdefault(key, [])
+            _merge_credentials(credentials, value, source, origin, problems)  # pyright: ignore[reportUnknownArgumentType]
+        elif key not in target:
+            target[key] = _copy(value)
+            origin[here] = source
         elif target[key] != value:
             problems.append(
                 f"{'.'.join(here)}: {source} sets {value!r} but {origin.get(here, '?')} "

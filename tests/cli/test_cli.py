@@ -41,7 +41,9 @@ osmo-backend:index:OsmoBackend  osmo
 ├─ osmo-backend:index:Connection  osmo-connection
 │  ├─ kubernetes:core/v1:Namespace  osmo-connection-operator-ns  (provider osmo-cluster-k8s)
 │  ├─ kubernetes:core/v1:Namespace  osmo-connection-workflows-ns  (provider osmo-cluster-k8s)
+│  ├─ kubernetes:core/v1:Secret  osmo-connection-control-plane-token  (provider osmo-connection-control-plane-k8s)
 │  ├─ kubernetes:core/v1:Secret  osmo-connection-token  (provider osmo-cluster-k8s)
+│  ├─ pulumi:providers:kubernetes  osmo-connection-control-plane-k8s
 │  └─ random:index/randomBytes:RandomBytes  osmo-connection-token-slot-0
 ├─ osmo-backend:index:ExistingCluster  osmo-cluster
 │  ├─ kubernetes:core/v1:NodePatch  osmo-cluster-node-lab-cpu-01  (provider osmo-cluster-k8s)
@@ -75,8 +77,8 @@ def test_plan_prints_the_tree_outputs_and_summary(
         "osmo_service_values = {...}"
     )
     assert lines[1] == (
-        f"19 resources: 15 custom, 4 components. Wrote {tmp_path}: resources.json, "
-        "manifests/ (10), helm/ (3), osmo-service-values.yaml"
+        f"21 resources: 17 custom, 4 components. Wrote {tmp_path}: resources.json, "
+        "manifests/ (11), helm/ (3), osmo-service-values.yaml"
     )
     assert sorted(p.name for p in (tmp_path / "helm").iterdir()) == [
         "gpu-operator.yaml",
@@ -216,3 +218,93 @@ def test_installed_command_exits_2_without_traceback_and_imports_no_cloud_sdk(
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr.strip().splitlines()[-1] == "[]"
+
+
+def fragment(backend: str, credential: str, secret: str) -> dict[str, object]:
+    return {
+        "services": {
+            "backendApiTokens": {
+                "enabled": True,
+                "credentials": [{"name": credential, "existingSecret": {"name": secret}}],
+            },
+            "configs": {
+                "enabled": True,
+                "backends": {backend: {"k8s_namespace": "osmo-workflows"}},
+            },
+        }
+    }
+
+
+def test_service_values_merge_keeps_every_backends_credentials(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    a.write_text(yaml.safe_dump(fragment("east", "east", "tok-east")))
+    b.write_text(yaml.safe_dump(fragment("west", "west", "tok-west")))
+    out = tmp_path / "merged.yaml"
+    assert cli.main(["service-values", str(a), str(b), "--out", str(out)]) == 0
+    merged = yaml.safe_load(out.read_text())
+    assert merged["services"]["backendApiTokens"]["credentials"] == [
+        {"name": "east", "existingSecret": {"name": "tok-east"}},
+        {"name": "west", "existingSecret": {"name": "tok-west"}},
+    ]
+    assert sorted(merged["services"]["configs"]["backends"]) == ["east", "west"]
+    assert capsys.readouterr().out == f"wrote {out} (2 fragments)\n"
+
+
+def test_service_values_merge_reports_conflicts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    a.write_text(yaml.safe_dump(fragment("east", "shared", "tok-east")))
+    b.write_text(yaml.safe_dump(fragment("east", "shared", "tok-west")))
+    other = fragment("east", "x", "y")
+    other["services"]["configs"]["backends"]["east"]["k8s_namespace"] = "elsewhere"  # type: ignore[index]
+    c = tmp_path / "c.yaml"
+    c.write_text(yaml.safe_dump(other))
+    assert cli.main(["service-values", str(a), str(b), str(c)]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"services.backendApiTokens.credentials[name=shared]: {b} and {a} define it "
+        "differently; credential names must be unique",
+        f"services.configs.backends.east.k8s_namespace: {c} sets 'elsewhere' but {a} set "
+        "'osmo-workflows'",
+    ]
+
+
+def test_service_values_merge_of_two_planned_stacks(tmp_path: Path) -> None:
+    config = valid_config()
+    first = write_stack(tmp_path, config, name="east")
+    config["osmo-backend:osmo"] = {"backendName": "west", "serviceUrl": "https://osmo.example.com"}
+    config["osmo-backend:cluster"]["name"] = "west"  # type: ignore[index]
+    second = write_stack(tmp_path, config, name="west")
+    for path, out in ((first, "pe"), (second, "pw")):
+        assert run_cli("plan", "--config-file", str(path), "--out", str(tmp_path / out)) == 0
+    merged_path = tmp_path / "merged.yaml"
+    assert (
+        cli.main(
+            [
+                "service-values",
+                str(tmp_path / "pe"),
+                str(tmp_path / "pw"),
+                "--out",
+                str(merged_path),
+            ]
+        )
+        == 0
+    )
+    merged = yaml.safe_load(merged_path.read_text())["services"]
+    assert [c["name"] for c in merged["backendApiTokens"]["credentials"]] == ["t", "west"]
+    assert sorted(merged["configs"]["backends"]) == ["t", "west"]
+    assert sorted(merged["configs"]["pools"]) == ["t", "west"]
+
+
+def test_service_values_merge_rejects_unreadable_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("- a list\n")
+    assert cli.main(["service-values", str(bad), str(tmp_path / "missing.yaml")]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"{bad}: must be a YAML mapping",
+        f"{tmp_path / 'missing.yaml'}: cannot be read as YAML (FileNotFoundError)",
+    ]

@@ -95,3 +95,19 @@ def test_onprem_lab_plan_labels_its_nodes() -> None:
         "lab-gpu-01",
         "lab-gpu-02",
     ]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_helm_value_is_a_key_the_pinned_chart_reads(stack: str, tmp_path: Path) -> None:
+    from components import chart_keys, versions
+
+    _plan(stack, tmp_path)
+    by_chart = {c.chart: (name, c) for name, c in versions.CHARTS.items()}
+    releases = list((tmp_path / "helm").glob("*.yaml"))
+    assert releases
+    for path in releases:
+        release = yaml.safe_load(path.read_text())
+        name, chart = by_chart[release["chart"]]
+        assert release["version"] == chart.version
+        index = chart_keys.load(name, chart.version)
+        assert chart_keys.unknown_keys(index, release["values"]) == [], path.name
