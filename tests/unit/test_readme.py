@@ -1,0 +1,30 @@
+"""The README's version table is checked against components/versions.py so the two never drift."""
+
+import re
+
+from components import versions
+from tests.harness import REPO
+
+
+def test_tested_versions_table_matches_the_pins() -> None:
+    text = (REPO / "README.md").read_text()
+    table = text.split("## Tested versions", 1)[1].split("\n\n", 2)[1]
+    rows = [
+        [cell.strip(" `") for cell in line.strip("|").split("|")] for line in table.splitlines()[2:]
+    ]
+    pins = {row[0]: row[2] for row in rows}
+    assert pins == {
+        "KAI scheduler": versions.KAI_SCHEDULER.version,
+        "NVIDIA GPU Operator": versions.GPU_OPERATOR.version,
+        "OSMO backend-operator": versions.BACKEND_OPERATOR.version,
+        "OSMO images (listener, worker)": versions.OSMO_IMAGE_TAG,
+    }
+    assert versions.KAI_SCHEDULER.chart in table
+    for chart in (versions.GPU_OPERATOR, versions.BACKEND_OPERATOR):
+        assert f"`{chart.repository}` `{chart.chart}`" in table
+
+
+def test_readme_starts_with_the_two_newcomer_commands() -> None:
+    lines = (REPO / "README.md").read_text().splitlines()
+    commands = [re.sub(r"\s+#.*$", "", line) for line in lines[3:5]]
+    assert commands == ["uv run osmo-backend plan --stack onprem-lab", "uv run pytest"]
