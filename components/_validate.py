@@ -122,3 +122,16 @@ def expect_str(problems: Problems, path: str, value: Any) -> str | None:
         return value
     problems.add(path, f"must be a non-empty string, got {show(value)}")
     return None
+
+
+def expect_dns_label(
+    problems: Problems, path: str, value: Any, max_length: int = DNS1123_LABEL_MAX, hint: str = ""
+) -> str | None:
+    """A non-empty string that is a DNS-1123 label of at most `max_length` characters."""
+    text = expect_str(problems, path, value)
+    if text is None:
+        return None
+    if (reason := dns1123_label_problem(text, max_length)) is not None:
+        problems.add(path, reason + hint)
+        return None
+    return text

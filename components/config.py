@@ -19,8 +19,8 @@ from components._helm import release_name_problem
 from components._validate import (
     ConfigError,
     Problems,
-    dns1123_label_problem,
     dns1123_subdomain_problem,
+    expect_dns_label,
     expect_mapping,
     expect_str,
     label_key_problem,
@@ -338,21 +338,13 @@ def _cluster(
     unknown_keys(
         problems, path, body, ("kind", "name", "kubeconfig", "context", "nodeRoles", "gpuStack")
     )
-    name = expect_str(problems, f"{path}.name", body.get("name"))
-    if name is not None and (reason := dns1123_label_problem(name)) is not None:
-        problems.add(f"{path}.name", reason)
-        name = None
-
-    context = body.get("context")
-    if context is not None and expect_str(problems, f"{path}.context", context) is None:
-        context = None
+    name = expect_dns_label(problems, f"{path}.name", body.get("name"))
     source = _kubeconfig(
         problems,
         path,
+        body,
         secret_key=KUBECONFIG_SECRET_KEY,
-        file_value=body.get("kubeconfig"),
         secret_value=secret_kubeconfig,
-        context=context,
         base_dir=base_dir,
         notices=notices,
     )
@@ -368,14 +360,18 @@ def _cluster(
 def _kubeconfig(
     problems: Problems,
     path: str,
+    body: Mapping[str, Any],
     *,
     secret_key: str,
-    file_value: Any,
     secret_value: Any,
-    context: Any,
     base_dir: Path,
     notices: list[str],
 ) -> KubeconfigSource | None:
+    """`body.kubeconfig` (a file) or `secret_value` (content), with `body.context`, checked."""
+    file_value = body.get("kubeconfig")
+    context = body.get("context")
+    if context is not None and expect_str(problems, f"{path}.context", context) is None:
+        return None
     if file_value is not None and secret_value is not None:
         problems.add(
             f"{path}.kubeconfig",
@@ -565,10 +561,7 @@ def _osmo(
     unknown_keys(problems, path, body, _OSMO_KEYS)
     ok = True
 
-    name = expect_str(problems, f"{path}.backendName", body.get("backendName"))
-    if name is not None and (reason := dns1123_label_problem(name)) is not None:
-        problems.add(f"{path}.backendName", reason)
-        name = None
+    name = expect_dns_label(problems, f"{path}.backendName", body.get("backendName"))
     service_url = _url(problems, f"{path}.serviceUrl", body.get("serviceUrl"), ("https",))
     router = body.get("routerAddress")
     if router is not None:
@@ -591,13 +584,10 @@ def _osmo(
         problems.add(f"{path}.backendTests", f"must be true or false, got {show(tests)}")
         ok = False
     namespaces = _namespaces(problems, f"{path}.namespaces", body.get("namespaces"))
-    pool = body.get("pool", name)
+    pool = name
     if body.get("pool") is not None:
-        if expect_str(problems, f"{path}.pool", pool) is None:
-            ok = False
-        elif (reason := dns1123_label_problem(pool)) is not None:
-            problems.add(f"{path}.pool", reason)
-            ok = False
+        pool = expect_dns_label(problems, f"{path}.pool", body["pool"])
+        ok = ok and pool is not None
 
     token = _token(
         problems, f"{path}.token", body.get("token"), cfg=cfg, backend_name=name, notices=notices
@@ -677,13 +667,9 @@ def _namespaces(problems: Problems, path: str, value: Any) -> tuple[str, str, st
     }
     out: dict[str, str] = {}
     for key, default in defaults.items():
-        ns = given.get(key, default)
-        if expect_str(problems, f"{path}.{key}", ns) is None:
-            continue
-        if (reason := dns1123_label_problem(ns)) is not None:
-            problems.add(f"{path}.{key}", reason)
-            continue
-        out[key] = ns
+        ns = expect_dns_label(problems, f"{path}.{key}", given.get(key, default))
+        if ns is not None:
+            out[key] = ns
     if len(out) < len(defaults):
         return None
     if len(set(out.values())) < len(out):
@@ -744,11 +730,11 @@ def _token(
     credential = given.get("credentialName", backend_name)
     if credential is None:
         return None
-    if expect_str(problems, f"{path}.credentialName", credential) is None:
-        return None
-    if (reason := dns1123_label_problem(credential, CREDENTIAL_NAME_MAX)) is not None:
-        hint = "" if "credentialName" in given else " (it defaults to backendName; set it)"
-        problems.add(f"{path}.credentialName", reason + hint)
+    hint = "" if "credentialName" in given else " (it defaults to backendName; set it)"
+    credential = expect_dns_label(
+        problems, f"{path}.credentialName", credential, CREDENTIAL_NAME_MAX, hint
+    )
+    if credential is None:
         return None
     secret_name = given.get("secretName", f"osmo-backend-token-{credential}")
     if expect_str(problems, f"{path}.secretName", secret_name) is None:
@@ -871,31 +857,20 @@ def _control_plane(
     if body is None:
         return None
     unknown_keys(problems, path, body, ("name", "kubeconfig", "context", "namespace"))
-    name = expect_str(problems, f"{path}.name", body.get("name"))
-    if name is not None and (reason := dns1123_label_problem(name)) is not None:
-        problems.add(f"{path}.name", reason)
-        name = None
-    namespace = body.get("namespace", DEFAULT_CONTROL_PLANE_NAMESPACE)
-    if (
-        expect_str(problems, f"{path}.namespace", namespace) is not None
-        and (reason := dns1123_label_problem(namespace)) is not None
-    ):
-        problems.add(f"{path}.namespace", reason)
-        namespace = None
-    context = body.get("context")
-    if context is not None and expect_str(problems, f"{path}.context", context) is None:
-        context = None
+    name = expect_dns_label(problems, f"{path}.name", body.get("name"))
+    namespace = expect_dns_label(
+        problems, f"{path}.namespace", body.get("namespace", DEFAULT_CONTROL_PLANE_NAMESPACE)
+    )
     source = _kubeconfig(
         problems,
         path,
+        body,
         secret_key=CONTROL_PLANE_KUBECONFIG_KEY,
-        file_value=body.get("kubeconfig"),
         secret_value=cfg.get("controlPlaneKubeconfig"),
-        context=context,
         base_dir=base_dir,
         notices=notices,
     )
-    if name is None or source is None or not isinstance(namespace, str):
+    if name is None or source is None or namespace is None:
         return None
     return ControlPlaneSpec(name=name, kubeconfig=source, namespace=namespace)
 
@@ -1007,17 +982,16 @@ def _release(
     elif (reason := release_name_problem(name)) is not None:
         problems.add(f"{path}.releaseName", reason)
         ok = False
-    namespace = body.get("namespace", default_name if not namespace_from_osmo else "")
+    namespace: str | None = ""
     if not namespace_from_osmo:
-        if expect_str(problems, f"{path}.namespace", namespace) is None:
-            ok = False
-        elif (reason := dns1123_label_problem(namespace)) is not None:
-            problems.add(f"{path}.namespace", reason)
-            ok = False
+        namespace = expect_dns_label(
+            problems, f"{path}.namespace", body.get("namespace", default_name)
+        )
+        ok = ok and namespace is not None
     overrides = body.get("values", {})
     if expect_mapping(problems, f"{path}.values", overrides) is None:
         return None
-    index = chart_keys.load(_chart_index_name(chart), chart.version)
+    index = chart_keys.load(versions.name_of(chart), chart.version)
     for bad in chart_keys.unknown_keys(index, overrides):
         problems.add(
             f"{path}.values.{bad}",
@@ -1025,10 +999,6 @@ def _release(
             f"(see {chart.source})",
         )
         ok = False
-    if not ok:
+    if not ok or namespace is None:
         return None
     return ReleaseSpec(release_name=name, namespace=namespace, values=dict(overrides))
-
-
-def _chart_index_name(chart: versions.Chart) -> str:
-    return next(name for name, c in versions.CHARTS.items() if c == chart)

@@ -12,9 +12,9 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components import _helm, versions
-from components._namespaces import namespace
+from components._namespaces import PsaLevel, namespace
 from components.cluster.base import ClusterHandle, NodeRole
-from components.config import OperatorsSpec, OsmoSpec
+from components.config import OperatorsSpec, OsmoSpec, ReleaseSpec
 
 TYPE = "osmo-backend:index:OperatorLayer"
 
@@ -130,49 +130,24 @@ class OperatorLayer(pulumi.ComponentResource):
         osmo, operators, cluster = args["osmo"], args["operators"], args["cluster"]
         child = pulumi.ResourceOptions(parent=self)
 
-        kai = operators.kai_scheduler
-        kai_ns = namespace(
-            f"{name}-kai-ns",
-            name=kai.namespace,
-            enforce="baseline",
-            warn="restricted",
-            role="kai-scheduler",
-            opts=child,
-        )
-        self.kai_scheduler = _helm.release(
+        self.kai_scheduler = self._addon(
             f"{name}-kai-scheduler",
-            release_name=kai.release_name,
-            chart=versions.KAI_SCHEDULER,
-            namespace=kai_ns.metadata.name,
+            operators.kai_scheduler,
+            versions.KAI_SCHEDULER,
             values=kai_values(cluster),
-            overrides=kai.values,
+            enforce="baseline",
             timeout_seconds=KAI_TIMEOUT_SECONDS,
-            atomic=True,
-            opts=child,
         )
-
         self.gpu_operator = None
         self.runtime_class = None
-        gpu = operators.gpu_operator
-        if gpu is not None:
-            gpu_ns = namespace(
-                f"{name}-gpu-operator-ns",
-                name=gpu.namespace,
-                enforce="privileged",
-                warn="privileged",
-                role="gpu-operator",
-                opts=child,
-            )
-            self.gpu_operator = _helm.release(
+        if operators.gpu_operator is not None:
+            self.gpu_operator = self._addon(
                 f"{name}-gpu-operator",
-                release_name=gpu.release_name,
-                chart=versions.GPU_OPERATOR,
-                namespace=gpu_ns.metadata.name,
+                operators.gpu_operator,
+                versions.GPU_OPERATOR,
                 values=gpu_operator_values(cluster),
-                overrides=gpu.values,
+                enforce="privileged",
                 timeout_seconds=GPU_OPERATOR_TIMEOUT_SECONDS,
-                atomic=True,
-                opts=child,
             )
         elif operators.runtime_class_stub:
             # Older OSMO pod templates set runtimeClassName: nvidia. The GPU Operator owns that
@@ -203,3 +178,35 @@ class OperatorLayer(pulumi.ComponentResource):
             ),
         )
         self.register_outputs({})
+
+    def _addon(
+        self,
+        prefix: str,
+        spec: ReleaseSpec,
+        chart: versions.Chart,
+        *,
+        values: dict[str, Any],
+        enforce: PsaLevel,
+        timeout_seconds: int,
+    ) -> k8s.helm.v3.Release:
+        """An add-on in a namespace of its own: `<prefix>-ns` and its atomic release."""
+        child = pulumi.ResourceOptions(parent=self)
+        ns = namespace(
+            f"{prefix}-ns",
+            name=spec.namespace,
+            enforce=enforce,
+            warn="privileged" if enforce == "privileged" else "restricted",
+            role=versions.name_of(chart),
+            opts=child,
+        )
+        return _helm.release(
+            prefix,
+            release_name=spec.release_name,
+            chart=chart,
+            namespace=ns.metadata.name,
+            values=values,
+            overrides=spec.values,
+            timeout_seconds=timeout_seconds,
+            atomic=True,
+            opts=child,
+        )

@@ -62,3 +62,8 @@ CHARTS = {
     "gpu-operator": GPU_OPERATOR,
     "backend-operator": BACKEND_OPERATOR,
 }
+
+
+def name_of(chart: Chart) -> str:
+    """The short name a pinned chart goes by (its key index file, its namespace role)."""
+    return next(name for name, pinned in CHARTS.items() if pinned == chart)

@@ -18,6 +18,7 @@ import base64
 import hashlib
 import json
 import logging
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -189,6 +190,7 @@ class _Monitor(pulumi_mocks.MockMonitor):
         self._disabled = set(disabled_default_providers)
         self.violations: list[str] = []
         self.loops: set[asyncio.AbstractEventLoop] = set()
+        self._lock = threading.Lock()
 
     def make_urn(self, parent: str, type_: str, name: str) -> str:
         if parent:
@@ -203,9 +205,6 @@ class _Monitor(pulumi_mocks.MockMonitor):
         urn = self.make_urn(request.parent, request.type, request.name)
         if request.type == _STACK_TYPE:
             return resource_pb2.RegisterResourceResponse(urn=urn)
-        if urn in self._by_urn:
-            self.violations.append(f"duplicate resource URN {urn}")
-
         # The SDK gives each monitor thread its own event loop and never closes it; keep them
         # so run() can close them (otherwise they complain when collected at exit).
         self.loops.add(pulumi_mocks._ensure_event_loop())  # pyright: ignore[reportPrivateUsage, reportPrivateImportUsage]
@@ -271,9 +270,13 @@ class _Monitor(pulumi_mocks.MockMonitor):
             record.options["ignoreChanges"] = sorted(request.ignoreChanges)
         if request.additionalSecretOutputs:
             record.options["additionalSecretOutputs"] = sorted(request.additionalSecretOutputs)
-        self._by_urn[urn] = record
-        self._recording.resources.append(record)
-        self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, id_, state)
+        # Registrations arrive on several monitor threads at once: check and record atomically.
+        with self._lock:
+            if urn in self._by_urn:
+                self.violations.append(f"duplicate resource URN {urn}")
+            self._by_urn[urn] = record
+            self._recording.resources.append(record)
+            self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, id_, state)
         return resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=state_proto)
 
     def _effective_options(self, record: ResourceRecord, depends_on: list[str]) -> dict[str, Any]:

@@ -54,7 +54,7 @@ osmo-backend:index:OsmoBackend  osmo
 │  └─ pulumi:providers:kubernetes  osmo-cluster-k8s
 └─ osmo-backend:index:OperatorLayer  osmo-operators
    ├─ kubernetes:core/v1:Namespace  osmo-operators-gpu-operator-ns  (provider osmo-cluster-k8s)
-   ├─ kubernetes:core/v1:Namespace  osmo-operators-kai-ns  (provider osmo-cluster-k8s)
+   ├─ kubernetes:core/v1:Namespace  osmo-operators-kai-scheduler-ns  (provider osmo-cluster-k8s)
    ├─ kubernetes:helm.sh/v3:Release  osmo-operators-backend-operator  (provider osmo-cluster-k8s)
    ├─ kubernetes:helm.sh/v3:Release  osmo-operators-gpu-operator  (provider osmo-cluster-k8s)
    └─ kubernetes:helm.sh/v3:Release  osmo-operators-kai-scheduler  (provider osmo-cluster-k8s)

@@ -38,7 +38,7 @@ def test_connection_and_operator_layer_register_exactly_these() -> None:
         (NAMESPACE, "osmo-connection-workflows-ns"),
         (SECRET, "osmo-connection-token"),
         (NAMESPACE, "osmo-operators-gpu-operator-ns"),
-        (NAMESPACE, "osmo-operators-kai-ns"),
+        (NAMESPACE, "osmo-operators-kai-scheduler-ns"),
         (RELEASE, "osmo-operators-backend-operator"),
         (RELEASE, "osmo-operators-gpu-operator"),
         (RELEASE, "osmo-operators-kai-scheduler"),
@@ -79,7 +79,7 @@ def test_backend_operator_waits_for_namespaces_token_and_kai_and_nothing_else() 
     )
     kai = rec.get(RELEASE, "osmo-operators-kai-scheduler")
     gpu = rec.get(RELEASE, "osmo-operators-gpu-operator")
-    assert kai.dependencies == [rec.urn_of(NAMESPACE, "osmo-operators-kai-ns")]
+    assert kai.dependencies == [rec.urn_of(NAMESPACE, "osmo-operators-kai-scheduler-ns")]
     assert gpu.dependencies == [rec.urn_of(NAMESPACE, "osmo-operators-gpu-operator-ns")]
     # Nothing waits for a GPU node: no release depends on a node patch.
     patches = {r.urn for r in rec.by_type("kubernetes:core/v1:NodePatch")}
