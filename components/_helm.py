@@ -12,15 +12,8 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components._validate import dns1123_label_problem
+from components._validate import release_name_problem
 from components.versions import EXACT_VERSION, Chart
-
-RELEASE_NAME_MAX = 53
-"""Helm's limit: release names end up in resource names and labels."""
-
-
-def release_name_problem(name: str) -> str | None:
-    return dns1123_label_problem(name, max_length=RELEASE_NAME_MAX)
 
 
 def deep_merge(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:

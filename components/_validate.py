@@ -17,6 +17,8 @@ DNS1123_SUBDOMAIN_MAX = 253
 # https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#syntax-and-character-set
 _LABEL_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
 LABEL_NAME_MAX = 63
+RELEASE_NAME_MAX = 53
+"""Helm's limit: release names end up in resource names and labels."""
 
 
 class ConfigError(Exception):
@@ -56,6 +58,10 @@ def dns1123_label_problem(value: str, max_length: int = DNS1123_LABEL_MAX) -> st
             "starting and ending with a letter or digit"
         )
     return None
+
+
+def release_name_problem(name: str) -> str | None:
+    return dns1123_label_problem(name, max_length=RELEASE_NAME_MAX)
 
 
 def dns1123_subdomain_problem(value: str) -> str | None:

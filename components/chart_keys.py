@@ -58,17 +58,19 @@ def build(chart_dir: Path, name: str, version: str) -> dict[str, Any]:
         for pattern in (_TO_YAML, _WITH):
             for match in pattern.finditer(text):
                 free.add(match.group(1).lstrip("."))
-    subcharts = (
-        sorted(p.name for p in (chart_dir / "charts").iterdir())
-        if (chart_dir / "charts").is_dir()
-        else []
-    )
+    # Subcharts (vendored under charts/, or declared in Chart.yaml) read their own keys.
+    subcharts = {p.name for p in (chart_dir / "charts").glob("*") if p.is_dir()}
+    chart_yaml = chart_dir / "Chart.yaml"
+    if chart_yaml.is_file():
+        meta = yaml.safe_load(chart_yaml.read_text()) or {}
+        for dependency in meta.get("dependencies") or []:
+            subcharts.add(str(dependency.get("alias") or dependency["name"]))
     return {
         "chart": name,
         "version": version,
         "keys": sorted(keys),
         "freeForm": sorted(free),
-        "subcharts": subcharts,
+        "subcharts": sorted(subcharts),
     }
 
 

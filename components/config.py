@@ -15,7 +15,6 @@ from urllib.parse import urlparse
 
 from components import chart_keys, versions
 from components import kubeconfig as kc
-from components._helm import release_name_problem
 from components._validate import (
     ConfigError,
     Problems,
@@ -25,6 +24,7 @@ from components._validate import (
     expect_str,
     label_key_problem,
     label_value_problem,
+    release_name_problem,
     show,
     unknown_keys,
 )

@@ -308,3 +308,18 @@ def test_service_values_merge_rejects_unreadable_input(
         f"{bad}: must be a YAML mapping",
         f"{tmp_path / 'missing.yaml'}: cannot be read as YAML (FileNotFoundError)",
     ]
+
+
+def test_validate_does_not_load_the_pulumi_sdks() -> None:
+    """`validate` is the quick check editors and pre-commit hooks run: config only, no SDK import."""
+    probe = (
+        "import sys; from offline import cli; "
+        "rc = cli.main(['validate', '--stack', 'onprem-lab']); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0].startswith('pulumi'))); "
+        "sys.exit(rc)"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "[]"
