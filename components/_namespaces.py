@@ -17,6 +17,10 @@ PRIVILEGED_NAMESPACES: Mapping[str, str] = {
         "the GPU Operator's driver, toolkit, device-plugin and DCGM daemonsets need host paths, "
         "host PID and privileged containers"
     ),
+    "node-exporter": (
+        "the Prometheus node exporter reads host metrics through host network, host PID and "
+        "host paths; it runs alone in the monitoring agents namespace"
+    ),
 }
 """The documented exceptions: roles whose pods cannot run under `baseline`."""
 

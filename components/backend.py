@@ -13,6 +13,7 @@ import pulumi
 from components.cluster import ClusterHandle, ExistingCluster
 from components.config import StackSpec
 from components.connection import Connection
+from components.monitoring import Monitoring
 from components.operator import OperatorLayer
 
 TYPE = "osmo-backend:index:OsmoBackend"
@@ -31,6 +32,9 @@ class OsmoBackend(pulumi.ComponentResource):
     cluster: ClusterHandle
     connection: Connection
     operators: OperatorLayer
+    monitoring: Monitoring | None
+    grafana_url: str | None
+    dashboard_url: str | None
     cluster_name: pulumi.Output[str]
     backend_name: pulumi.Output[str]
     kubeconfig: pulumi.Output[str]
@@ -51,8 +55,29 @@ class OsmoBackend(pulumi.ComponentResource):
             parent=self, providers={"kubernetes": self.cluster.provider}
         )
 
+        self.monitoring = None
+        if spec.monitoring.enabled:
+            self.monitoring = Monitoring(
+                f"{name}-monitoring",
+                {
+                    "spec": spec.monitoring,
+                    "cluster": self.cluster,
+                    "operator_namespace": spec.osmo.operator_namespace,
+                },
+                on_cluster,
+            )
+        monitoring = self.monitoring
+        self.grafana_url = monitoring.grafana_url if monitoring else None
+        self.dashboard_url = monitoring.dashboard_url if monitoring else None
         self.connection = Connection(
-            f"{name}-connection", {"osmo": spec.osmo, "cluster": self.cluster}, on_cluster
+            f"{name}-connection",
+            {
+                "osmo": spec.osmo,
+                "cluster": self.cluster,
+                "grafana_url": self.grafana_url,
+                "dashboard_url": self.dashboard_url,
+            },
+            on_cluster,
         )
         connection = self.connection
         needs = [
@@ -69,6 +94,7 @@ class OsmoBackend(pulumi.ComponentResource):
                 "operators": spec.operators,
                 "cluster": self.cluster,
                 "backend_operator_depends_on": needs,
+                "monitoring_crds": [monitoring.prometheus_stack] if monitoring else [],
             },
             on_cluster,
         )

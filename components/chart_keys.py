@@ -49,7 +49,10 @@ def build(chart_dir: Path, name: str, version: str) -> dict[str, Any]:
             free.add(path)
         if isinstance(child, list):
             free.add(path)
-    for template in sorted((chart_dir / "templates").rglob("*")):
+    # Templates read keys; so do templated strings inside values.yaml (Loki renders its whole
+    # config file from `loki.config`, which passes maps like `loki.limits_config` through).
+    sources = [chart_dir / "values.yaml", *sorted((chart_dir / "templates").rglob("*"))]
+    for template in sources:
         if not template.is_file():
             continue
         text = template.read_text(errors="replace")

@@ -67,9 +67,8 @@ _SECRET_KEYS = {
     "ngcApiKey": "an NGC API key",
 }
 # Top-level keys this project reads, and keys that later work will add (rejected with a clear word).
-_KEYS = ("cluster", "osmo", "operators", *_SECRET_KEYS)
+_KEYS = ("cluster", "osmo", "operators", "monitoring", *_SECRET_KEYS)
 _PLANNED_KEYS = {
-    "monitoring": "monitoring and logging",
     "storage": "storage classes and workflow buckets",
     "networking": "workflow network policy",
 }
@@ -221,11 +220,65 @@ class OperatorsSpec:
     token, so the default does not wait."""
 
 
+LogsBackend = Literal["loki", "none", "cloud"]
+LOGS_BACKENDS: tuple[LogsBackend, ...] = get_args(LogsBackend)
+_DURATION = re.compile(r"^[0-9]+(ms|s|m|h|d|w|y)$")
+_LABEL_VALUE = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
+_QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$")
+
+
+@dataclass(frozen=True)
+class IngressSpec:
+    host: str
+    class_name: str | None = None
+
+
+@dataclass(frozen=True)
+class WebUiSpec:
+    """A web UI OSMO links to (Grafana, the Kubernetes web UI)."""
+
+    url: str | None = None
+    """External URL; default `https://<ingress host>` when an ingress is set."""
+    ingress: IngressSpec | None = None
+
+    @property
+    def external_url(self) -> str | None:
+        if self.url is not None:
+            return self.url
+        return f"https://{self.ingress.host}" if self.ingress is not None else None
+
+
+@dataclass(frozen=True)
+class MonitoringSpec:
+    cluster_label: str = ""
+    """`cluster` label on every series and log line; default: the backend name."""
+    enabled: bool = True
+    namespace: str = "monitoring"
+    agents_namespace: str = "monitoring-agents"
+    """Node agents (node exporter, log collector) need host access: PSA privileged, kept apart."""
+    retention: str = "15d"
+    storage_size: str = "50Gi"
+    storage_class: str | None = None
+    """None: the cluster's default StorageClass."""
+    grafana: WebUiSpec = WebUiSpec()
+    alerts: bool = True
+    ephemeral_storage_metrics: bool = True
+    logs: LogsBackend = "loki"
+    logs_retention: str = "7d"
+    logs_storage_size: str = "20Gi"
+    dashboard: WebUiSpec | None = None
+    """The Kubernetes web UI (Headlamp), when enabled."""
+    values: Mapping[str, Mapping[str, Any]] = field(default_factory=dict[str, Mapping[str, Any]])
+    """Chart overrides by release (prometheus, ephemeralStorageMetrics, loki, collector,
+    dashboard)."""
+
+
 @dataclass(frozen=True)
 class StackSpec:
     cluster: ExistingClusterSpec
     osmo: OsmoSpec
     operators: OperatorsSpec
+    monitoring: MonitoringSpec = MonitoringSpec()
     notices: tuple[str, ...] = ()
     """Things the user should know that are not errors (for example unchecked placeholders)."""
 
@@ -304,11 +357,25 @@ def load_spec(
     cluster = _cluster(problems, cfg.get("cluster"), cfg.get("kubeconfig"), base_dir, notices)
     osmo = _osmo(problems, cfg, base_dir, notices)
     operators = _operators(problems, cfg.get("operators"))
+    monitoring = _monitoring(
+        problems,
+        cfg.get("monitoring"),
+        cluster_kind="existing",
+        backend_name=osmo.backend_name if osmo is not None else None,
+        notices=notices,
+    )
     problems.check()
     assert cluster is not None
     assert osmo is not None
     assert operators is not None
-    return StackSpec(cluster=cluster, osmo=osmo, operators=operators, notices=tuple(notices))
+    assert monitoring is not None
+    return StackSpec(
+        cluster=cluster,
+        osmo=osmo,
+        operators=operators,
+        monitoring=monitoring,
+        notices=tuple(notices),
+    )
 
 
 def _cluster(
@@ -1002,3 +1069,277 @@ def _release(
     if not ok or namespace is None:
         return None
     return ReleaseSpec(release_name=name, namespace=namespace, values=dict(overrides))
+
+
+def _pattern(
+    problems: Problems, path: str, value: Any, pattern: re.Pattern[str], what: str
+) -> str | None:
+    text = expect_str(problems, path, value)
+    if text is not None and not pattern.match(text):
+        problems.add(path, f"{show(text)} is not {what}")
+        return None
+    return text
+
+
+def _subdomain(problems: Problems, path: str, value: Any) -> str | None:
+    text = expect_str(problems, path, value)
+    if text is not None and (reason := dns1123_subdomain_problem(text)) is not None:
+        problems.add(path, reason)
+        return None
+    return text
+
+
+def _flag(problems: Problems, path: str, value: Any) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    problems.add(path, f"must be true or false, got {show(value)}")
+    return None
+
+
+def _section(
+    problems: Problems, path: str, value: Any, allowed: tuple[str, ...]
+) -> Mapping[str, Any] | None:
+    """An optional nested object: {} when absent, None (reported) when not an object."""
+    if value is None:
+        return {}
+    body = expect_mapping(problems, path, value)
+    if body is not None:
+        unknown_keys(problems, path, body, allowed)
+    return body
+
+
+def _web_ui(problems: Problems, path: str, body: Mapping[str, Any]) -> WebUiSpec | None:
+    url = body.get("url")
+    if url is not None:
+        url = _url(problems, f"{path}.url", url, ("https", "http"))
+        if url is None:
+            return None
+    ingress = None
+    raw = _section(problems, f"{path}.ingress", body.get("ingress"), ("host", "className"))
+    if raw is None:
+        return None
+    if raw:
+        host = _subdomain(problems, f"{path}.ingress.host", raw.get("host"))
+        class_name = raw.get("className")
+        if class_name is not None:
+            class_name = expect_dns_label(problems, f"{path}.ingress.className", class_name)
+            if class_name is None:
+                return None
+        if host is None:
+            return None
+        ingress = IngressSpec(host=host, class_name=class_name)
+    return WebUiSpec(url=url, ingress=ingress)
+
+
+_MONITORING_KEYS = (
+    "enabled",
+    "clusterLabel",
+    "namespace",
+    "agentsNamespace",
+    "prometheus",
+    "grafana",
+    "alerts",
+    "ephemeralStorageMetrics",
+    "logs",
+    "dashboard",
+)
+_MONITORING_CHARTS = {
+    "prometheus": versions.KUBE_PROMETHEUS_STACK,
+    "ephemeralStorageMetrics": versions.EPHEMERAL_STORAGE_METRICS,
+    "loki": versions.LOKI,
+    "collector": versions.ALLOY,
+    "dashboard": versions.HEADLAMP,
+}
+
+
+def _overrides(
+    problems: Problems, path: str, value: Any, chart: versions.Chart
+) -> Mapping[str, Any] | None:
+    """User chart overrides, each key checked against the pinned chart's key index."""
+    body = expect_mapping(problems, path, value if value is not None else {})
+    if body is None:
+        return None
+    index = chart_keys.load(versions.name_of(chart), chart.version)
+    bad = chart_keys.unknown_keys(index, body)
+    for key in bad:
+        problems.add(
+            f"{path}.{key}",
+            f"the {index['chart']} chart {chart.version} does not read this key "
+            f"(see {chart.source})",
+        )
+    return None if bad else dict(body)
+
+
+def _monitoring(
+    problems: Problems,
+    value: Any,
+    *,
+    cluster_kind: ClusterKind,
+    backend_name: str | None,
+    notices: list[str],
+) -> MonitoringSpec | None:
+    path = f"{PROJECT}:monitoring"
+    body = _section(problems, path, _decode(problems, path, value), _MONITORING_KEYS)
+    if body is None:
+        return None
+    before = len(problems.lines)
+    enabled = _flag(problems, f"{path}.enabled", body.get("enabled", True))
+    alerts = _flag(problems, f"{path}.alerts", body.get("alerts", True))
+    defaults = MonitoringSpec()
+    namespace = expect_dns_label(
+        problems, f"{path}.namespace", body.get("namespace", defaults.namespace)
+    )
+    agents = expect_dns_label(
+        problems, f"{path}.agentsNamespace", body.get("agentsNamespace", defaults.agents_namespace)
+    )
+    if namespace is not None and namespace == agents:
+        problems.add(
+            f"{path}.agentsNamespace",
+            "must differ from namespace: node agents run privileged, the rest does not",
+        )
+    values: dict[str, Mapping[str, Any]] = {}
+    label = body.get("clusterLabel", backend_name)
+    if label is not None:
+        label = _pattern(
+            problems, f"{path}.clusterLabel", label, _LABEL_VALUE, "a Prometheus label value"
+        )
+    if enabled and label is not None and "osmo" not in label:
+        notices.append(
+            f"OSMO's dashboards list only clusters whose `cluster` label contains 'osmo'; "
+            f"{label!r} will not appear in their cluster picker: set osmo-backend:monitoring."
+            "clusterLabel, or widen the picker's regex in Grafana"
+        )
+
+    prom = (
+        _section(
+            problems,
+            f"{path}.prometheus",
+            body.get("prometheus"),
+            ("retention", "storageSize", "storageClass", "values"),
+        )
+        or {}
+    )
+    retention = _pattern(
+        problems,
+        f"{path}.prometheus.retention",
+        prom.get("retention", defaults.retention),
+        _DURATION,
+        "a Prometheus duration like 15d, 12h or 2w",
+    )
+    size = _pattern(
+        problems,
+        f"{path}.prometheus.storageSize",
+        prom.get("storageSize", defaults.storage_size),
+        _QUANTITY,
+        "a storage quantity like 50Gi",
+    )
+    storage_class = prom.get("storageClass")
+    if storage_class is not None:
+        storage_class = _subdomain(problems, f"{path}.prometheus.storageClass", storage_class)
+
+    grafana_body = _section(problems, f"{path}.grafana", body.get("grafana"), ("url", "ingress"))
+    grafana = (
+        _web_ui(problems, f"{path}.grafana", grafana_body) if grafana_body is not None else None
+    )
+
+    esm = (
+        _section(
+            problems,
+            f"{path}.ephemeralStorageMetrics",
+            body.get("ephemeralStorageMetrics"),
+            ("enabled", "values"),
+        )
+        or {}
+    )
+    esm_enabled = _flag(
+        problems, f"{path}.ephemeralStorageMetrics.enabled", esm.get("enabled", True)
+    )
+
+    logs = (
+        _section(
+            problems,
+            f"{path}.logs",
+            body.get("logs"),
+            ("backend", "retention", "storageSize", "lokiValues", "collectorValues"),
+        )
+        or {}
+    )
+    backend = logs.get("backend", defaults.logs)
+    if backend not in LOGS_BACKENDS:
+        problems.add(
+            f"{path}.logs.backend", f"{show(backend)} is not one of: {', '.join(LOGS_BACKENDS)}"
+        )
+    elif backend == "cloud" and cluster_kind == "existing":
+        problems.add(
+            f"{path}.logs.backend",
+            "'cloud' needs a cloud cluster (EKS Container Insights, GKE Cloud Logging, AKS "
+            "Container Insights); an existing cluster has none: use 'loki' or 'none'",
+        )
+    logs_retention = _pattern(
+        problems,
+        f"{path}.logs.retention",
+        logs.get("retention", defaults.logs_retention),
+        _DURATION,
+        "a duration like 7d or 168h",
+    )
+    logs_size = _pattern(
+        problems,
+        f"{path}.logs.storageSize",
+        logs.get("storageSize", defaults.logs_storage_size),
+        _QUANTITY,
+        "a storage quantity like 20Gi",
+    )
+
+    dash_body = _section(
+        problems,
+        f"{path}.dashboard",
+        body.get("dashboard"),
+        ("enabled", "url", "ingress", "values"),
+    )
+    dashboard = None
+    dash_on = _flag(problems, f"{path}.dashboard.enabled", (dash_body or {}).get("enabled", False))
+    if dash_body is not None and dash_on:
+        dashboard = _web_ui(problems, f"{path}.dashboard", dash_body)
+
+    for key, section, field_name in (
+        ("prometheus", prom, "values"),
+        ("ephemeralStorageMetrics", esm, "values"),
+        ("loki", logs, "lokiValues"),
+        ("collector", logs, "collectorValues"),
+        ("dashboard", dash_body or {}, "values"),
+    ):
+        where = f"{path}.{'logs' if key in ('loki', 'collector') else key}.{field_name}"
+        checked = _overrides(problems, where, section.get(field_name), _MONITORING_CHARTS[key])
+        if checked:
+            values[key] = checked
+
+    if len(problems.lines) > before:
+        return None
+    # Every None above was reported, so none is left here.
+    assert enabled is not None
+    assert alerts is not None
+    assert esm_enabled is not None
+    assert namespace is not None
+    assert agents is not None
+    assert grafana is not None
+    assert retention is not None
+    assert size is not None
+    assert logs_retention is not None
+    assert logs_size is not None
+    return MonitoringSpec(
+        cluster_label=label or "",
+        enabled=enabled,
+        namespace=namespace,
+        agents_namespace=agents,
+        retention=retention,
+        storage_size=size,
+        storage_class=storage_class,
+        grafana=grafana,
+        alerts=alerts,
+        ephemeral_storage_metrics=esm_enabled,
+        logs=cast(LogsBackend, backend),
+        logs_retention=logs_retention,
+        logs_storage_size=logs_size,
+        dashboard=dashboard,
+        values=values,
+    )

@@ -67,6 +67,10 @@ class ConnectionArgs(TypedDict):
     """Validated `osmo-backend:osmo` config."""
     cluster: ClusterHandle
     """The compute cluster (node roles for the service-side pod templates)."""
+    grafana_url: str | None
+    """Grafana's external URL, linked from OSMO's UI (`grafana_url`), when known."""
+    dashboard_url: str | None
+    """The Kubernetes web UI's external URL (`dashboard_url`), when known."""
 
 
 def urlsafe_token(standard_base64: str) -> str:
@@ -90,8 +94,19 @@ def dockerconfigjson(api_key: str) -> str:
     return json.dumps({"auths": {NGC_REGISTRY: entry}}, sort_keys=True)
 
 
-def service_values(osmo: OsmoSpec, roles: Mapping[Role, NodeRole]) -> dict[str, Any]:
+def service_values(
+    osmo: OsmoSpec,
+    roles: Mapping[Role, NodeRole],
+    *,
+    grafana_url: str | None = None,
+    dashboard_url: str | None = None,
+) -> dict[str, Any]:
     """The OSMO service chart values this backend needs (no secrets: Secrets are named)."""
+    links = {
+        key: url
+        for key, url in (("grafana_url", grafana_url), ("dashboard_url", dashboard_url))
+        if url is not None
+    }
     backend = osmo.backend_name
     templates: dict[str, Any] = {}
     platforms: dict[str, Any] = {}
@@ -125,6 +140,7 @@ def service_values(osmo: OsmoSpec, roles: Mapping[Role, NodeRole]) -> dict[str, 
                         "k8s_namespace": osmo.workflow_namespace,
                         "router_address": osmo.router_address,
                         "scheduler_settings": dict(SCHEDULER_SETTINGS),
+                        **links,
                     }
                 },
                 "pools": {
@@ -224,7 +240,12 @@ class Connection(pulumi.ComponentResource):
             )
 
         self.pull_secrets = self._pull_secrets(name, osmo.pull_secret, child)
-        self.service_values = service_values(osmo, args["cluster"].node_roles)
+        self.service_values = service_values(
+            osmo,
+            args["cluster"].node_roles,
+            grafana_url=args["grafana_url"],
+            dashboard_url=args["dashboard_url"],
+        )
         self.register_outputs({})
 
     def _token(

@@ -40,6 +40,10 @@ class OperatorLayerArgs(TypedDict):
     cluster: ClusterHandle
     backend_operator_depends_on: Sequence[pulumi.Resource]
     """What the backend-operator needs first: its namespaces, the token Secret, pull secrets."""
+    monitoring_crds: Sequence[pulumi.Resource]
+    """The release owning the Prometheus Operator CRDs when monitoring is on (else empty): the
+    backend-operator's PodMonitor and the DCGM exporter's ServiceMonitor are enabled and ordered
+    after it."""
 
 
 def _placement(role: NodeRole | None) -> tuple[dict[str, str], list[dict[str, str]]]:
@@ -56,16 +60,18 @@ def kai_values(cluster: ClusterHandle) -> dict[str, Any]:
     }
 
 
-def gpu_operator_values(cluster: ClusterHandle) -> dict[str, Any]:
+def gpu_operator_values(cluster: ClusterHandle, *, service_monitor: bool = False) -> dict[str, Any]:
     """Driver and toolkit ownership from the cluster's GPU stack profile; the operator's own
     Deployment on the operator pool. The daemonsets' default tolerations already cover the
-    `nvidia.com/gpu` taint."""
+    `nvidia.com/gpu` taint. The DCGM exporter's ServiceMonitor only with monitoring on."""
     selector, tolerations = _placement(cluster.node_roles.get("operator"))
     values: dict[str, Any] = {
         "driver": {"enabled": cluster.gpu_stack.driver == "operator"},
         "toolkit": {"enabled": cluster.gpu_stack.toolkit == "operator"},
         "operator": {"nodeSelector": selector},
     }
+    if service_monitor:
+        values["dcgmExporter"] = {"serviceMonitor": {"enabled": True}}
     if tolerations:
         values["operator"]["tolerations"] = tolerations
     return values
@@ -128,6 +134,7 @@ class OperatorLayer(pulumi.ComponentResource):
     ) -> None:
         super().__init__(TYPE, name, None, opts)
         osmo, operators, cluster = args["osmo"], args["operators"], args["cluster"]
+        monitors = list(args["monitoring_crds"])
         child = pulumi.ResourceOptions(parent=self)
 
         self.kai_scheduler = self._addon(
@@ -145,9 +152,10 @@ class OperatorLayer(pulumi.ComponentResource):
                 f"{name}-gpu-operator",
                 operators.gpu_operator,
                 versions.GPU_OPERATOR,
-                values=gpu_operator_values(cluster),
+                values=gpu_operator_values(cluster, service_monitor=bool(monitors)),
                 enforce="privileged",
                 timeout_seconds=GPU_OPERATOR_TIMEOUT_SECONDS,
+                depends_on=monitors,
             )
         elif operators.runtime_class_stub:
             # Older OSMO pod templates set runtimeClassName: nvidia. The GPU Operator owns that
@@ -165,7 +173,7 @@ class OperatorLayer(pulumi.ComponentResource):
             release_name=backend.release_name,
             chart=versions.BACKEND_OPERATOR,
             namespace=osmo.operator_namespace,
-            values=backend_operator_values(osmo, cluster),
+            values=backend_operator_values(osmo, cluster, pod_monitor=bool(monitors)),
             overrides=backend.values,
             timeout_seconds=BACKEND_OPERATOR_TIMEOUT_SECONDS,
             # Its pods stay unready until the OSMO service accepts the token: an atomic release
@@ -174,7 +182,7 @@ class OperatorLayer(pulumi.ComponentResource):
             skip_await=not operators.backend_operator_wait,
             opts=pulumi.ResourceOptions(
                 parent=self,
-                depends_on=[*args["backend_operator_depends_on"], self.kai_scheduler],
+                depends_on=[*args["backend_operator_depends_on"], self.kai_scheduler, *monitors],
             ),
         )
         self.register_outputs({})
@@ -188,6 +196,7 @@ class OperatorLayer(pulumi.ComponentResource):
         values: dict[str, Any],
         enforce: PsaLevel,
         timeout_seconds: int,
+        depends_on: Sequence[pulumi.Resource] = (),
     ) -> k8s.helm.v3.Release:
         """An add-on in a namespace of its own: `<prefix>-ns` and its atomic release."""
         child = pulumi.ResourceOptions(parent=self)
@@ -208,5 +217,5 @@ class OperatorLayer(pulumi.ComponentResource):
             overrides=spec.values,
             timeout_seconds=timeout_seconds,
             atomic=True,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(depends_on)),
         )

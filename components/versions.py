@@ -54,6 +54,55 @@ BACKEND_OPERATOR = Chart(
 )
 """OSMO backend-operator chart 1.4.0 (app 6.4.0)."""
 
+KUBE_PROMETHEUS_STACK = Chart(
+    chart="kube-prometheus-stack",
+    version="88.5.3",
+    repository="https://prometheus-community.github.io/helm-charts",
+    source="https://github.com/prometheus-community/helm-charts/blob/kube-prometheus-stack-88.5.3/charts/kube-prometheus-stack/values.yaml",
+)
+"""Prometheus Operator v0.93.1 (scrape classes with relabelings need >= v0.73), Grafana 13."""
+
+EPHEMERAL_STORAGE_METRICS = Chart(
+    chart="k8s-ephemeral-storage-metrics",
+    version="1.21.3",
+    repository="https://jmcgrath207.github.io/k8s-ephemeral-storage-metrics/chart",
+    source="https://github.com/jmcgrath207/k8s-ephemeral-storage-metrics/blob/1.21.3/chart/values.yaml",
+)
+"""Exports `ephemeral_storage_pod_usage`, which OSMO's workflow dashboard's Disk panel reads."""
+
+LOKI = Chart(
+    chart="loki",
+    version="18.11.0",
+    repository="https://grafana-community.github.io/helm-charts",
+    source="https://github.com/grafana-community/helm-charts/blob/loki-18.11.0/charts/loki/values.yaml",
+)
+"""Loki 3.7 (the community chart: since March 2026 grafana's own `loki` chart is for GEL only)."""
+
+ALLOY = Chart(
+    chart="alloy",
+    version="1.11.1",
+    repository="https://grafana.github.io/helm-charts",
+    source="https://github.com/grafana/alloy/blob/helm-chart/1.11.1/operations/helm/charts/alloy/values.yaml",
+)
+"""Grafana Alloy v1.18 as the log collector (Promtail reached end of life on 2026-03-02)."""
+
+HEADLAMP = Chart(
+    chart="headlamp",
+    version="0.45.0",
+    repository="https://kubernetes-sigs.github.io/headlamp/",
+    source="https://github.com/kubernetes-sigs/headlamp/blob/headlamp-helm-0.45.0/charts/headlamp/values.yaml",
+)
+"""The Kubernetes web UI behind `dashboard_url`. The Kubernetes Dashboard project was archived in
+January 2026 (its chart repository is gone) and names Headlamp as its replacement."""
+
+OSMO_DASHBOARDS_REF = "6.3.1"
+"""NVIDIA/OSMO release whose docs/deployment_guide/dashboards/*.json Grafana downloads."""
+OSMO_DASHBOARDS = {
+    "osmo-backend-operator": "backend_operator_observability.json",
+    "osmo-workflow-resources": "workflow_resources_usage.json",
+}
+OSMO_DASHBOARD_BASE_URL = f"https://raw.githubusercontent.com/NVIDIA/OSMO/{OSMO_DASHBOARDS_REF}/docs/deployment_guide/dashboards"
+
 OSMO_IMAGE_TAG = "6.4.0"
 """OSMO image tag for the backend listener and worker; match the OSMO service version."""
 
@@ -61,6 +110,11 @@ CHARTS = {
     "kai-scheduler": KAI_SCHEDULER,
     "gpu-operator": GPU_OPERATOR,
     "backend-operator": BACKEND_OPERATOR,
+    "kube-prometheus-stack": KUBE_PROMETHEUS_STACK,
+    "k8s-ephemeral-storage-metrics": EPHEMERAL_STORAGE_METRICS,
+    "loki": LOKI,
+    "alloy": ALLOY,
+    "headlamp": HEADLAMP,
 }
 
 

@@ -52,6 +52,9 @@ def mask_secrets(value: Any) -> Any:
         return [mask_secrets(v) for v in value]  # pyright: ignore[reportUnknownVariableType]
     if isinstance(value, pulumi.Resource):
         return f"[resource {type(value).__name__}]"
+    if isinstance(value, float) and value.is_integer():
+        # The engine protocol carries every number as a double; show whole numbers as written.
+        return int(value)
     return value
 
 

@@ -52,6 +52,17 @@ osmo-backend:index:OsmoBackend  osmo
 │  ├─ kubernetes:core/v1:NodePatch  osmo-cluster-node-lab-gpu-01  (provider osmo-cluster-k8s)
 │  ├─ kubernetes:core/v1:NodePatch  osmo-cluster-node-lab-gpu-02  (provider osmo-cluster-k8s)
 │  └─ pulumi:providers:kubernetes  osmo-cluster-k8s
+├─ osmo-backend:index:Monitoring  osmo-monitoring
+│  ├─ kubernetes:core/v1:Namespace  osmo-monitoring-agents-ns  (provider osmo-cluster-k8s)
+│  ├─ kubernetes:core/v1:Namespace  osmo-monitoring-ns  (provider osmo-cluster-k8s)
+│  ├─ kubernetes:core/v1:Secret  osmo-monitoring-viewer-token  (provider osmo-cluster-k8s)
+│  ├─ kubernetes:core/v1:ServiceAccount  osmo-monitoring-viewer  (provider osmo-cluster-k8s)
+│  ├─ kubernetes:helm.sh/v3:Release  osmo-monitoring-alloy  (provider osmo-cluster-k8s)
+│  ├─ kubernetes:helm.sh/v3:Release  osmo-monitoring-dashboard  (provider osmo-cluster-k8s)
+│  ├─ kubernetes:helm.sh/v3:Release  osmo-monitoring-ephemeral-storage-metrics  (provider osmo-cluster-k8s)
+│  ├─ kubernetes:helm.sh/v3:Release  osmo-monitoring-loki  (provider osmo-cluster-k8s)
+│  ├─ kubernetes:helm.sh/v3:Release  osmo-monitoring-prometheus-stack  (provider osmo-cluster-k8s)
+│  └─ kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding  osmo-monitoring-viewer-binding  (provider osmo-cluster-k8s)
 └─ osmo-backend:index:OperatorLayer  osmo-operators
    ├─ kubernetes:core/v1:Namespace  osmo-operators-gpu-operator-ns  (provider osmo-cluster-k8s)
    ├─ kubernetes:core/v1:Namespace  osmo-operators-kai-scheduler-ns  (provider osmo-cluster-k8s)
@@ -73,16 +84,23 @@ def test_plan_prints_the_tree_outputs_and_summary(
     assert tree + "\n" == EXPECTED_TREE
     lines = footer.splitlines()
     assert lines[0] == (
-        "Outputs: backend_name = onprem-lab, cluster_name = onprem-lab, kubeconfig = [secret], "
+        "Outputs: backend_name = onprem-lab, cluster_name = onprem-lab, "
+        "dashboard_url = https://k8s.lab.example.internal, "
+        "grafana_url = https://grafana.lab.example.internal, kubeconfig = [secret], "
         "osmo_service_values = {...}"
     )
     assert lines[1] == (
-        f"21 resources: 17 custom, 4 components. Wrote {tmp_path}: resources.json, "
-        "manifests/ (11), helm/ (3), osmo-service-values.yaml"
+        f"32 resources: 27 custom, 5 components. Wrote {tmp_path}: resources.json, "
+        "manifests/ (16), helm/ (8), osmo-service-values.yaml"
     )
     assert sorted(p.name for p in (tmp_path / "helm").iterdir()) == [
+        "alloy.yaml",
+        "ephemeral-storage-metrics.yaml",
         "gpu-operator.yaml",
+        "headlamp.yaml",
         "kai-scheduler.yaml",
+        "kube-prometheus-stack.yaml",
+        "loki.yaml",
         "osmo-operator.yaml",
     ]
     assert len(list((tmp_path / "manifests").glob("nodepatch-*.yaml"))) == 5

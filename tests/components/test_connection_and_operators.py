@@ -75,12 +75,19 @@ def test_backend_operator_waits_for_namespaces_token_and_kai_and_nothing_else() 
             rec.urn_of(NAMESPACE, "osmo-connection-test-ns"),
             rec.urn_of(SECRET, "osmo-connection-token"),
             rec.urn_of(RELEASE, "osmo-operators-kai-scheduler"),
+            rec.urn_of(RELEASE, "osmo-monitoring-prometheus-stack"),
         ]
     )
     kai = rec.get(RELEASE, "osmo-operators-kai-scheduler")
     gpu = rec.get(RELEASE, "osmo-operators-gpu-operator")
     assert kai.dependencies == [rec.urn_of(NAMESPACE, "osmo-operators-kai-scheduler-ns")]
-    assert gpu.dependencies == [rec.urn_of(NAMESPACE, "osmo-operators-gpu-operator-ns")]
+    # The GPU Operator waits for the monitoring CRDs (its DCGM ServiceMonitor), nothing else.
+    assert gpu.dependencies == sorted(
+        [
+            rec.urn_of(NAMESPACE, "osmo-operators-gpu-operator-ns"),
+            rec.urn_of(RELEASE, "osmo-monitoring-prometheus-stack"),
+        ]
+    )
     # Nothing waits for a GPU node: no release depends on a node patch.
     patches = {r.urn for r in rec.by_type("kubernetes:core/v1:NodePatch")}
     for release in rec.by_type(RELEASE):
@@ -244,7 +251,7 @@ def test_pull_secrets_in_every_osmo_namespace() -> None:
 
 def test_gpu_operator_off_creates_the_runtime_class_stub_unless_told_not_to() -> None:
     rec = run_main(config(operators={"gpuOperator": {"enabled": False}}))
-    assert [r.name for r in rec.by_type(RELEASE)] == [
+    assert [r.name for r in rec.by_type(RELEASE) if "operators" in r.name] == [
         "osmo-operators-kai-scheduler",
         "osmo-operators-backend-operator",
     ]

