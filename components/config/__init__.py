@@ -1,0 +1,187 @@
+"""The stack-config contract (DESIGN section 3): a typed, validated model of `osmo-backend:*` keys.
+
+`load_spec` takes the flat config map Pulumi hands a program (`{"osmo-backend:cluster": "<json>"}`),
+checks everything, and either returns a `StackSpec` or raises `ConfigError` listing every problem as
+`osmo-backend:<key>.<path>: <reason>`. It runs before any resource is registered.
+"""
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from components._validate import ConfigError, Problems, unknown_keys
+from components.config._common import (
+    BACKEND_TOKEN_KEY,
+    CONTROL_PLANE_KUBECONFIG_KEY,
+    KUBECONFIG_SECRET_KEY,
+    NGC_API_KEY,
+    PREVIOUS_BACKEND_TOKEN_KEY,
+    PROJECT,
+    SECRET_PLACEHOLDER_PREFIX,
+    KubeconfigSource,
+    is_placeholder,
+)
+from components.config.cluster import (
+    GPU_TAINT_EFFECT,
+    GPU_TAINT_KEY,
+    GPU_TAINT_VALUE,
+    NODE_TYPE_LABEL,
+    ClusterKind,
+    ExistingClusterSpec,
+    GpuStackSpec,
+    NodeRoleSpec,
+    Role,
+    parse_cluster,
+)
+from components.config.monitoring import (
+    IngressSpec,
+    MonitoringSpec,
+    WebUiSpec,
+    parse_monitoring,
+)
+from components.config.operators import OperatorsSpec, ReleaseSpec, parse_operators
+from components.config.osmo import (
+    TOKEN_PATTERN,
+    ControlPlaneSpec,
+    OsmoSpec,
+    PullSecretSpec,
+    TokenSpec,
+    parse_osmo,
+)
+
+__all__ = [
+    "BACKEND_TOKEN_KEY",
+    "CONTROL_PLANE_KUBECONFIG_KEY",
+    "GPU_TAINT_EFFECT",
+    "GPU_TAINT_KEY",
+    "GPU_TAINT_VALUE",
+    "KUBECONFIG_SECRET_KEY",
+    "NGC_API_KEY",
+    "NODE_TYPE_LABEL",
+    "PREVIOUS_BACKEND_TOKEN_KEY",
+    "PROJECT",
+    "SECRET_PLACEHOLDER_PREFIX",
+    "TOKEN_PATTERN",
+    "ClusterKind",
+    "ConfigError",
+    "ControlPlaneSpec",
+    "ExistingClusterSpec",
+    "GpuStackSpec",
+    "IngressSpec",
+    "KubeconfigSource",
+    "MonitoringSpec",
+    "NodeRoleSpec",
+    "OperatorsSpec",
+    "OsmoSpec",
+    "PullSecretSpec",
+    "ReleaseSpec",
+    "Role",
+    "StackSpec",
+    "TokenSpec",
+    "WebUiSpec",
+    "current_config",
+    "is_placeholder",
+    "load_spec",
+]
+
+# Keys that hold credentials: they must be Pulumi secrets (`pulumi config set --secret`).
+_SECRET_KEYS = {
+    "kubeconfig": "cluster credentials",
+    "backendToken": "the OSMO backend bootstrap token",
+    "previousBackendToken": "the previous OSMO backend bootstrap token",
+    "controlPlaneKubeconfig": "control-plane cluster credentials",
+    "ngcApiKey": "an NGC API key",
+}
+
+
+# Top-level keys this project reads, and keys that later work will add (rejected with a clear word).
+_KEYS = ("cluster", "osmo", "operators", "monitoring", *_SECRET_KEYS)
+_PLANNED_KEYS = {
+    "storage": "storage classes and workflow buckets",
+    "networking": "workflow network policy",
+}
+
+
+@dataclass(frozen=True)
+class StackSpec:
+    cluster: ExistingClusterSpec
+    osmo: OsmoSpec
+    operators: OperatorsSpec
+    monitoring: MonitoringSpec = field(default_factory=MonitoringSpec)
+    notices: tuple[str, ...] = ()
+    """Things the user should know that are not errors (for example unchecked placeholders)."""
+
+
+def current_config() -> tuple[dict[str, Any], frozenset[str]]:
+    """The flat config map and secret keys of the running Pulumi program (CLI or mocks)."""
+    from pulumi.runtime import config as runtime_config
+
+    raw: dict[str, Any] = dict(runtime_config.get_config_env())
+    raw.update(runtime_config.CONFIG.get())
+    env_secrets = set(runtime_config.get_config_secret_keys_env())
+    secret = frozenset(k for k in raw if k in env_secrets or runtime_config.is_config_secret(k))
+    return raw, secret
+
+
+def project_config(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """The `osmo-backend:*` keys of a flat config map, without the namespace."""
+    prefix = f"{PROJECT}:"
+    return {k[len(prefix) :]: v for k, v in raw.items() if k.startswith(prefix)}
+
+
+def load_spec(
+    raw: Mapping[str, Any],
+    secret_keys: Collection[str] = (),
+    base_dir: Path | None = None,
+) -> StackSpec:
+    """Validate the whole stack config at once; raise `ConfigError` with every problem."""
+    base_dir = base_dir if base_dir is not None else Path.cwd()
+    problems = Problems()
+    notices: list[str] = []
+    cfg = project_config(raw)
+
+    for key in sorted(cfg):
+        if key in _PLANNED_KEYS:
+            problems.add(
+                f"{PROJECT}:{key}",
+                f"{_PLANNED_KEYS[key]} is not supported yet; remove this key for now",
+            )
+    unknown_keys(
+        problems,
+        PROJECT,
+        {k: v for k, v in cfg.items() if k not in _PLANNED_KEYS},
+        _KEYS,
+        separator=":",
+    )
+
+    for key, what in _SECRET_KEYS.items():
+        if cfg.get(key) is not None and f"{PROJECT}:{key}" not in secret_keys:
+            problems.add(
+                f"{PROJECT}:{key}",
+                f"holds {what} and must be a secret: "
+                f"set it with `pulumi config set --secret {key} ...`",
+            )
+
+    cluster = parse_cluster(problems, cfg.get("cluster"), cfg.get("kubeconfig"), base_dir, notices)
+    osmo = parse_osmo(problems, cfg, base_dir, notices)
+    operators = parse_operators(problems, cfg.get("operators"))
+    monitoring = parse_monitoring(
+        problems,
+        cfg.get("monitoring"),
+        cluster_kind="existing",
+        backend_name=osmo.backend_name if osmo is not None else None,
+        notices=notices,
+    )
+    problems.check()
+    assert cluster is not None
+    assert osmo is not None
+    assert operators is not None
+    assert monitoring is not None
+    return StackSpec(
+        cluster=cluster,
+        osmo=osmo,
+        operators=operators,
+        monitoring=monitoring,
+        notices=tuple(notices),
+    )

@@ -1,0 +1,214 @@
+"""Shared pieces of the stack-config parsers: config keys, JSON decoding, kubeconfig
+sources, and small typed validators that report into `Problems`."""
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from components import chart_keys, versions
+from components import kubeconfig as kc
+from components._validate import (
+    Problems,
+    dns1123_subdomain_problem,
+    expect_mapping,
+    expect_str,
+    show,
+    unknown_keys,
+)
+
+PROJECT = "osmo-backend"
+
+
+SECRET_PLACEHOLDER_PREFIX = "offline-placeholder-for-secret:"
+"""The offline plan cannot decrypt `secure:` values; it substitutes this prefix + the key name."""
+
+
+KUBECONFIG_SECRET_KEY = f"{PROJECT}:kubeconfig"
+
+
+BACKEND_TOKEN_KEY = f"{PROJECT}:backendToken"
+
+
+PREVIOUS_BACKEND_TOKEN_KEY = f"{PROJECT}:previousBackendToken"
+
+
+CONTROL_PLANE_KUBECONFIG_KEY = f"{PROJECT}:controlPlaneKubeconfig"
+
+
+NGC_API_KEY = f"{PROJECT}:ngcApiKey"
+
+
+def is_placeholder(value: str) -> bool:
+    return value.startswith(SECRET_PLACEHOLDER_PREFIX)
+
+
+@dataclass(frozen=True)
+class KubeconfigSource:
+    """Where the kubeconfig came from and its checked, minified content."""
+
+    origin: str
+    """`file <path>` or `secret osmo-backend:kubeconfig`; safe to print."""
+    content: str = field(repr=False)
+    """Minified kubeconfig (one context). Secret: components wrap it in `Output.secret`."""
+    context: str | None
+    """The context used, or None when the content could not be checked (offline placeholder)."""
+    server: str | None
+    """API server URL of that context's cluster, or None when not checked."""
+
+
+def decode(problems: Problems, path: str, value: Any) -> Any:
+    """Pulumi passes object config as JSON strings; decode them (plain values pass through)."""
+    if isinstance(value, str) and value[:1] in ("{", "["):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError as err:
+            problems.add(path, f"is not valid JSON ({err.msg} at position {err.pos})")
+            return None
+    return value
+
+
+def required_section(
+    problems: Problems, path: str, value: Any, needs: str
+) -> Mapping[str, Any] | None:
+    """A top-level object key: present, JSON-decoded (as the CLI passes it) and a mapping."""
+    if value is None:
+        problems.add(path, f"is required (an object with at least {needs})")
+        return None
+    return expect_mapping(problems, path, decode(problems, path, value))
+
+
+def read_kubeconfig(
+    problems: Problems,
+    path: str,
+    body: Mapping[str, Any],
+    *,
+    secret_key: str,
+    secret_value: Any,
+    base_dir: Path,
+    notices: list[str],
+) -> KubeconfigSource | None:
+    """`body.kubeconfig` (a file) or `secret_value` (content), with `body.context`, checked."""
+    file_value = body.get("kubeconfig")
+    context = body.get("context")
+    if context is not None and expect_str(problems, f"{path}.context", context) is None:
+        return None
+    if file_value is not None and secret_value is not None:
+        problems.add(
+            f"{path}.kubeconfig",
+            f"set either a file path here or the secret {secret_key}, not both",
+        )
+        return None
+    if file_value is None and secret_value is None:
+        problems.add(
+            f"{path}.kubeconfig",
+            f"is required: a kubeconfig file path, or the content in the secret {secret_key}",
+        )
+        return None
+    ctx = context if isinstance(context, str) else None
+
+    if secret_value is not None:
+        text = expect_str(problems, secret_key, secret_value)
+        if text is None:
+            return None
+        origin = f"secret {secret_key}"
+        if is_placeholder(text):
+            notices.append(
+                f"{secret_key} is a secure value the offline plan cannot decrypt; "
+                "a placeholder stands in and its content (context, server) was not checked"
+            )
+            return KubeconfigSource(origin=origin, content=text, context=ctx, server=None)
+        checked = kc.check(problems, secret_key, text, ctx, None)
+    else:
+        file_path = expect_str(problems, f"{path}.kubeconfig", file_value)
+        if file_path is None:
+            return None
+        resolved = Path(file_path).expanduser()
+        if not resolved.is_absolute():
+            resolved = base_dir / resolved
+        origin = f"file {file_path}"
+        text = kc.read_file(problems, f"{path}.kubeconfig", resolved)
+        if text is None:
+            return None
+        checked = kc.check(problems, f"{path}.kubeconfig", text, ctx, resolved.parent)
+    if checked is None:
+        return None
+    return KubeconfigSource(
+        origin=origin, content=checked.content, context=checked.context, server=checked.server
+    )
+
+
+def absolute_url(problems: Problems, path: str, value: Any, schemes: tuple[str, ...]) -> str | None:
+    text = expect_str(problems, path, value)
+    if text is None:
+        return None
+    parsed = urlparse(text)
+    scheme = " or ".join(f"{s}://" for s in schemes)
+    if parsed.scheme not in schemes or not parsed.hostname:
+        problems.add(path, f"{show(text)} must be an absolute {scheme} URL with a host")
+        return None
+    if parsed.username is not None or parsed.password is not None:
+        problems.add(path, "must not carry credentials (user:password@); the token authenticates")
+        return None
+    if parsed.query or parsed.fragment:
+        problems.add(path, f"{show(text)} must not have a query or fragment")
+        return None
+    return text.rstrip("/")
+
+
+def pattern(
+    problems: Problems, path: str, value: Any, pattern: re.Pattern[str], what: str
+) -> str | None:
+    text = expect_str(problems, path, value)
+    if text is not None and not pattern.match(text):
+        problems.add(path, f"{show(text)} is not {what}")
+        return None
+    return text
+
+
+def subdomain(problems: Problems, path: str, value: Any) -> str | None:
+    text = expect_str(problems, path, value)
+    if text is not None and (reason := dns1123_subdomain_problem(text)) is not None:
+        problems.add(path, reason)
+        return None
+    return text
+
+
+def flag(problems: Problems, path: str, value: Any) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    problems.add(path, f"must be true or false, got {show(value)}")
+    return None
+
+
+def section(
+    problems: Problems, path: str, value: Any, allowed: tuple[str, ...]
+) -> Mapping[str, Any] | None:
+    """An optional nested object: {} when absent, None (reported) when not an object."""
+    if value is None:
+        return {}
+    body = expect_mapping(problems, path, value)
+    if body is not None:
+        unknown_keys(problems, path, body, allowed)
+    return body
+
+
+def overrides(
+    problems: Problems, path: str, value: Any, chart: versions.Chart
+) -> Mapping[str, Any] | None:
+    """User chart overrides, each key checked against the pinned chart's key index."""
+    body = expect_mapping(problems, path, value if value is not None else {})
+    if body is None:
+        return None
+    index = chart_keys.load(versions.name_of(chart), chart.version)
+    bad = chart_keys.unknown_keys(index, body)
+    for key in bad:
+        problems.add(
+            f"{path}.{key}",
+            f"the {index['chart']} chart {chart.version} does not read this key "
+            f"(see {chart.source})",
+        )
+    return None if bad else dict(body)

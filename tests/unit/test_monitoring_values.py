@@ -1,0 +1,194 @@
+"""Pure values builders of the monitoring component."""
+
+from typing import Any
+
+import pytest
+
+from components import chart_keys, versions
+from components.config import IngressSpec, MonitoringSpec, WebUiSpec
+from components.monitoring import (
+    alert_rules,
+    alloy_config,
+    alloy_values,
+    dashboard_values,
+    ephemeral_storage_values,
+    loki_values,
+    prometheus_stack_values,
+)
+from tests.unit.test_operator_values import handle
+
+SPEC = MonitoringSpec(
+    cluster_label="osmo-lab",
+    grafana=WebUiSpec(ingress=IngressSpec("grafana.example.com", "nginx")),
+    dashboard=WebUiSpec(url="https://k8s.example.com"),
+)
+
+
+def stack(spec: MonitoringSpec = SPEC) -> dict[str, Any]:
+    return prometheus_stack_values(spec, handle(), "osmo-lab", "osmo-operator")
+
+
+def test_every_series_gets_the_cluster_label_at_scrape_time() -> None:
+    prom = stack()["prometheus"]["prometheusSpec"]
+    assert prom["scrapeClasses"] == [
+        {
+            "name": "osmo-cluster-label",
+            "default": True,
+            "relabelings": [
+                {"targetLabel": "cluster", "replacement": "osmo-lab", "action": "replace"}
+            ],
+        }
+    ]
+    assert "externalLabels" not in prom
+
+
+def test_monitors_of_every_release_are_selected() -> None:
+    prom = stack()["prometheus"]["prometheusSpec"]
+    for key in (
+        "podMonitorSelectorNilUsesHelmValues",
+        "serviceMonitorSelectorNilUsesHelmValues",
+        "ruleSelectorNilUsesHelmValues",
+        "probeSelectorNilUsesHelmValues",
+    ):
+        assert prom[key] is False, key
+
+
+def test_retention_and_storage_on_the_default_or_given_class() -> None:
+    prom = stack()["prometheus"]["prometheusSpec"]
+    assert prom["retention"] == "15d"
+    assert prom["storageSpec"] == {
+        "volumeClaimTemplate": {
+            "spec": {
+                "accessModes": ["ReadWriteOnce"],
+                "resources": {"requests": {"storage": "50Gi"}},
+            }
+        }
+    }
+    custom = stack(MonitoringSpec(retention="30d", storage_size="200Gi", storage_class="fast"))
+    claim = custom["prometheus"]["prometheusSpec"]["storageSpec"]["volumeClaimTemplate"]["spec"]
+    assert claim["storageClassName"] == "fast"
+    assert claim["resources"] == {"requests": {"storage": "200Gi"}}
+
+
+def test_grafana_downloads_osmo_dashboards_from_the_pinned_release() -> None:
+    grafana = stack()["grafana"]
+    base = "https://raw.githubusercontent.com/NVIDIA/OSMO/6.3.1/docs/deployment_guide/dashboards"
+    assert grafana["dashboards"] == {
+        "osmo": {
+            "osmo-backend-operator": {"url": f"{base}/backend_operator_observability.json"},
+            "osmo-workflow-resources": {"url": f"{base}/workflow_resources_usage.json"},
+        }
+    }
+    provider = grafana["dashboardProviders"]["dashboardproviders.yaml"]["providers"][0]
+    assert provider["name"] == "osmo"
+    assert provider["options"] == {"path": "/var/lib/grafana/dashboards/osmo"}
+    assert grafana["sidecar"]["datasources"]["uid"] == "grafanacloud-prom"
+    assert grafana["grafana.ini"] == {"server": {"root_url": "https://grafana.example.com"}}
+    assert grafana["ingress"] == {
+        "enabled": True,
+        "hosts": ["grafana.example.com"],
+        "ingressClassName": "nginx",
+    }
+    assert grafana["additionalDataSources"][0]["url"] == "http://loki.monitoring.svc:3100"
+
+
+def test_without_loki_there_is_no_loki_datasource() -> None:
+    assert "additionalDataSources" not in stack(MonitoringSpec(logs="none"))["grafana"]
+
+
+def test_node_exporter_runs_in_the_agents_namespace_everything_else_on_the_operator_pool() -> None:
+    values = stack()
+    assert values["prometheus-node-exporter"] == {"namespaceOverride": "monitoring-agents"}
+    for path in (
+        ("prometheusOperator",),
+        ("alertmanager", "alertmanagerSpec"),
+        ("prometheus", "prometheusSpec"),
+        ("grafana",),
+        ("kube-state-metrics",),
+    ):
+        node = values
+        for key in path:
+            node = node[key]
+        assert node["nodeSelector"] == {"node-type": "operator"}, path
+
+
+def test_alerts_are_scoped_to_the_operator_namespace_and_gpu_nodes() -> None:
+    rules = alert_rules(handle(), "ops")["osmo-backend"]["groups"][0]["rules"]
+    by_name = {rule["alert"]: rule for rule in rules}
+    assert sorted(by_name) == [
+        "OsmoBackendOperatorCrashLooping",
+        "OsmoBackendOperatorMissing",
+        "OsmoBackendOperatorUnavailable",
+        "OsmoGpuNodeWithoutGpus",
+        "OsmoNodeNotReady",
+    ]
+    assert 'namespace="ops"' in by_name["OsmoBackendOperatorCrashLooping"]["expr"]
+    assert 'namespace="ops"' in by_name["OsmoBackendOperatorUnavailable"]["expr"]
+    assert by_name["OsmoGpuNodeWithoutGpus"]["expr"] == (
+        'kube_node_labels{label_node_type="gpu"} unless on(node) '
+        'kube_node_status_allocatable{resource="nvidia_com_gpu"} > 0'
+    )
+    # kube_node_labels only carries allowlisted labels.
+    assert stack()["kube-state-metrics"]["metricLabelsAllowlist"] == ["nodes=[node-type]"]
+
+
+def test_alerts_can_be_turned_off() -> None:
+    assert "additionalPrometheusRulesMap" not in stack(MonitoringSpec(alerts=False))
+
+
+def test_loki_is_a_single_binary_on_filesystem_with_retention() -> None:
+    values = loki_values(MonitoringSpec(logs_retention="14d", storage_class="fast"), handle())
+    assert values["deploymentMode"] == "Monolithic"
+    assert values["fullnameOverride"] == "loki"
+    assert values["loki"]["storage"] == {"type": "filesystem"}
+    assert values["loki"]["limits_config"] == {"retention_period": "14d"}
+    assert values["loki"]["compactor"] == {
+        "retention_enabled": True,
+        "delete_request_store": "filesystem",
+    }
+    assert values["singleBinary"]["replicas"] == 1
+    assert values["singleBinary"]["persistence"] == {
+        "enabled": True,
+        "size": "20Gi",
+        "storageClass": "fast",
+    }
+    for target in ("read", "write", "backend"):
+        assert values[target] == {"replicas": 0}
+
+
+def test_alloy_reads_pod_logs_through_the_api_on_every_node() -> None:
+    values = alloy_values(SPEC, "osmo-lab")
+    assert values["controller"] == {"type": "daemonset", "tolerations": [{"operator": "Exists"}]}
+    config = values["alloy"]["configMap"]["content"]
+    assert 'loki.source.kubernetes "pods"' in config
+    assert 'replacement  = "osmo-lab"' in config
+    assert 'url = "http://loki.monitoring.svc:3100/loki/api/v1/push"' in config
+    assert "/var/log" not in config
+    assert config == alloy_config("osmo-lab", "http://loki.monitoring.svc:3100/loki/api/v1/push")
+
+
+def test_the_web_ui_has_no_cluster_admin_binding() -> None:
+    values = dashboard_values(SPEC, handle())
+    assert values["clusterRoleBinding"] == {"create": False}
+    assert "ingress" not in values
+
+
+@pytest.mark.parametrize(
+    ("name", "builder"),
+    [
+        ("kube-prometheus-stack", stack),
+        ("k8s-ephemeral-storage-metrics", lambda: ephemeral_storage_values(handle())),
+        ("loki", lambda: loki_values(SPEC, handle())),
+        ("alloy", lambda: alloy_values(SPEC, "x")),
+        (
+            "headlamp",
+            lambda: dashboard_values(
+                MonitoringSpec(dashboard=WebUiSpec(ingress=IngressSpec("k.example.com", "nginx"))),
+                handle(),
+            ),
+        ),
+    ],
+)
+def test_every_monitoring_key_we_set_is_read_by_the_pinned_chart(name: str, builder: Any) -> None:
+    chart = versions.CHARTS[name]
+    assert chart_keys.unknown_keys(chart_keys.load(name, chart.version), builder()) == []
