@@ -18,9 +18,23 @@ def test_tested_versions_table_matches_the_pins() -> None:
         "NVIDIA GPU Operator": versions.GPU_OPERATOR.version,
         "OSMO backend-operator": versions.BACKEND_OPERATOR.version,
         "OSMO images (listener, worker)": versions.OSMO_IMAGE_TAG,
+        "kube-prometheus-stack": versions.KUBE_PROMETHEUS_STACK.version,
+        "k8s-ephemeral-storage-metrics": versions.EPHEMERAL_STORAGE_METRICS.version,
+        "Loki": versions.LOKI.version,
+        "Grafana Alloy": versions.ALLOY.version,
+        "Headlamp (Kubernetes web UI)": versions.HEADLAMP.version,
+        "OSMO Grafana dashboards": versions.OSMO_DASHBOARDS_REF,
     }
     assert versions.KAI_SCHEDULER.chart in table
-    for chart in (versions.GPU_OPERATOR, versions.BACKEND_OPERATOR):
+    for chart in (
+        versions.GPU_OPERATOR,
+        versions.BACKEND_OPERATOR,
+        versions.KUBE_PROMETHEUS_STACK,
+        versions.EPHEMERAL_STORAGE_METRICS,
+        versions.LOKI,
+        versions.ALLOY,
+        versions.HEADLAMP,
+    ):
         assert f"`{chart.repository}` `{chart.chart}`" in table
 
 
