@@ -21,6 +21,7 @@ from components.config._common import (
     KubeconfigSource,
     read_kubeconfig,
     required_section,
+    section,
 )
 
 ClusterKind = Literal["existing", "eks", "gke", "aks"]
@@ -135,26 +136,18 @@ _ROLE_KEYS = ("selector", "nodes")
 
 
 def _node_roles(problems: Problems, path: str, value: Any) -> tuple[NodeRoleSpec, ...] | None:
-    given: Mapping[str, Any] = {}
-    if value is not None:
-        body = expect_mapping(problems, path, value)
-        if body is None:
-            return None
-        given = body
-    unknown_keys(problems, path, given, ROLES)
+    given = section(problems, path, value, ROLES)
+    if given is None:
+        return None
     ok = True
     specs: list[NodeRoleSpec] = []
     owner: dict[str, Role] = {}
     for role in ROLES:
         rpath = f"{path}.{role}"
-        entry: Mapping[str, Any] = {}
-        if given.get(role) is not None:
-            checked = expect_mapping(problems, rpath, given[role])
-            if checked is None:
-                ok = False
-                continue
-            entry = checked
-        unknown_keys(problems, rpath, entry, _ROLE_KEYS)
+        entry = section(problems, rpath, given.get(role), _ROLE_KEYS)
+        if entry is None:
+            ok = False
+            continue
         selector = _selector(problems, f"{rpath}.selector", entry.get("selector"), role)
         nodes = _node_names(problems, f"{rpath}.nodes", entry.get("nodes"))
         if selector is None or nodes is None:

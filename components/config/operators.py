@@ -12,9 +12,8 @@ from components._validate import (
     expect_str,
     release_name_problem,
     show,
-    unknown_keys,
 )
-from components.config._common import PROJECT, decode
+from components.config._common import PROJECT, decode, section
 
 
 @dataclass(frozen=True)
@@ -44,13 +43,14 @@ _RELEASE_KEYS = ("releaseName", "namespace", "values")
 
 def parse_operators(problems: Problems, value: Any) -> OperatorsSpec | None:
     path = f"{PROJECT}:operators"
-    body: Mapping[str, Any] = {}
-    if value is not None:
-        checked = expect_mapping(problems, path, decode(problems, path, value))
-        if checked is None:
-            return None
-        body = checked
-    unknown_keys(problems, path, body, ("kaiScheduler", "gpuOperator", "backendOperator"))
+    body = section(
+        problems,
+        path,
+        decode(problems, path, value),
+        ("kaiScheduler", "gpuOperator", "backendOperator"),
+    )
+    if body is None:
+        return None
     kai = _release(
         problems,
         f"{path}.kaiScheduler",
@@ -79,12 +79,12 @@ def parse_operators(problems: Problems, value: Any) -> OperatorsSpec | None:
         namespace_from_osmo=True,
     )
     flags: dict[str, bool] = {}
-    for key, section, default in (
+    for key, given, default in (
         ("enabled", gpu_body, True),
         ("runtimeClassStub", gpu_body, True),
         ("wait", bo_body, False),
     ):
-        raw = section.get(key, default) if isinstance(section, Mapping) else default
+        raw = given.get(key, default) if isinstance(given, Mapping) else default
         if not isinstance(raw, bool):
             problems.add(
                 f"{path}.{'backendOperator' if key == 'wait' else 'gpuOperator'}.{key}",
@@ -113,14 +113,10 @@ def _release(
     extra: tuple[str, ...],
     namespace_from_osmo: bool = False,
 ) -> ReleaseSpec | None:
-    body: Mapping[str, Any] = {}
-    if value is not None:
-        checked = expect_mapping(problems, path, value)
-        if checked is None:
-            return None
-        body = checked
     allowed = [k for k in _RELEASE_KEYS if not (namespace_from_osmo and k == "namespace")]
-    unknown_keys(problems, path, body, (*allowed, *extra))
+    body = section(problems, path, value, (*allowed, *extra))
+    if body is None:
+        return None
     ok = True
     name = body.get("releaseName", default_name)
     if expect_str(problems, f"{path}.releaseName", name) is None:

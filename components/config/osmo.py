@@ -29,6 +29,7 @@ from components.config._common import (
     is_placeholder,
     read_kubeconfig,
     required_section,
+    section,
 )
 
 TokenSource = Literal["generate", "config", "existing"]
@@ -228,13 +229,9 @@ def parse_osmo(
 
 
 def _namespaces(problems: Problems, path: str, value: Any) -> tuple[str, str, str] | None:
-    given: Mapping[str, Any] = {}
-    if value is not None:
-        body = expect_mapping(problems, path, value)
-        if body is None:
-            return None
-        given = body
-    unknown_keys(problems, path, given, ("operator", "workflows", "test"))
+    given = section(problems, path, value, ("operator", "workflows", "test"))
+    if given is None:
+        return None
     defaults = {
         "operator": DEFAULT_OPERATOR_NAMESPACE,
         "workflows": DEFAULT_WORKFLOW_NAMESPACE,
@@ -284,18 +281,14 @@ def _token(
     backend_name: str | None,
     notices: list[str],
 ) -> TokenSpec | None:
-    given: Mapping[str, Any] = {}
-    if value is not None:
-        body = expect_mapping(problems, path, value)
-        if body is None:
-            return None
-        given = body
-    unknown_keys(
+    given = section(
         problems,
         path,
-        given,
+        value,
         ("source", "credentialName", "secretName", "secretKey", "generation", "overlap"),
     )
+    if given is None:
+        return None
     ok = True
     source = given.get("source", "generate")
     if source not in TOKEN_SOURCES:
