@@ -158,9 +158,12 @@ _COMPUTED_OUTPUTS: dict[str, Callable[[str, Mapping[str, Any]], dict[str, Any]]]
 class _Mocks(pulumi_mocks.Mocks):
     """Plausible fake cloud outputs: a resource's state is its inputs plus per-type fakes."""
 
-    def __init__(self, recording: Recording, invoke_fakes: Mapping[str, InvokeFake]) -> None:
+    def __init__(
+        self, recording: Recording, invoke_fakes: Mapping[str, InvokeFake], *, preview: bool
+    ) -> None:
         self._recording = recording
         self._invoke_fakes = invoke_fakes
+        self._preview = preview
         self.unknown_invokes: list[str] = []
 
     def new_resource(
@@ -168,7 +171,8 @@ class _Mocks(pulumi_mocks.Mocks):
     ) -> tuple[str | None, dict[str, Any]]:
         state = dict(args.inputs)
         fake = _COMPUTED_OUTPUTS.get(args.typ)
-        if fake is not None:
+        # In a preview, what the provider computes is not known yet.
+        if fake is not None and not self._preview:
             state.update(fake(args.name, args.inputs))
         return f"{args.name}-id", state
 
@@ -336,15 +340,17 @@ def run(
     disabled_default_providers: Iterable[str] = ("kubernetes",),
     invoke_fakes: Mapping[str, InvokeFake] | None = None,
     into: Recording | None = None,
+    preview: bool = False,
 ) -> Recording:
     """Run `program` (which registers resources) and return what it registered.
 
     Raises the program's own exception, or `OfflineEngineError` for anything the real engine
     would reject (duplicate URNs, missing providers) or the offline engine cannot fake. Pass
-    `into` to keep what was registered before a failure.
+    `into` to keep what was registered before a failure. With `preview`, computed outputs stay
+    unknown, as on a first `pulumi preview`.
     """
     recording = into if into is not None else Recording(project=project, stack=stack)
-    mocks = _Mocks(recording, invoke_fakes or {})
+    mocks = _Mocks(recording, invoke_fakes or {}, preview=preview)
     monitor = _Monitor(mocks, recording, disabled_default_providers)
     logger = logging.getLogger(f"osmo-backend.offline.{project}.{stack}")
     logger.propagate = False
@@ -356,7 +362,7 @@ def run(
     settings.set_root_resource(None)  # pyright: ignore[reportArgumentType]
     try:
         pulumi.runtime.set_mocks(
-            mocks, project=project, stack=stack, preview=False, logger=logger, monitor=monitor
+            mocks, project=project, stack=stack, preview=preview, logger=logger, monitor=monitor
         )
         pulumi.runtime.set_all_config(dict(config or {}), list(secret_keys))
 

@@ -52,6 +52,7 @@ def run_main(
     values: Mapping[str, Any],
     secret_keys: tuple[str, ...] = (),
     into: engine.Recording | None = None,
+    preview: bool = False,
 ) -> engine.Recording:
     """Run the project's real `__main__.py` against the recording engine."""
     return engine.run(
@@ -61,4 +62,5 @@ def run_main(
         config=encode(values),
         secret_keys=secret_keys,
         into=into,
+        preview=preview,
     )

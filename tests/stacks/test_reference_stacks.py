@@ -111,3 +111,22 @@ def test_every_helm_value_is_a_key_the_pinned_chart_reads(stack: str, tmp_path: 
         assert release["version"] == chart.version
         index = chart_keys.load(name, chart.version)
         assert chart_keys.unknown_keys(index, release["values"]) == [], path.name
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_a_preview_with_unknown_outputs_registers_the_same_graph(stack: str) -> None:
+    """No resource is created inside an apply: the plan and a first `pulumi preview` (where the
+    random token is still unknown) register the same resources with the same edges."""
+    from offline.stackfile import load_stack_config
+    from tests.harness import run_main
+
+    project = find_project(REPO)
+    values = load_stack_config(project, project.stack_file(stack)).values
+    decoded = {k: yaml.safe_load(v) if v[:1] in "{[" else v for k, v in values.items()}
+    planned = run_main(decoded)
+    previewed = run_main(decoded, preview=True)
+    assert sorted((r.urn, tuple(r.dependencies)) for r in previewed.resources) == sorted(
+        (r.urn, tuple(r.dependencies)) for r in planned.resources
+    )
+    token = previewed.get("kubernetes:core/v1:Secret", "osmo-connection-token")
+    assert token.inputs["stringData"] in ("[secret]", "[unknown]")
