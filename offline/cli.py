@@ -5,6 +5,7 @@ stderr, no traceback); 1 the program or the offline engine failed.
 """
 
 import argparse
+import json
 import os
 import runpy
 import sys
@@ -134,15 +135,11 @@ def cmd_plan(project: Project, args: argparse.Namespace) -> int:
 
 
 def _json_list(text: str) -> list[str]:
-    import json
-
     value = json.loads(text)
     return [str(v) for v in value] if isinstance(value, list) else []  # pyright: ignore[reportUnknownVariableType, reportUnknownArgumentType]
 
 
 def cmd_stacks(project: Project, _args: argparse.Namespace) -> int:
-    import json
-
     rows: list[tuple[str, str, str]] = []
     for name, path in project.stacks():
         try:
