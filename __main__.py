@@ -27,6 +27,7 @@ pulumi.export("backend_name", backend.backend_name)
 pulumi.export("kubeconfig", backend.kubeconfig)
 # Merge into the OSMO service chart values (see `osmo-backend service-values`).
 pulumi.export("osmo_service_values", backend.service_values)
+pulumi.export("egress_allowlist", backend.egress_allowlist)
 if backend.grafana_url is not None:
     pulumi.export("grafana_url", backend.grafana_url)
 if backend.dashboard_url is not None:

@@ -14,6 +14,7 @@ from components.cluster import ClusterHandle, ExistingCluster
 from components.config import StackSpec
 from components.connection import Connection
 from components.monitoring import Monitoring
+from components.networking import egress_allowlist
 from components.operator import OperatorLayer
 
 TYPE = "osmo-backend:index:OsmoBackend"
@@ -39,6 +40,8 @@ class OsmoBackend(pulumi.ComponentResource):
     backend_name: pulumi.Output[str]
     kubeconfig: pulumi.Output[str]
     """Secret."""
+    egress_allowlist: list[dict[str, Any]]
+    """Destinations (host, port, purpose) the backend's nodes and pods reach."""
     service_values: dict[str, Any]
     """What the OSMO service needs for this backend (plain data; Secrets by name only)."""
 
@@ -94,6 +97,7 @@ class OsmoBackend(pulumi.ComponentResource):
                 "operators": spec.operators,
                 "cluster": self.cluster,
                 "backend_operator_depends_on": needs,
+                "networking": spec.networking,
                 "monitoring_crds": [monitoring.prometheus_stack] if monitoring else [],
             },
             on_cluster,
@@ -103,6 +107,7 @@ class OsmoBackend(pulumi.ComponentResource):
         self.backend_name = pulumi.Output.from_input(spec.osmo.backend_name)
         self.kubeconfig = cluster.kubeconfig
         self.service_values = connection.service_values
+        self.egress_allowlist = egress_allowlist(spec.osmo, spec.operators, spec.monitoring)
         self.register_outputs(
             {
                 "cluster_name": self.cluster_name,

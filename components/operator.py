@@ -5,7 +5,7 @@ key index); the component only wires releases. Nothing here depends on a GPU nod
 Operator's daemonsets wait for GPU nodes by themselves.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, TypedDict
 
 import pulumi
@@ -14,7 +14,8 @@ import pulumi_kubernetes as k8s
 from components import _helm, versions
 from components._namespaces import PsaLevel, namespace
 from components.cluster.base import ClusterHandle, NodeRole
-from components.config import OperatorsSpec, OsmoSpec, ReleaseSpec
+from components.config import NetworkingSpec, OperatorsSpec, OsmoSpec, ReleaseSpec
+from components.networking import workflow_policy_values
 
 TYPE = "osmo-backend:index:OperatorLayer"
 
@@ -40,6 +41,8 @@ class OperatorLayerArgs(TypedDict):
     cluster: ClusterHandle
     backend_operator_depends_on: Sequence[pulumi.Resource]
     """What the backend-operator needs first: its namespaces, the token Secret, pull secrets."""
+    networking: NetworkingSpec
+    """The workflow namespace's egress policy (rendered by the backend-operator chart)."""
     monitoring_crds: Sequence[pulumi.Resource]
     """The release owning the Prometheus Operator CRDs when monitoring is on (else empty): the
     backend-operator's PodMonitor and the DCGM exporter's ServiceMonitor are enabled and ordered
@@ -78,7 +81,11 @@ def gpu_operator_values(cluster: ClusterHandle, *, service_monitor: bool = False
 
 
 def backend_operator_values(
-    osmo: OsmoSpec, cluster: ClusterHandle, *, pod_monitor: bool = False
+    osmo: OsmoSpec,
+    cluster: ClusterHandle,
+    *,
+    pod_monitor: bool = False,
+    network_policy: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Every value DESIGN section 5 requires; the token appears only by Secret name."""
     selector, tolerations = _placement(cluster.node_roles.get("operator"))
@@ -103,6 +110,8 @@ def backend_operator_values(
         global_values["backendTestNamespace"] = osmo.test_namespace
     if osmo.pull_secret is not None:
         global_values["imagePullSecret"] = osmo.pull_secret.name
+    if network_policy is not None:
+        global_values["networkPolicy"] = dict(network_policy)
     return {
         "global": global_values,
         "backendTestRunner": {"enabled": osmo.test_namespace is not None},
@@ -173,7 +182,12 @@ class OperatorLayer(pulumi.ComponentResource):
             release_name=backend.release_name,
             chart=versions.BACKEND_OPERATOR,
             namespace=osmo.operator_namespace,
-            values=backend_operator_values(osmo, cluster, pod_monitor=bool(monitors)),
+            values=backend_operator_values(
+                osmo,
+                cluster,
+                pod_monitor=bool(monitors),
+                network_policy=workflow_policy_values(args["networking"].workflow_policy),
+            ),
             overrides=backend.values,
             timeout_seconds=BACKEND_OPERATOR_TIMEOUT_SECONDS,
             # Its pods stay unready until the OSMO service accepts the token: an atomic release

@@ -24,6 +24,9 @@ BASE: dict[str, Any] = {
         "context": "onprem-lab-admin",
     },
     "osmo-backend:osmo": {"backendName": "lab-backend", "serviceUrl": "https://osmo.example.com"},
+    "osmo-backend:networking": {
+        "workflowPolicy": {"clusterCIDRs": ["10.244.0.0/16", "10.96.0.0/12", "192.168.10.0/24"]}
+    },
     "pulumi:disable-default-providers": ["kubernetes"],
 }
 

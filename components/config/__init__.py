@@ -40,6 +40,7 @@ from components.config.monitoring import (
     WebUiSpec,
     parse_monitoring,
 )
+from components.config.networking import NetworkingSpec, WorkflowPolicySpec, parse_networking
 from components.config.operators import OperatorsSpec, ReleaseSpec, parse_operators
 from components.config.osmo import (
     TOKEN_PATTERN,
@@ -71,6 +72,7 @@ __all__ = [
     "IngressSpec",
     "KubeconfigSource",
     "MonitoringSpec",
+    "NetworkingSpec",
     "NodeRoleSpec",
     "OperatorsSpec",
     "OsmoSpec",
@@ -80,6 +82,7 @@ __all__ = [
     "StackSpec",
     "TokenSpec",
     "WebUiSpec",
+    "WorkflowPolicySpec",
     "current_config",
     "is_placeholder",
     "load_spec",
@@ -96,10 +99,9 @@ _SECRET_KEYS = {
 
 
 # Top-level keys this project reads, and keys that later work will add (rejected with a clear word).
-_KEYS = ("cluster", "osmo", "operators", "monitoring", *_SECRET_KEYS)
+_KEYS = ("cluster", "osmo", "operators", "monitoring", "networking", *_SECRET_KEYS)
 _PLANNED_KEYS = {
     "storage": "storage classes and workflow buckets",
-    "networking": "workflow network policy",
 }
 
 
@@ -109,6 +111,7 @@ class StackSpec:
     osmo: OsmoSpec
     operators: OperatorsSpec
     monitoring: MonitoringSpec = field(default_factory=MonitoringSpec)
+    networking: NetworkingSpec = field(default_factory=NetworkingSpec)
     notices: tuple[str, ...] = ()
     """Things the user should know that are not errors (for example unchecked placeholders)."""
 
@@ -173,15 +176,18 @@ def load_spec(
         backend_name=osmo.backend_name if osmo is not None else None,
         notices=notices,
     )
+    networking = parse_networking(problems, cfg.get("networking"), cluster_kind="existing")
     problems.check()
     assert cluster is not None
     assert osmo is not None
     assert operators is not None
     assert monitoring is not None
+    assert networking is not None
     return StackSpec(
         cluster=cluster,
         osmo=osmo,
         operators=operators,
         monitoring=monitoring,
+        networking=networking,
         notices=tuple(notices),
     )

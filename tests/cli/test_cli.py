@@ -29,6 +29,7 @@ def valid_config() -> dict[str, object]:
             "context": "onprem-lab-admin",
         },
         "osmo-backend:osmo": {"backendName": "t", "serviceUrl": "https://osmo.example.com"},
+        "osmo-backend:networking": {"workflowPolicy": {"clusterCIDRs": ["10.0.0.0/8"]}},
     }
 
 
@@ -85,7 +86,7 @@ def test_plan_prints_the_tree_outputs_and_summary(
     lines = footer.splitlines()
     assert lines[0] == (
         "Outputs: backend_name = onprem-lab, cluster_name = onprem-lab, "
-        "dashboard_url = https://k8s.lab.example.internal, "
+        "dashboard_url = https://k8s.lab.example.internal, egress_allowlist = {...}, "
         "grafana_url = https://grafana.lab.example.internal, kubeconfig = [secret], "
         "osmo_service_values = {...}"
     )

@@ -139,8 +139,8 @@ def test_fails_on_unknown_keys_at_every_level() -> None:
     values["osmo-backend:clustr"] = {}
     assert problems(values) == (
         "osmo-backend:clustr: unknown key; did you mean 'cluster'? (allowed: backendToken, "
-        "cluster, controlPlaneKubeconfig, kubeconfig, monitoring, ngcApiKey, operators, osmo, "
-        "previousBackendToken)",
+        "cluster, controlPlaneKubeconfig, kubeconfig, monitoring, networking, ngcApiKey, "
+        "operators, osmo, previousBackendToken)",
         "osmo-backend:cluster.kubeConfig: unknown key; did you mean 'kubeconfig'? "
         "(allowed: context, gpuStack, kind, kubeconfig, name, nodeRoles)",
         "osmo-backend:cluster.nodeRoles.gpus: unknown key; did you mean 'gpu'? "

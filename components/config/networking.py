@@ -1,0 +1,138 @@
+"""`osmo-backend:networking`: the workflow namespace's egress NetworkPolicy."""
+
+import ipaddress
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from components._validate import Problems, expect_dns_label, expect_mapping, show
+from components.config._common import PROJECT, decode, flag, section
+
+DEFAULT_DNS_NAMESPACE = "kube-system"
+
+
+@dataclass(frozen=True)
+class WorkflowPolicySpec:
+    """The backend-operator's egress-only policy on every workflow pod: anything outside the
+    cluster's own ranges, the namespace itself, DNS, and what is allowed explicitly."""
+
+    enabled: bool = True
+    cluster_cidrs: tuple[str, ...] = ()
+    """Pod, service and node ranges workflow pods must not reach (the `except` of 0.0.0.0/0)."""
+    dns_namespace: str = DEFAULT_DNS_NAMESPACE
+    allowed_namespaces: tuple[str, ...] = ()
+    allowed_cidrs: tuple[str, ...] = ()
+    """In-network endpoints inside those ranges that workflow pods still need (an in-cluster OSMO
+    gateway, a kube-dns ClusterIP on iptables CNIs, STS endpoints)."""
+    extra_egress_rules: tuple[dict[str, Any], ...] = field(default=())
+    """Raw NetworkPolicyEgressRule objects, appended as they are."""
+
+
+@dataclass(frozen=True)
+class NetworkingSpec:
+    workflow_policy: WorkflowPolicySpec = field(default_factory=WorkflowPolicySpec)
+
+
+def _cidrs(problems: Problems, path: str, value: Any) -> tuple[str, ...] | None:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        problems.add(path, f"must be a list of CIDRs, got {show(value)}")
+        return None
+    networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
+    ok = True
+    for index, item in enumerate(cast(list[Any], value)):
+        where = f"{path}[{index}]"
+        try:
+            network = ipaddress.ip_network(str(item), strict=True)
+        except ValueError as err:
+            problems.add(where, f"{show(item)} is not a CIDR ({err})")
+            ok = False
+            continue
+        if network.prefixlen == 0:
+            problems.add(where, f"{show(item)} covers every address; list the cluster's own ranges")
+            ok = False
+            continue
+        for earlier in networks:
+            if network.version == earlier.version and network.overlaps(earlier):
+                problems.add(where, f"{network} overlaps {earlier} listed before it")
+                ok = False
+        networks.append(network)
+    return tuple(str(n) for n in networks) if ok else None
+
+
+def parse_networking(problems: Problems, value: Any, *, cluster_kind: str) -> NetworkingSpec | None:
+    path = f"{PROJECT}:networking"
+    body = section(problems, path, decode(problems, path, value), ("workflowPolicy",))
+    if body is None:
+        return None
+    ppath = f"{path}.workflowPolicy"
+    policy = section(
+        problems,
+        ppath,
+        body.get("workflowPolicy"),
+        (
+            "enabled",
+            "clusterCIDRs",
+            "dnsNamespace",
+            "allowedNamespaces",
+            "allowedCIDRs",
+            "additionalEgressRules",
+        ),
+    )
+    if policy is None:
+        return None
+    before = len(problems.lines)
+    enabled = flag(problems, f"{ppath}.enabled", policy.get("enabled", True))
+    cluster_cidrs = _cidrs(problems, f"{ppath}.clusterCIDRs", policy.get("clusterCIDRs"))
+    allowed_cidrs = _cidrs(problems, f"{ppath}.allowedCIDRs", policy.get("allowedCIDRs"))
+    if enabled and cluster_cidrs == () and cluster_kind == "existing":
+        problems.add(
+            f"{ppath}.clusterCIDRs",
+            "is required while the workflow policy is enabled: list the cluster's pod, service "
+            "and node CIDRs (without them the policy isolates nothing), or set enabled: false",
+        )
+    dns = expect_dns_label(
+        problems, f"{ppath}.dnsNamespace", policy.get("dnsNamespace", DEFAULT_DNS_NAMESPACE)
+    )
+    namespaces: list[str] = []
+    raw_namespaces = policy.get("allowedNamespaces", [])
+    if not isinstance(raw_namespaces, list):
+        problems.add(f"{ppath}.allowedNamespaces", f"must be a list, got {show(raw_namespaces)}")
+    else:
+        for index, ns in enumerate(cast(list[Any], raw_namespaces)):
+            checked = expect_dns_label(problems, f"{ppath}.allowedNamespaces[{index}]", ns)
+            if checked is not None:
+                namespaces.append(checked)
+    rules: list[dict[str, Any]] = []
+    raw_rules = policy.get("additionalEgressRules", [])
+    if not isinstance(raw_rules, list):
+        problems.add(f"{ppath}.additionalEgressRules", f"must be a list, got {show(raw_rules)}")
+    else:
+        for index, rule in enumerate(cast(list[Any], raw_rules)):
+            where = f"{ppath}.additionalEgressRules[{index}]"
+            checked_rule = expect_mapping(problems, where, rule)
+            if checked_rule is None:
+                continue
+            unknown = sorted(set(checked_rule) - {"to", "ports"})
+            if unknown:
+                problems.add(
+                    where, f"a NetworkPolicy egress rule has only `to` and `ports`, not {unknown}"
+                )
+                continue
+            rules.append(dict(checked_rule))
+    if len(problems.lines) > before:
+        return None
+    assert enabled is not None
+    assert cluster_cidrs is not None
+    assert allowed_cidrs is not None
+    assert dns is not None
+    return NetworkingSpec(
+        workflow_policy=WorkflowPolicySpec(
+            enabled=enabled,
+            cluster_cidrs=cluster_cidrs,
+            dns_namespace=dns,
+            allowed_namespaces=tuple(namespaces),
+            allowed_cidrs=allowed_cidrs,
+            extra_egress_rules=tuple(rules),
+        )
+    )

@@ -1,0 +1,68 @@
+"""Networking for a backend: the workflow pods' egress NetworkPolicy and the egress list a
+firewall team needs.
+
+The policy itself is rendered by the backend-operator chart (`global.networkPolicy`): egress-only
+on every pod of the workflow namespace, to anything except the cluster's own ranges, plus the
+namespace itself, DNS in `dnsNamespace`, the allowed namespaces and extra rules. Namespace
+selectors match pod IPs, not Service ClusterIPs: on iptables CNIs list the kube-dns ClusterIP (and
+an in-cluster OSMO gateway) under `allowedCIDRs`.
+"""
+
+from typing import Any
+from urllib.parse import urlparse
+
+from components.config import MonitoringSpec, OperatorsSpec, OsmoSpec, WorkflowPolicySpec
+
+
+def workflow_policy_values(spec: WorkflowPolicySpec) -> dict[str, Any]:
+    """The backend-operator's `global.networkPolicy` values."""
+    if not spec.enabled:
+        return {"enabled": False}
+    rules: list[dict[str, Any]] = [
+        {"to": [{"ipBlock": {"cidr": cidr}}]} for cidr in spec.allowed_cidrs
+    ]
+    rules += [dict(rule) for rule in spec.extra_egress_rules]
+    return {
+        "enabled": True,
+        "clusterCIDRs": list(spec.cluster_cidrs),
+        "dnsNamespace": spec.dns_namespace,
+        "allowedNamespaces": list(spec.allowed_namespaces),
+        "additionalEgressRules": rules,
+    }
+
+
+def _host(url: str) -> str:
+    return urlparse(url).hostname or url
+
+
+def egress_allowlist(
+    osmo: OsmoSpec, operators: OperatorsSpec, monitoring: MonitoringSpec
+) -> list[dict[str, Any]]:
+    """Destinations the backend's nodes and pods reach (TCP 443 each), with why. Registries may
+    redirect blob downloads to their CDNs; allow those as the registry documents."""
+    entries: dict[str, list[str]] = {}
+
+    def need(host: str, why: str) -> None:
+        entries.setdefault(host, []).append(why)
+
+    need(_host(osmo.service_url), "OSMO service: backend listener/worker WebSockets, workflow pods")
+    need(_host(osmo.router_address), "OSMO router: exec and port-forward from workflow pods")
+    need("nvcr.io", "OSMO backend-operator images")
+    need("ghcr.io", "KAI scheduler images")
+    if operators.gpu_operator is not None:
+        need("nvcr.io", "GPU Operator, driver, toolkit, device plugin and DCGM images")
+    if monitoring.enabled:
+        need("quay.io", "Prometheus, Alertmanager, Prometheus Operator, node exporter images")
+        need("registry.k8s.io", "kube-state-metrics image")
+        need("docker.io", "Grafana image")
+        need("raw.githubusercontent.com", "Grafana downloads OSMO's dashboards at start-up")
+        if monitoring.ephemeral_storage_metrics:
+            need("ghcr.io", "k8s-ephemeral-storage-metrics image")
+        if monitoring.logs == "loki":
+            need("docker.io", "Loki and Grafana Alloy images")
+        if monitoring.dashboard is not None:
+            need("ghcr.io", "Headlamp image")
+    return [
+        {"host": host, "port": 443, "purpose": "; ".join(whys)}
+        for host, whys in sorted(entries.items())
+    ]

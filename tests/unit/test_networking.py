@@ -1,0 +1,122 @@
+"""`osmo-backend:networking`: the workflow egress policy and the egress allowlist."""
+
+from typing import Any
+
+import pytest
+
+from components import chart_keys, versions
+from components.config import ConfigError, StackSpec, WorkflowPolicySpec, load_spec
+from components.networking import egress_allowlist, workflow_policy_values
+from tests.harness import REPO, config, encode
+
+
+def spec(values: dict[str, Any]) -> StackSpec:
+    return load_spec(encode(values), (), base_dir=REPO)
+
+
+def problems(policy: dict[str, Any]) -> tuple[str, ...]:
+    with pytest.raises(ConfigError) as err:
+        spec(config(networking={"workflowPolicy": policy}))
+    return err.value.problems
+
+
+def test_policy_is_on_by_default_with_the_given_ranges() -> None:
+    policy = spec(config()).networking.workflow_policy
+    assert policy.enabled is True
+    assert policy.cluster_cidrs == ("10.244.0.0/16", "10.96.0.0/12", "192.168.10.0/24")
+    assert policy.dns_namespace == "kube-system"
+
+
+def test_an_existing_cluster_must_name_its_ranges_or_turn_the_policy_off() -> None:
+    assert problems({}) == (
+        "osmo-backend:networking.workflowPolicy.clusterCIDRs: is required while the workflow "
+        "policy is enabled: list the cluster's pod, service and node CIDRs (without them the "
+        "policy isolates nothing), or set enabled: false",
+    )
+    off = spec(config(networking={"workflowPolicy": {"enabled": False}})).networking
+    assert workflow_policy_values(off.workflow_policy) == {"enabled": False}
+
+
+@pytest.mark.parametrize(
+    ("cidrs", "expected"),
+    [
+        (["10.0.0.0/33"], "'10.0.0.0/33' is not a CIDR"),
+        (["10.0.0.1/8"], "'10.0.0.1/8' is not a CIDR"),
+        (["0.0.0.0/0"], "'0.0.0.0/0' covers every address; list the cluster's own ranges"),
+        (["10.0.0.0/8", "10.1.0.0/16"], "10.1.0.0/16 overlaps 10.0.0.0/8 listed before it"),
+    ],
+)
+def test_bad_cidrs(cidrs: list[str], expected: str) -> None:
+    (line,) = problems({"clusterCIDRs": cidrs})
+    assert line.startswith(
+        f"osmo-backend:networking.workflowPolicy.clusterCIDRs[{len(cidrs) - 1}]: "
+    )
+    assert expected in line
+
+
+def test_other_rejected_policy_inputs() -> None:
+    assert problems(
+        {
+            "clusterCIDRs": ["10.0.0.0/8"],
+            "allowedNamespaces": ["OSMO"],
+            "additionalEgressRules": [{"to": [], "from": []}],
+            "dnsNamespace": "",
+        }
+    ) == (
+        "osmo-backend:networking.workflowPolicy.dnsNamespace: must be a non-empty string, got ''",
+        "osmo-backend:networking.workflowPolicy.allowedNamespaces[0]: 'OSMO' is not a DNS-1123 "
+        "label; use lowercase letters, digits and '-', starting and ending with a letter or digit",
+        "osmo-backend:networking.workflowPolicy.additionalEgressRules[0]: a NetworkPolicy egress "
+        "rule has only `to` and `ports`, not ['from']",
+    )
+
+
+def test_policy_values_for_the_backend_operator_chart() -> None:
+    values = workflow_policy_values(
+        WorkflowPolicySpec(
+            cluster_cidrs=("10.0.0.0/8",),
+            allowed_namespaces=("osmo",),
+            allowed_cidrs=("10.96.0.10/32",),
+            extra_egress_rules=({"ports": [{"port": 8080}]},),
+        )
+    )
+    assert values == {
+        "enabled": True,
+        "clusterCIDRs": ["10.0.0.0/8"],
+        "dnsNamespace": "kube-system",
+        "allowedNamespaces": ["osmo"],
+        "additionalEgressRules": [
+            {"to": [{"ipBlock": {"cidr": "10.96.0.10/32"}}]},
+            {"ports": [{"port": 8080}]},
+        ],
+    }
+    index = chart_keys.load("backend-operator", versions.BACKEND_OPERATOR.version)
+    assert chart_keys.unknown_keys(index, {"global": {"networkPolicy": values}}) == []
+
+
+def test_egress_allowlist_follows_what_the_stack_installs() -> None:
+    full = spec(config(monitoring={"dashboard": {"enabled": True}}))
+    hosts = {
+        e["host"]: e["purpose"]
+        for e in egress_allowlist(full.osmo, full.operators, full.monitoring)
+    }
+    assert sorted(hosts) == [
+        "docker.io",
+        "ghcr.io",
+        "nvcr.io",
+        "osmo.example.com",
+        "quay.io",
+        "raw.githubusercontent.com",
+        "registry.k8s.io",
+    ]
+    assert "Headlamp image" in hosts["ghcr.io"]
+    minimal = spec(
+        config(monitoring={"enabled": False}, operators={"gpuOperator": {"enabled": False}})
+    )
+    entries = egress_allowlist(minimal.osmo, minimal.operators, minimal.monitoring)
+    assert [(e["host"], e["port"]) for e in entries] == [
+        ("ghcr.io", 443),
+        ("nvcr.io", 443),
+        ("osmo.example.com", 443),
+    ]
+    assert entries[1]["purpose"] == "OSMO backend-operator images"
