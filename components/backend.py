@@ -51,7 +51,9 @@ class OsmoBackend(pulumi.ComponentResource):
         super().__init__(TYPE, name, None, opts)
         spec = args["spec"]
         cluster = ExistingCluster(
-            f"{name}-cluster", {"spec": spec.cluster}, pulumi.ResourceOptions(parent=self)
+            f"{name}-cluster",
+            {"spec": spec.cluster, "default_storage_class": spec.storage.storage_class},
+            pulumi.ResourceOptions(parent=self),
         )
         self.cluster = cluster.handle
         on_cluster = pulumi.ResourceOptions(
@@ -77,6 +79,7 @@ class OsmoBackend(pulumi.ComponentResource):
             {
                 "osmo": spec.osmo,
                 "cluster": self.cluster,
+                "workflow_data": spec.storage.workflow_data,
                 "grafana_url": self.grafana_url,
                 "dashboard_url": self.dashboard_url,
             },

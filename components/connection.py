@@ -26,7 +26,8 @@ import pulumi_random as random
 
 from components._namespaces import namespace
 from components.cluster.base import ClusterHandle, NodeRole
-from components.config import OsmoSpec, PullSecretSpec, Role, TokenSpec
+from components.config import OsmoSpec, PullSecretSpec, Role, TokenSpec, WorkflowDataSpec
+from components.config.storage import DATA_CREDENTIAL_SECRET
 
 TYPE = "osmo-backend:index:Connection"
 TOKEN_BYTES = 32
@@ -67,6 +68,8 @@ class ConnectionArgs(TypedDict):
     """Validated `osmo-backend:osmo` config."""
     cluster: ClusterHandle
     """The compute cluster (node roles for the service-side pod templates)."""
+    workflow_data: WorkflowDataSpec | None
+    """The workflow data bucket, when the stack configures one (`storage.workflowData`)."""
     grafana_url: str | None
     """Grafana's external URL, linked from OSMO's UI (`grafana_url`), when known."""
     dashboard_url: str | None
@@ -94,12 +97,39 @@ def dockerconfigjson(api_key: str) -> str:
     return json.dumps({"auths": {NGC_REGISTRY: entry}}, sort_keys=True)
 
 
+def workflow_storage_values(data: WorkflowDataSpec) -> dict[str, Any]:
+    """Service-side `configs` for the workflow data bucket; the credential Secret by name."""
+    credential = {"credential": {"secretName": DATA_CREDENTIAL_SECRET}}
+    workflow: dict[str, Any] = {"workflow_data": {**credential, "base_url": data.uri}}
+    if data.also_logs:
+        workflow["workflow_log"] = dict(credential)
+        workflow["workflow_app"] = dict(credential)
+    return {"secretRefs": [{"secretName": DATA_CREDENTIAL_SECRET}], "workflow": workflow}
+
+
+def storage_credential(data: WorkflowDataSpec) -> dict[str, str]:
+    """The credential Secret's keys as OSMO's storage SDK reads them (static keys)."""
+    assert data.access_key_id is not None
+    assert data.secret_access_key is not None
+    keys = {
+        "access_key_id": data.access_key_id,
+        "access_key": data.secret_access_key,
+        "endpoint": data.uri,
+        "region": data.region,
+        "override_url": data.endpoint or "",
+    }
+    if data.addressing_style is not None:
+        keys["addressing_style"] = data.addressing_style
+    return keys
+
+
 def service_values(
     osmo: OsmoSpec,
     roles: Mapping[Role, NodeRole],
     *,
     grafana_url: str | None = None,
     dashboard_url: str | None = None,
+    workflow_data: WorkflowDataSpec | None = None,
 ) -> dict[str, Any]:
     """The OSMO service chart values this backend needs (no secrets: Secrets are named)."""
     links = {
@@ -121,6 +151,7 @@ def service_values(
         templates[template] = {"spec": spec}
         platforms[platform] = {"override_pod_template": [template]}
     default_platform = "gpu" if "gpu" in platforms else "cpu"
+    storage = workflow_storage_values(workflow_data) if workflow_data is not None else {}
     return {
         "services": {
             "backendApiTokens": {
@@ -153,6 +184,7 @@ def service_values(
                     }
                 },
                 "podTemplates": templates,
+                **storage,
             },
         }
     }
@@ -167,6 +199,8 @@ class Connection(pulumi.ComponentResource):
     token_secret: k8s.core.v1.Secret | None
     """The compute-side token Secret; None when the token source is `existing`."""
     control_plane_secret: k8s.core.v1.Secret | None
+    storage_secret: k8s.core.v1.Secret | None
+    """The workflow data bucket credential on the control plane (static keys), when both exist."""
     pull_secrets: list[k8s.core.v1.Secret]
     service_values: dict[str, Any]
     """Control-plane values fragment (plain data, no secrets)."""
@@ -220,6 +254,7 @@ class Connection(pulumi.ComponentResource):
             )
 
         self.control_plane_secret = None
+        self.storage_secret = None
         if osmo.control_plane is not None and token is not None:
             plane = osmo.control_plane
             provider = k8s.Provider(
@@ -238,6 +273,16 @@ class Connection(pulumi.ComponentResource):
                 string_data=data,
                 opts=pulumi.ResourceOptions(parent=self, provider=provider),
             )
+            data_bucket = args["workflow_data"]
+            if data_bucket is not None:
+                # OSMO's service and worker read the workflow data bucket with this credential.
+                self.storage_secret = k8s.core.v1.Secret(
+                    f"{name}-control-plane-storage-credential",
+                    metadata={"name": DATA_CREDENTIAL_SECRET, "namespace": plane.namespace},
+                    type="Opaque",
+                    string_data=pulumi.Output.secret(storage_credential(data_bucket)),
+                    opts=pulumi.ResourceOptions(parent=self, provider=provider),
+                )
 
         self.pull_secrets = self._pull_secrets(name, osmo.pull_secret, child)
         self.service_values = service_values(
@@ -245,6 +290,7 @@ class Connection(pulumi.ComponentResource):
             args["cluster"].node_roles,
             grafana_url=args["grafana_url"],
             dashboard_url=args["dashboard_url"],
+            workflow_data=args["workflow_data"],
         )
         self.register_outputs({})
 

@@ -136,6 +136,11 @@ def alert_rules(cluster: ClusterHandle, operator_namespace: str) -> dict[str, An
     return {"osmo-backend": {"groups": [{"name": "osmo-backend", "rules": rules}]}}
 
 
+def _storage_class(spec: MonitoringSpec, cluster: ClusterHandle) -> str | None:
+    """The monitoring stack's own class, else the cluster's (`storage.storageClass`)."""
+    return spec.storage_class if spec.storage_class is not None else cluster.default_storage_class
+
+
 def prometheus_stack_values(
     spec: MonitoringSpec, cluster: ClusterHandle, cluster_label: str, operator_namespace: str
 ) -> dict[str, Any]:
@@ -144,8 +149,8 @@ def prometheus_stack_values(
         "accessModes": ["ReadWriteOnce"],
         "resources": {"requests": {"storage": spec.storage_size}},
     }
-    if spec.storage_class is not None:
-        claim["storageClassName"] = spec.storage_class
+    if (storage_class := _storage_class(spec, cluster)) is not None:
+        claim["storageClassName"] = storage_class
     gpu = cluster.node_roles.get("gpu")
     node_label_keys = sorted(gpu.selector) if gpu is not None else []
     grafana: dict[str, Any] = {
@@ -255,8 +260,8 @@ def ephemeral_storage_values(cluster: ClusterHandle) -> dict[str, Any]:
 
 def loki_values(spec: MonitoringSpec, cluster: ClusterHandle) -> dict[str, Any]:
     persistence: dict[str, Any] = {"enabled": True, "size": spec.logs_storage_size}
-    if spec.storage_class is not None:
-        persistence["storageClass"] = spec.storage_class
+    if (storage_class := _storage_class(spec, cluster)) is not None:
+        persistence["storageClass"] = storage_class
     return {
         "fullnameOverride": LOKI_RELEASE,
         "deploymentMode": "Monolithic",

@@ -1,15 +1,21 @@
 """Merging several backends' `osmo-service-values.yaml` fragments into one values file.
 
 Helm replaces lists instead of merging them, so two backends' credentials layered with `-f a -f b`
-would keep only the last one. This merge combines maps key by key and the credentials list by
-credential name; anything else that differs between fragments is a conflict, reported with the
-path and both sources instead of one silently winning.
+would keep only the last one. This merge combines maps key by key, the credentials list by
+credential name and `secretRefs` by Secret name; anything else that differs between fragments
+is a conflict, reported with the path and both sources instead of one silently winning.
 """
 
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 CREDENTIALS_PATH = ("services", "backendApiTokens", "credentials")
+SECRET_REFS_PATH = ("services", "configs", "secretRefs")
+_LISTS_BY_KEY: dict[tuple[str, ...], str] = {
+    CREDENTIALS_PATH: "name",
+    SECRET_REFS_PATH: "secretName",
+}
+"""Lists that several backends add to, merged by the item key that must be unique."""
 
 
 class MergeConflict(Exception):
@@ -45,9 +51,15 @@ def _merge_into(
             _merge_into(  # pyright: ignore[reportUnknownArgumentType]
                 target[key], value, here, source=source, origin=origin, problems=problems
             )
-        elif here == CREDENTIALS_PATH and isinstance(value, list):
-            credentials = target.setdefault(key, [])
-            _merge_credentials(credentials, value, source, origin, problems)  # pyright: ignore[reportUnknownArgumentType]
+        elif here in _LISTS_BY_KEY and isinstance(value, list):
+            _merge_keyed_list(  # pyright: ignore[reportUnknownArgumentType]
+                target.setdefault(key, []),
+                value,
+                here,
+                source=source,
+                origin=origin,
+                problems=problems,
+            )
         elif key not in target:
             target[key] = _copy(value)
             origin[here] = source
@@ -58,25 +70,29 @@ def _merge_into(
             )
 
 
-def _merge_credentials(
+def _merge_keyed_list(
     target: list[Any],
     incoming: list[Any],
+    path: tuple[str, ...],
+    *,
     source: str,
     origin: dict[tuple[str, ...], str],
     problems: list[str],
 ) -> None:
-    by_name = {c.get("name"): c for c in target if isinstance(c, Mapping)}
-    for credential in incoming:
-        name = credential.get("name") if isinstance(credential, Mapping) else None
-        key = (*CREDENTIALS_PATH, str(name))
-        if name not in by_name:
-            target.append(_copy(credential))
-            by_name[name] = credential
+    """Append items whose key is new; identical repeats are fine, differing ones a conflict."""
+    field = _LISTS_BY_KEY[path]
+    by_key = {c.get(field): c for c in target if isinstance(c, Mapping)}
+    for item in incoming:
+        name = item.get(field) if isinstance(item, Mapping) else None
+        key = (*path, str(name))
+        if name not in by_key:
+            target.append(_copy(item))
+            by_key[name] = item
             origin[key] = source
-        elif by_name[name] != credential:
+        elif by_key[name] != item:
             problems.append(
-                f"{'.'.join(CREDENTIALS_PATH)}[name={name}]: {source} and "
-                f"{origin.get(key, '?')} define it differently; credential names must be unique"
+                f"{'.'.join(path)}[{field}={name}]: {source} and {origin.get(key, '?')} define "
+                f"it differently; {field} values must be unique"
             )
 
 

@@ -11,7 +11,7 @@ and taints this stack alone set are removed; values another manager also set sta
 """
 
 from collections.abc import Mapping
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -29,6 +29,9 @@ class ExistingClusterArgs(TypedDict):
 
     spec: ExistingClusterSpec
     """Validated cluster config: name, checked kubeconfig, node roles, GPU stack profile."""
+    default_storage_class: NotRequired[str | None]
+    """StorageClass for in-cluster state (`storage.storageClass`). Default: None, the
+    cluster's own default class."""
 
 
 def node_patch_body(
@@ -97,5 +100,6 @@ class ExistingCluster(pulumi.ComponentResource):
             provider=provider,
             node_roles=roles,
             gpu_stack=spec.gpu_stack,
+            default_storage_class=args.get("default_storage_class"),
         )
         self.register_outputs({"kubeconfig": self.kubeconfig})

@@ -50,6 +50,7 @@ from components.config.osmo import (
     TokenSpec,
     parse_osmo,
 )
+from components.config.storage import StorageSpec, WorkflowDataSpec, parse_storage
 
 __all__ = [
     "BACKEND_TOKEN_KEY",
@@ -80,8 +81,10 @@ __all__ = [
     "ReleaseSpec",
     "Role",
     "StackSpec",
+    "StorageSpec",
     "TokenSpec",
     "WebUiSpec",
+    "WorkflowDataSpec",
     "WorkflowPolicySpec",
     "current_config",
     "is_placeholder",
@@ -95,14 +98,13 @@ _SECRET_KEYS = {
     "previousBackendToken": "the previous OSMO backend bootstrap token",
     "controlPlaneKubeconfig": "control-plane cluster credentials",
     "ngcApiKey": "an NGC API key",
+    "storageAccessKeyId": "the workflow data bucket's access key id",
+    "storageSecretAccessKey": "the workflow data bucket's secret access key",
 }
 
 
-# Top-level keys this project reads, and keys that later work will add (rejected with a clear word).
-_KEYS = ("cluster", "osmo", "operators", "monitoring", "networking", *_SECRET_KEYS)
-_PLANNED_KEYS = {
-    "storage": "storage classes and workflow buckets",
-}
+# Top-level keys this project reads.
+_KEYS = ("cluster", "osmo", "operators", "monitoring", "networking", "storage", *_SECRET_KEYS)
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,7 @@ class StackSpec:
     operators: OperatorsSpec
     monitoring: MonitoringSpec = field(default_factory=MonitoringSpec)
     networking: NetworkingSpec = field(default_factory=NetworkingSpec)
+    storage: StorageSpec = field(default_factory=StorageSpec)
     notices: tuple[str, ...] = ()
     """Things the user should know that are not errors (for example unchecked placeholders)."""
 
@@ -144,16 +147,10 @@ def load_spec(
     notices: list[str] = []
     cfg = project_config(raw)
 
-    for key in sorted(cfg):
-        if key in _PLANNED_KEYS:
-            problems.add(
-                f"{PROJECT}:{key}",
-                f"{_PLANNED_KEYS[key]} is not supported yet; remove this key for now",
-            )
     unknown_keys(
         problems,
         PROJECT,
-        {k: v for k, v in cfg.items() if k not in _PLANNED_KEYS},
+        cfg,
         _KEYS,
         separator=":",
     )
@@ -177,17 +174,20 @@ def load_spec(
         notices=notices,
     )
     networking = parse_networking(problems, cfg.get("networking"), cluster_kind="existing")
+    storage = parse_storage(problems, cfg.get("storage"), cfg)
     problems.check()
     assert cluster is not None
     assert osmo is not None
     assert operators is not None
     assert monitoring is not None
     assert networking is not None
+    assert storage is not None
     return StackSpec(
         cluster=cluster,
         osmo=osmo,
         operators=operators,
         monitoring=monitoring,
         networking=networking,
+        storage=storage,
         notices=tuple(notices),
     )

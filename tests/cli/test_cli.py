@@ -284,7 +284,7 @@ def test_service_values_merge_reports_conflicts(
     assert cli.main(["service-values", str(a), str(b), str(c)]) == 2
     assert capsys.readouterr().err.splitlines() == [
         f"services.backendApiTokens.credentials[name=shared]: {b} and {a} define it "
-        "differently; credential names must be unique",
+        "differently; name values must be unique",
         f"services.configs.backends.east.k8s_namespace: {c} sets 'elsewhere' but {a} set "
         "'osmo-workflows'",
     ]

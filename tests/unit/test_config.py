@@ -140,7 +140,8 @@ def test_fails_on_unknown_keys_at_every_level() -> None:
     assert problems(values) == (
         "osmo-backend:clustr: unknown key; did you mean 'cluster'? (allowed: backendToken, "
         "cluster, controlPlaneKubeconfig, kubeconfig, monitoring, networking, ngcApiKey, "
-        "operators, osmo, previousBackendToken)",
+        "operators, osmo, previousBackendToken, storage, storageAccessKeyId, "
+        "storageSecretAccessKey)",
         "osmo-backend:cluster.kubeConfig: unknown key; did you mean 'kubeconfig'? "
         "(allowed: context, gpuStack, kind, kubeconfig, name, nodeRoles)",
         "osmo-backend:cluster.nodeRoles.gpus: unknown key; did you mean 'gpu'? "
@@ -163,15 +164,6 @@ def test_cloud_kinds_are_rejected_as_not_supported_yet(kind: str) -> None:
 def test_fails_on_unknown_kind() -> None:
     assert problems(config(cluster={"kind": "k3s"})) == (
         "osmo-backend:cluster.kind: 'k3s' is not one of: existing, eks, gke, aks",
-    )
-
-
-def test_planned_sections_are_rejected_by_name() -> None:
-    values = config()
-    values["osmo-backend:storage"] = {"bucket": "x"}
-    assert problems(values) == (
-        "osmo-backend:storage: storage classes and workflow buckets is not supported yet; "
-        "remove this key for now",
     )
 
 
