@@ -1,9 +1,11 @@
 """`OsmoBackend`: the composition of one OSMO backend cluster (DESIGN section 2).
 
 Dependencies between the parts are wired here, in one place:
-cluster -> provider -> (connection || operator layer); the backend-operator release waits for the
-connection's namespaces, token Secret and pull secrets, and for KAI (its CRDs). KAI and the GPU
-Operator wait for nothing but the cluster.
+cluster -> provider -> (connection || operator layer || monitoring). The backend-operator release
+waits for the connection's namespaces, token Secret and pull secrets, for KAI (its CRDs) and, with
+monitoring on, for kube-prometheus-stack (the PodMonitor CRD); the GPU Operator waits only for the
+latter (its DCGM ServiceMonitor). KAI waits for nothing but the cluster, and nothing waits for a
+GPU node.
 """
 
 from typing import Any, TypedDict
