@@ -8,11 +8,13 @@ import argparse
 import json
 import os
 import runpy
+import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from components.config import ConfigError, load_spec
+from offline import fleet
 from offline.stackfile import Project, StackConfig, StackFileError, find_project, load_stack_config
 
 EXIT_OK = 0
@@ -44,6 +46,23 @@ def _parser() -> argparse.ArgumentParser:
     validate = sub.add_parser("validate", help="check a stack's config only")
     stack_args(validate)
     sub.add_parser("stacks", help="list the stack files and their cluster kind")
+    fleet = sub.add_parser(
+        "fleet",
+        help="preview, up or destroy several stacks with the Pulumi CLI (Automation API)",
+    )
+    fleet.add_argument("operation", choices=["preview", "up", "destroy"])
+    fleet.add_argument(
+        "--stack",
+        action="append",
+        default=[],
+        dest="stacks",
+        help="stack name or glob (repeatable); default: every stack file",
+    )
+    fleet.add_argument("--concurrency", type=int, default=4, help="stacks at once (default 4)")
+    fleet.add_argument("--logs", type=Path, help="log directory (default: build/fleet/OPERATION)")
+    fleet.add_argument(
+        "--yes", action="store_true", help="required for up and destroy: they change real clusters"
+    )
     merge = sub.add_parser(
         "service-values",
         help="merge several backends' osmo-service-values.yaml into one OSMO service values file",
@@ -195,6 +214,42 @@ def cmd_service_values(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_fleet(
+    project: Project, args: argparse.Namespace, runner: fleet.StackRunner | None = None
+) -> int:
+    try:
+        stacks = fleet.select([name for name, _ in project.stacks()], args.stacks)
+    except fleet.SelectionError as err:
+        return _invalid([str(err)])
+    if args.concurrency < 1:
+        return _invalid([f"--concurrency: must be at least 1, got {args.concurrency}"])
+    if args.operation != "preview" and not args.yes:
+        return _invalid([f"fleet {args.operation} changes real clusters: add --yes to proceed"])
+    if runner is None:
+        if shutil.which("pulumi") is None:
+            print(
+                f"the Pulumi CLI is not installed; install it from {fleet.PULUMI_INSTALL} "
+                "(or run `osmo-backend plan` offline)",
+                file=sys.stderr,
+            )
+            return EXIT_FAILED
+        runner = fleet.AutomationRunner(project.dir)
+    logs: Path = args.logs or project.dir / "build" / "fleet" / args.operation
+    print(f"fleet {args.operation}: {len(stacks)} stacks, {args.concurrency} at a time")
+    results = fleet.run_fleet(
+        stacks,
+        args.operation,
+        runner,
+        concurrency=args.concurrency,
+        log_dir=logs,
+        progress=lambda line: print(line, flush=True),
+    )
+    print()
+    for line in fleet.summary(results):
+        print(line)
+    return EXIT_OK if all(r.ok for r in results) else EXIT_FAILED
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -205,6 +260,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "plan": cmd_plan,
             "validate": cmd_validate,
             "stacks": cmd_stacks,
+            "fleet": cmd_fleet,
         }[args.command]
         return command(project, args)
     except BrokenPipeError:

@@ -1,0 +1,164 @@
+"""Fleet runs: one `preview`/`up`/`destroy` over several stacks (one stack per region).
+
+Stacks run concurrently up to a bound, each writing its own log; a failure in one stack does not
+stop the others and sets the exit code; a summary table closes the run. The Pulumi work goes
+through a `StackRunner`; the real one drives the Pulumi CLI through the Automation API, tests use
+a fake.
+"""
+
+import fnmatch
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Protocol, get_args
+
+Operation = Literal["preview", "up", "destroy"]
+OPERATIONS: tuple[Operation, ...] = get_args(Operation)
+PULUMI_INSTALL = "https://www.pulumi.com/docs/iac/download-install/"
+
+
+class SelectionError(Exception):
+    """A stack pattern matched no stack file."""
+
+
+class StackRunner(Protocol):
+    def run(
+        self, stack: str, operation: Operation, on_output: Callable[[str], None]
+    ) -> dict[str, int]:
+        """Run `operation` on `stack`; return its change summary ({op: count}); raise on failure."""
+        ...
+
+
+@dataclass
+class StackResult:
+    stack: str
+    ok: bool
+    seconds: float
+    log: Path
+    changes: dict[str, int] = field(default_factory=dict[str, int])
+    error: str | None = None
+
+
+def select(available: Sequence[str], patterns: Sequence[str]) -> list[str]:
+    """Stacks matching any name or glob in `patterns` (all when none), in file order."""
+    if not patterns:
+        return list(available)
+    unmatched = [p for p in patterns if not fnmatch.filter(available, p)]
+    if unmatched:
+        raise SelectionError(
+            f"no stack matches {', '.join(repr(p) for p in unmatched)}; "
+            f"stacks: {', '.join(available) or 'none'}"
+        )
+    return [s for s in available if any(fnmatch.fnmatchcase(s, p) for p in patterns)]
+
+
+def describe_changes(changes: dict[str, int]) -> str:
+    """`+2 ~1 -0`-style summary, `same` ignored; `no changes` when nothing would change."""
+    symbols = {"create": "+", "update": "~", "replace": "+-", "delete": "-"}
+    parts = [
+        f"{symbols.get(op, op + ' ')}{n}" for op, n in sorted(changes.items()) if op != "same" and n
+    ]
+    return " ".join(parts) if parts else "no changes"
+
+
+def run_fleet(
+    stacks: Iterable[str],
+    operation: Operation,
+    runner: StackRunner,
+    *,
+    concurrency: int,
+    log_dir: Path,
+    progress: Callable[[str], None],
+    clock: Callable[[], float] = time.monotonic,
+) -> list[StackResult]:
+    """Run `operation` on every stack, at most `concurrency` at once; results in input order."""
+    if concurrency < 1:
+        raise ValueError("concurrency must be at least 1")
+    names = list(stacks)
+    log_dir.mkdir(parents=True, exist_ok=True)
+    lock = threading.Lock()
+    finished = [0]
+
+    def report(line: str) -> None:
+        with lock:
+            progress(line)
+
+    def one(stack: str) -> StackResult:
+        log = log_dir / f"{stack}.log"
+        report(f"{stack}: {operation} started (log {log})")
+        start = clock()
+        with log.open("w", encoding="utf-8") as handle:
+
+            def write(text: str) -> None:
+                handle.write(text if text.endswith("\n") else text + "\n")
+                handle.flush()
+
+            try:
+                changes = runner.run(stack, operation, write)
+                result = StackResult(stack, True, clock() - start, log, changes)
+            except Exception as err:  # one stack's failure must not stop the others
+                write(f"error: {err}")
+                lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+                message = lines[-1] if lines else type(err).__name__
+                result = StackResult(stack, False, clock() - start, log, error=message)
+        with lock:
+            finished[0] += 1
+            done = finished[0]
+        outcome = describe_changes(result.changes) if result.ok else f"FAILED: {result.error}"
+        report(f"[{done}/{len(names)}] {stack}: {outcome} ({result.seconds:.1f}s)")
+        return result
+
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        return list(pool.map(one, names))
+
+
+def summary(results: Sequence[StackResult]) -> list[str]:
+    """The closing table: stack, result, changes, duration."""
+    rows = [
+        (
+            r.stack,
+            "ok" if r.ok else "FAILED",
+            describe_changes(r.changes) if r.ok else r.error or "",
+            f"{r.seconds:.1f}s",
+        )
+        for r in results
+    ]
+    header = ("STACK", "RESULT", "CHANGES", "DURATION")
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(3)]
+    lines = [
+        f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]:<{widths[2]}}  {row[3]}"
+        for row in [header, *rows]
+    ]
+    failed = sum(1 for r in results if not r.ok)
+    lines.append(f"{len(results) - failed} succeeded, {failed} failed")
+    return lines
+
+
+class AutomationRunner:
+    """Runs stacks of the project in `project_dir` with the Pulumi CLI (Automation API).
+
+    Secrets are never shown: `up` and `destroy` run with `show_secrets=False`, so logs carry
+    `[secret]` where a secret output would be.
+    """
+
+    def __init__(self, project_dir: Path) -> None:
+        self._project_dir = project_dir
+
+    def run(
+        self, stack: str, operation: Operation, on_output: Callable[[str], None]
+    ) -> dict[str, int]:
+        from pulumi import automation as auto
+
+        selected = auto.select_stack(stack_name=stack, work_dir=str(self._project_dir))
+        if operation == "preview":
+            changes = selected.preview(on_output=on_output).change_summary
+        elif operation == "up":
+            changes = selected.up(on_output=on_output, show_secrets=False).summary.resource_changes
+        else:
+            result = selected.destroy(on_output=on_output, show_secrets=False)
+            changes = result.summary.resource_changes
+        # Keys are OpType (a str Enum): use their values, "create", "update", ...
+        return {getattr(op, "value", str(op)): int(n) for op, n in (changes or {}).items()}

@@ -1,0 +1,206 @@
+"""Fleet runs against a fake runner: selection, bounded concurrency, logs, failures, summary."""
+
+import argparse
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from offline import cli, fleet
+from offline.stackfile import Project
+
+
+class FakeRunner:
+    """Records concurrency; stacks named in `fail` raise, others report `changes`."""
+
+    def __init__(self, fail: set[str] = frozenset(), delay: float = 0.05) -> None:  # type: ignore[assignment]
+        self.fail = fail
+        self.delay = delay
+        self.running = 0
+        self.peak = 0
+        self.calls: list[tuple[str, str]] = []
+        self._lock = threading.Lock()
+
+    def run(
+        self, stack: str, operation: fleet.Operation, on_output: Callable[[str], None]
+    ) -> dict[str, int]:
+        with self._lock:
+            self.calls.append((stack, operation))
+            self.running += 1
+            self.peak = max(self.peak, self.running)
+        try:
+            on_output(f"Previewing {operation} ({stack})")
+            time.sleep(self.delay)
+            if stack in self.fail:
+                raise RuntimeError(f"code: 255\n stderr: error: {stack} has no access")
+            return {"create": 2, "same": 5, "update": 1}
+        finally:
+            with self._lock:
+                self.running -= 1
+
+
+def project(tmp_path: Path, names: list[str]) -> Project:
+    stacks = tmp_path / "stacks"
+    stacks.mkdir()
+    for name in names:
+        (stacks / f"Pulumi.{name}.yaml").write_text("config: {}\n")
+    return Project(name="osmo-backend", dir=tmp_path, stack_config_dir=stacks)
+
+
+def args(**overrides: object) -> argparse.Namespace:
+    base: dict[str, object] = {
+        "operation": "preview",
+        "stacks": [],
+        "concurrency": 2,
+        "logs": None,
+        "yes": False,
+    }
+    base.update(overrides)
+    return argparse.Namespace(**base)
+
+
+def test_selection_by_name_and_glob_keeps_file_order() -> None:
+    names = ["aws-use1", "aws-usw2", "gke-euw4", "onprem-lab"]
+    assert fleet.select(names, []) == names
+    assert fleet.select(names, ["aws-*", "onprem-lab"]) == ["aws-use1", "aws-usw2", "onprem-lab"]
+    with pytest.raises(fleet.SelectionError) as err:
+        fleet.select(names, ["azure-*", "aws-*"])
+    assert str(err.value) == (
+        "no stack matches 'azure-*'; stacks: aws-use1, aws-usw2, gke-euw4, onprem-lab"
+    )
+
+
+def test_concurrency_is_bounded_and_every_stack_gets_its_own_log(tmp_path: Path) -> None:
+    runner = FakeRunner()
+    lines: list[str] = []
+    results = fleet.run_fleet(
+        [f"s{i}" for i in range(6)],
+        "preview",
+        runner,
+        concurrency=2,
+        log_dir=tmp_path / "logs",
+        progress=lines.append,
+    )
+    assert runner.peak == 2
+    assert [r.stack for r in results] == [f"s{i}" for i in range(6)]
+    assert all(r.ok for r in results)
+    for i in range(6):
+        assert (tmp_path / "logs" / f"s{i}.log").read_text() == f"Previewing preview (s{i})\n"
+    assert (
+        sum(
+            1
+            for line in lines
+            if line.endswith("preview started (log " + str(tmp_path / "logs" / "s0.log") + ")")
+        )
+        == 1
+    )
+    assert [line.split("]")[0] for line in lines if line.startswith("[")] == [
+        f"[{i}/6" for i in range(1, 7)
+    ]
+
+
+def test_a_failing_stack_does_not_stop_the_others(tmp_path: Path) -> None:
+    runner = FakeRunner(fail={"b"})
+    results = fleet.run_fleet(
+        ["a", "b", "c"], "up", runner, concurrency=1, log_dir=tmp_path, progress=lambda _: None
+    )
+    assert [(r.stack, r.ok) for r in results] == [("a", True), ("b", False), ("c", True)]
+    assert results[1].error == "stderr: error: b has no access"
+    assert "error: code: 255" in (tmp_path / "b.log").read_text()
+    assert sorted(runner.calls) == [("a", "up"), ("b", "up"), ("c", "up")]
+
+
+def test_summary_table() -> None:
+    results = [
+        fleet.StackResult("aws-usw2", True, 12.34, Path("x"), {"create": 3, "same": 2}),
+        fleet.StackResult("onprem-lab", False, 1.0, Path("y"), error="no access"),
+        fleet.StackResult("gke", True, 0.5, Path("z"), {"same": 9}),
+    ]
+    assert fleet.summary(results) == [
+        "STACK       RESULT  CHANGES     DURATION",
+        "aws-usw2    ok      +3          12.3s",
+        "onprem-lab  FAILED  no access   1.0s",
+        "gke         ok      no changes  0.5s",
+        "2 succeeded, 1 failed",
+    ]
+
+
+def test_cli_fleet_sets_the_exit_code_and_prints_the_summary(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    proj = project(tmp_path, ["east", "west"])
+    assert cli.cmd_fleet(proj, args(), FakeRunner()) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "fleet preview: 2 stacks, 2 at a time"
+    assert out[-1] == "2 succeeded, 0 failed"
+    assert (tmp_path / "build" / "fleet" / "preview" / "east.log").is_file()
+    assert cli.cmd_fleet(proj, args(stacks=["we*"]), FakeRunner(fail={"west"})) == 1
+    assert capsys.readouterr().out.splitlines()[-1] == "0 succeeded, 1 failed"
+
+
+def test_cli_fleet_refuses_unconfirmed_changes_and_bad_selection(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    proj = project(tmp_path, ["east"])
+    runner = FakeRunner()
+    assert cli.cmd_fleet(proj, args(operation="destroy"), runner) == 2
+    assert capsys.readouterr().err == "fleet destroy changes real clusters: add --yes to proceed\n"
+    assert cli.cmd_fleet(proj, args(stacks=["nope"]), runner) == 2
+    assert capsys.readouterr().err == "no stack matches 'nope'; stacks: east\n"
+    assert cli.cmd_fleet(proj, args(concurrency=0), runner) == 2
+    assert runner.calls == []
+    assert cli.cmd_fleet(proj, args(operation="up", yes=True), runner) == 0
+    assert runner.calls == [("east", "up")]
+
+
+def test_cli_fleet_without_the_pulumi_cli_says_how_to_install_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cli.shutil, "which", lambda _name: None)
+    assert cli.cmd_fleet(project(tmp_path, ["east"]), args()) == 1
+    assert capsys.readouterr().err == (
+        "the Pulumi CLI is not installed; install it from "
+        "https://www.pulumi.com/docs/iac/download-install/ (or run `osmo-backend plan` offline)\n"
+    )
+
+
+def test_automation_runner_hides_secrets_and_maps_op_types(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from types import SimpleNamespace
+
+    from pulumi import automation as auto
+    from pulumi.automation.events import OpType
+
+    seen: list[tuple[str, dict[str, object]]] = []
+
+    class FakeStack:
+        def preview(self, **kwargs: object) -> object:
+            seen.append(("preview", kwargs))
+            return SimpleNamespace(change_summary={OpType.CREATE: 2, OpType.SAME: 1})
+
+        def up(self, **kwargs: object) -> object:
+            seen.append(("up", kwargs))
+            return SimpleNamespace(summary=SimpleNamespace(resource_changes={OpType.UPDATE: 1}))
+
+        def destroy(self, **kwargs: object) -> object:
+            seen.append(("destroy", kwargs))
+            return SimpleNamespace(summary=SimpleNamespace(resource_changes=None))
+
+    selected: list[tuple[str, str]] = []
+
+    def select_stack(stack_name: str, work_dir: str) -> FakeStack:
+        selected.append((stack_name, work_dir))
+        return FakeStack()
+
+    monkeypatch.setattr(auto, "select_stack", select_stack)
+    runner = fleet.AutomationRunner(tmp_path)
+    assert runner.run("east", "preview", print) == {"create": 2, "same": 1}
+    assert runner.run("east", "up", print) == {"update": 1}
+    assert runner.run("east", "destroy", print) == {}
+    assert selected == [("east", str(tmp_path))] * 3
+    assert [op for op, _ in seen] == ["preview", "up", "destroy"]
+    assert seen[1][1]["show_secrets"] is False
+    assert seen[2][1]["show_secrets"] is False
