@@ -4,25 +4,15 @@ The levels are decided here, in one place. `privileged` is allowed only for the 
 in PRIVILEGED_NAMESPACES, each with the reason (DESIGN section 7).
 """
 
-from collections.abc import Mapping
 from typing import Literal
 
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components._psa import PRIVILEGED_NAMESPACES, PSA_EXCEPTION_LABEL
+
 PsaLevel = Literal["privileged", "baseline", "restricted"]
 
-PRIVILEGED_NAMESPACES: Mapping[str, str] = {
-    "gpu-operator": (
-        "the GPU Operator's driver, toolkit, device-plugin and DCGM daemonsets need host paths, "
-        "host PID and privileged containers"
-    ),
-    "node-exporter": (
-        "the Prometheus node exporter reads host metrics through host network, host PID and "
-        "host paths; it runs alone in the monitoring agents namespace"
-    ),
-}
-"""The documented exceptions: roles whose pods cannot run under `baseline`."""
 
 MANAGED_BY = {"app.kubernetes.io/managed-by": "osmo-backend"}
 
@@ -48,8 +38,9 @@ def namespace(
     """A namespace for `role`; `privileged` only for the roles in PRIVILEGED_NAMESPACES."""
     if enforce == "privileged" and role not in PRIVILEGED_NAMESPACES:
         raise ValueError(f"namespace {name} ({role}) may not be privileged")
+    labels = {**MANAGED_BY, **psa_labels(enforce, warn)}
+    if enforce == "privileged":
+        labels[PSA_EXCEPTION_LABEL] = role
     return k8s.core.v1.Namespace(
-        resource_name,
-        metadata={"name": name, "labels": {**MANAGED_BY, **psa_labels(enforce, warn)}},
-        opts=opts,
+        resource_name, metadata={"name": name, "labels": labels}, opts=opts
     )

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from components.config import ConfigError, load_spec
+from components.config import ConfigError, StackSpec, load_spec
 from offline import fleet
 from offline.stackfile import Project, StackConfig, StackFileError, find_project, load_stack_config
 
@@ -87,10 +87,9 @@ def _stack(project: Project, args: argparse.Namespace) -> tuple[str, Path]:
     return name, path
 
 
-def _load(project: Project, path: Path) -> StackConfig:
+def _load(project: Project, path: Path) -> tuple[StackConfig, StackSpec]:
     config = load_stack_config(project, path)
-    load_spec(config.values, config.secret_keys, base_dir=project.dir)
-    return config
+    return config, load_spec(config.values, config.secret_keys, base_dir=project.dir)
 
 
 def _shown(project: Project, path: Path) -> Path:
@@ -105,7 +104,7 @@ def _invalid(lines: Sequence[str]) -> int:
 
 def cmd_validate(project: Project, args: argparse.Namespace) -> int:
     name, path = _stack(project, args)
-    config = _load(project, path)
+    config, _spec = _load(project, path)
     for key in config.placeholders:
         print(f"note: {key} is a secure value; its content was not checked offline")
     print(f"stack {name}: config is valid ({_shown(project, path)})")
@@ -113,10 +112,11 @@ def cmd_validate(project: Project, args: argparse.Namespace) -> int:
 
 
 def cmd_plan(project: Project, args: argparse.Namespace) -> int:
+    from components import policy
     from offline import engine, plan
 
     name, path = _stack(project, args)
-    config = _load(project, path)
+    config, spec = _load(project, path)
     out: Path = args.out if args.out is not None else project.dir / "build" / "plan" / name
     disabled = config.values.get("pulumi:disable-default-providers", "[]")
     main = project.dir / "__main__.py"
@@ -133,6 +133,10 @@ def cmd_plan(project: Project, args: argparse.Namespace) -> int:
         print(f"error: the offline engine rejected the program:\n{err}", file=sys.stderr)
         return EXIT_FAILED
     files = plan.write(recording, out)
+    records = sorted(recording.resources, key=lambda r: r.urn)
+    findings = policy.evaluate(r.to_json() for r in records)
+    allowed = spec.policy.allow
+    failing = policy.blocking(findings, allowed)
 
     print(f"Plan for stack {name} (project {project.name}, config {_shown(project, path)})")
     for key in config.placeholders:
@@ -150,7 +154,13 @@ def cmd_plan(project: Project, args: argparse.Namespace) -> int:
         f"{plan.summary(recording)}. Wrote {out}: resources.json, "
         f"manifests/ ({len(files.manifests)}), helm/ ({len(files.helm)}), osmo-service-values.yaml"
     )
-    return EXIT_OK
+    for check_id in allowed:
+        print(f"policy: {check_id} is allowed by osmo-backend:policy.allow (opt-out)")
+    for finding in findings:
+        print(finding.line(), file=sys.stderr if finding in failing else sys.stdout)
+    counts = f"{len(findings)} findings, {len(failing)} failing"
+    print(f"Security checks: {len(policy.CHECKS)} run, {counts}")
+    return EXIT_INVALID if failing else EXIT_OK
 
 
 def _json_list(text: str) -> list[str]:

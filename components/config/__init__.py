@@ -50,6 +50,7 @@ from components.config.osmo import (
     TokenSpec,
     parse_osmo,
 )
+from components.config.policy import PolicySpec, parse_policy
 from components.config.storage import StorageSpec, WorkflowDataSpec, parse_storage
 
 __all__ = [
@@ -77,6 +78,7 @@ __all__ = [
     "NodeRoleSpec",
     "OperatorsSpec",
     "OsmoSpec",
+    "PolicySpec",
     "PullSecretSpec",
     "ReleaseSpec",
     "Role",
@@ -104,7 +106,16 @@ _SECRET_KEYS = {
 
 
 # Top-level keys this project reads.
-_KEYS = ("cluster", "osmo", "operators", "monitoring", "networking", "storage", *_SECRET_KEYS)
+_KEYS = (
+    "cluster",
+    "osmo",
+    "operators",
+    "monitoring",
+    "networking",
+    "storage",
+    "policy",
+    *_SECRET_KEYS,
+)
 
 
 @dataclass(frozen=True)
@@ -115,6 +126,7 @@ class StackSpec:
     monitoring: MonitoringSpec = field(default_factory=MonitoringSpec)
     networking: NetworkingSpec = field(default_factory=NetworkingSpec)
     storage: StorageSpec = field(default_factory=StorageSpec)
+    policy: PolicySpec = field(default_factory=PolicySpec)
     notices: tuple[str, ...] = ()
     """Things the user should know that are not errors (for example unchecked placeholders)."""
 
@@ -175,6 +187,7 @@ def load_spec(
     )
     networking = parse_networking(problems, cfg.get("networking"), cluster_kind="existing")
     storage = parse_storage(problems, cfg.get("storage"), cfg)
+    policy = parse_policy(problems, cfg.get("policy"))
     problems.check()
     assert cluster is not None
     assert osmo is not None
@@ -182,6 +195,7 @@ def load_spec(
     assert monitoring is not None
     assert networking is not None
     assert storage is not None
+    assert policy is not None
     return StackSpec(
         cluster=cluster,
         osmo=osmo,
@@ -189,5 +203,6 @@ def load_spec(
         monitoring=monitoring,
         networking=networking,
         storage=storage,
+        policy=policy,
         notices=tuple(notices),
     )

@@ -245,6 +245,13 @@ def storage_schema() -> Json:
     )
 
 
+def policy_schema() -> Json:
+    from components.policy import CHECKS
+
+    allow = {"type": "array", "items": {"enum": sorted(c.id for c in CHECKS)}}
+    return obj({"allow": {**allow, "description": "Check ids allowed to fail."}}, doc="Policy.")
+
+
 SECTIONS = {
     "cluster": cluster_schema,
     "osmo": osmo_schema,
@@ -252,6 +259,7 @@ SECTIONS = {
     "monitoring": monitoring_schema,
     "networking": networking_schema,
     "storage": storage_schema,
+    "policy": policy_schema,
 }
 SECRET_KEYS = (
     "kubeconfig",

@@ -140,7 +140,7 @@ def test_fails_on_unknown_keys_at_every_level() -> None:
     assert problems(values) == (
         "osmo-backend:clustr: unknown key; did you mean 'cluster'? (allowed: backendToken, "
         "cluster, controlPlaneKubeconfig, kubeconfig, monitoring, networking, ngcApiKey, "
-        "operators, osmo, previousBackendToken, storage, storageAccessKeyId, "
+        "operators, osmo, policy, previousBackendToken, storage, storageAccessKeyId, "
         "storageSecretAccessKey)",
         "osmo-backend:cluster.kubeConfig: unknown key; did you mean 'kubeconfig'? "
         "(allowed: context, gpuStack, kind, kubeconfig, name, nodeRoles)",
