@@ -16,7 +16,7 @@ from components.cluster import ClusterHandle, ExistingCluster
 from components.config import StackSpec
 from components.connection import Connection
 from components.monitoring import Monitoring
-from components.networking import egress_allowlist
+from components.networking import IngressController, egress_allowlist
 from components.operator import OperatorLayer
 
 TYPE = "osmo-backend:index:OsmoBackend"
@@ -36,6 +36,7 @@ class OsmoBackend(pulumi.ComponentResource):
     connection: Connection
     operators: OperatorLayer
     monitoring: Monitoring | None
+    ingress: IngressController | None
     grafana_url: str | None
     dashboard_url: str | None
     cluster_name: pulumi.Output[str]
@@ -112,7 +113,16 @@ class OsmoBackend(pulumi.ComponentResource):
         self.backend_name = pulumi.Output.from_input(spec.osmo.backend_name)
         self.kubeconfig = cluster.kubeconfig
         self.service_values = connection.service_values
-        self.egress_allowlist = egress_allowlist(spec.osmo, spec.operators, spec.monitoring)
+        self.egress_allowlist = egress_allowlist(
+            spec.osmo, spec.operators, spec.monitoring, spec.networking
+        )
+        self.ingress = None
+        if spec.networking.ingress is not None:
+            self.ingress = IngressController(
+                f"{name}-ingress",
+                {"spec": spec.networking.ingress, "cluster": self.cluster},
+                on_cluster,
+            )
         self.register_outputs(
             {
                 "cluster_name": self.cluster_name,

@@ -8,10 +8,26 @@ selectors match pod IPs, not Service ClusterIPs: on iptables CNIs list the kube-
 an in-cluster OSMO gateway) under `allowedCIDRs`.
 """
 
-from typing import Any
+from typing import Any, TypedDict
 from urllib.parse import urlparse
 
-from components.config import MonitoringSpec, OperatorsSpec, OsmoSpec, WorkflowPolicySpec
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components import _helm, versions
+from components._namespaces import namespace
+from components.cluster.base import ClusterHandle
+from components.config import (
+    IngressControllerSpec,
+    MonitoringSpec,
+    NetworkingSpec,
+    OperatorsSpec,
+    OsmoSpec,
+    WorkflowPolicySpec,
+)
+
+TYPE = "osmo-backend:index:IngressController"
+INGRESS_TIMEOUT_SECONDS = 600
 
 
 def workflow_policy_values(spec: WorkflowPolicySpec) -> dict[str, Any]:
@@ -36,7 +52,10 @@ def _host(url: str) -> str:
 
 
 def egress_allowlist(
-    osmo: OsmoSpec, operators: OperatorsSpec, monitoring: MonitoringSpec
+    osmo: OsmoSpec,
+    operators: OperatorsSpec,
+    monitoring: MonitoringSpec,
+    networking: NetworkingSpec | None = None,
 ) -> list[dict[str, Any]]:
     """Destinations the backend's nodes and pods reach (TCP 443 each), with why. Registries may
     redirect blob downloads to their CDNs; allow those as the registry documents."""
@@ -62,7 +81,67 @@ def egress_allowlist(
             need("docker.io", "Loki and Grafana Alloy images")
         if monitoring.dashboard is not None:
             need("ghcr.io", "Headlamp image")
+    if networking is not None and networking.ingress is not None:
+        need("docker.io", "Traefik image")
     return [
         {"host": host, "port": 443, "purpose": "; ".join(whys)}
         for host, whys in sorted(entries.items())
     ]
+
+
+def ingress_values(spec: IngressControllerSpec, cluster: ClusterHandle) -> dict[str, Any]:
+    """Traefik serving one IngressClass (not the cluster default: it does not take over ingresses
+    other tools created)."""
+    operator = cluster.node_roles.get("operator")
+    values: dict[str, Any] = {
+        "ingressClass": {"enabled": True, "isDefaultClass": False, "name": spec.class_name},
+        "providers": {"kubernetesIngress": {"enabled": True}},
+        "service": {"spec": {"type": spec.service_type}},
+        "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}},
+    }
+    if operator is not None:
+        values["nodeSelector"] = dict(operator.selector)
+        if operator.tolerations:
+            values["tolerations"] = [dict(t) for t in operator.tolerations]
+    return values
+
+
+class IngressControllerArgs(TypedDict):
+    """Inputs for IngressController."""
+
+    spec: IngressControllerSpec
+    cluster: ClusterHandle
+
+
+class IngressController(pulumi.ComponentResource):
+    """Traefik in its own namespace, for Grafana and the Kubernetes web UI."""
+
+    release: k8s.helm.v3.Release
+
+    def __init__(
+        self, name: str, args: IngressControllerArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(TYPE, name, None, opts)
+        spec = args["spec"]
+        child = pulumi.ResourceOptions(parent=self)
+        ns = namespace(
+            f"{name}-ns",
+            name=spec.namespace,
+            enforce="baseline",
+            warn="restricted",
+            role="ingress",
+            opts=child,
+        )
+        # A LoadBalancer Service leaves a cloud load balancer behind: never deleted_with.
+        self.release = _helm.release(
+            f"{name}-traefik",
+            release_name="traefik",
+            chart=versions.TRAEFIK,
+            namespace=ns.metadata.name,
+            values=ingress_values(spec, args["cluster"]),
+            overrides=spec.values,
+            timeout_seconds=INGRESS_TIMEOUT_SECONDS,
+            atomic=True,
+            opts=child,
+        )
+        self.register_outputs({})

@@ -95,6 +95,14 @@ HEADLAMP = Chart(
 """The Kubernetes web UI behind `dashboard_url`. The Kubernetes Dashboard project was archived in
 January 2026 (its chart repository is gone) and names Headlamp as its replacement."""
 
+TRAEFIK = Chart(
+    chart="traefik",
+    version="41.3.0",
+    repository="https://traefik.github.io/charts",
+    source="https://github.com/traefik/traefik-helm-chart/blob/v41.3.0/traefik/values.yaml",
+)
+"""Traefik v3.7 as the optional ingress controller (ingress-nginx was retired in March 2026)."""
+
 OSMO_DASHBOARDS_REF = "6.3.1"
 """NVIDIA/OSMO release whose docs/deployment_guide/dashboards/*.json Grafana downloads."""
 OSMO_DASHBOARDS = {
@@ -115,6 +123,7 @@ CHARTS = {
     "loki": LOKI,
     "alloy": ALLOY,
     "headlamp": HEADLAMP,
+    "traefik": TRAEFIK,
 }
 
 

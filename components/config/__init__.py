@@ -6,7 +6,7 @@ checks everything, and either returns a `StackSpec` or raises `ConfigError` list
 """
 
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +40,12 @@ from components.config.monitoring import (
     WebUiSpec,
     parse_monitoring,
 )
-from components.config.networking import NetworkingSpec, WorkflowPolicySpec, parse_networking
+from components.config.networking import (
+    IngressControllerSpec,
+    NetworkingSpec,
+    WorkflowPolicySpec,
+    parse_networking,
+)
 from components.config.operators import OperatorsSpec, ReleaseSpec, parse_operators
 from components.config.osmo import (
     TOKEN_PATTERN,
@@ -71,6 +76,7 @@ __all__ = [
     "ControlPlaneSpec",
     "ExistingClusterSpec",
     "GpuStackSpec",
+    "IngressControllerSpec",
     "IngressSpec",
     "KubeconfigSource",
     "MonitoringSpec",
@@ -131,6 +137,19 @@ class StackSpec:
     """Things the user should know that are not errors (for example unchecked placeholders)."""
 
 
+def _default_ingress_class(monitoring: MonitoringSpec, class_name: str) -> MonitoringSpec:
+    """Web UI ingresses without a class use the controller this stack installs."""
+
+    def with_class(ui: WebUiSpec | None) -> WebUiSpec | None:
+        if ui is None or ui.ingress is None or ui.ingress.class_name is not None:
+            return ui
+        return replace(ui, ingress=replace(ui.ingress, class_name=class_name))
+
+    grafana = with_class(monitoring.grafana)
+    assert grafana is not None
+    return replace(monitoring, grafana=grafana, dashboard=with_class(monitoring.dashboard))
+
+
 def current_config() -> tuple[dict[str, Any], frozenset[str]]:
     """The flat config map and secret keys of the running Pulumi program (CLI or mocks)."""
     from pulumi.runtime import config as runtime_config
@@ -189,6 +208,8 @@ def load_spec(
     storage = parse_storage(problems, cfg.get("storage"), cfg)
     policy = parse_policy(problems, cfg.get("policy"))
     problems.check()
+    if networking is not None and monitoring is not None and networking.ingress is not None:
+        monitoring = _default_ingress_class(monitoring, networking.ingress.class_name)
     assert cluster is not None
     assert osmo is not None
     assert operators is not None

@@ -1,11 +1,13 @@
 """`osmo-backend:networking`: the workflow namespace's egress NetworkPolicy."""
 
 import ipaddress
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, Literal, cast, get_args
 
+from components import versions
 from components._validate import Problems, expect_dns_label, expect_mapping, show
-from components.config._common import PROJECT, decode, flag, section
+from components.config._common import PROJECT, decode, flag, overrides, section
 
 DEFAULT_DNS_NAMESPACE = "kube-system"
 
@@ -27,9 +29,26 @@ class WorkflowPolicySpec:
     """Raw NetworkPolicyEgressRule objects, appended as they are."""
 
 
+ServiceType = Literal["LoadBalancer", "NodePort", "ClusterIP"]
+SERVICE_TYPES: tuple[ServiceType, ...] = get_args(ServiceType)
+
+
+@dataclass(frozen=True)
+class IngressControllerSpec:
+    """An ingress controller (Traefik) for the web UIs this stack exposes."""
+
+    class_name: str = "osmo"
+    """IngressClass it serves; Grafana and the web UI ingresses use it unless they name one."""
+    namespace: str = "ingress"
+    service_type: ServiceType = "LoadBalancer"
+    values: Mapping[str, Any] = field(default_factory=dict[str, Any])
+
+
 @dataclass(frozen=True)
 class NetworkingSpec:
     workflow_policy: WorkflowPolicySpec = field(default_factory=WorkflowPolicySpec)
+    ingress: IngressControllerSpec | None = None
+    """None: no controller installed (the cluster's own, if any, serves the ingresses)."""
 
 
 def _cidrs(problems: Problems, path: str, value: Any) -> tuple[str, ...] | None:
@@ -60,11 +79,52 @@ def _cidrs(problems: Problems, path: str, value: Any) -> tuple[str, ...] | None:
     return tuple(str(n) for n in networks) if ok else None
 
 
+def _ingress(
+    problems: Problems, path: str, value: Any
+) -> IngressControllerSpec | Literal[False] | None:
+    """None: no controller. False: invalid (reported)."""
+    body = section(
+        problems, path, value, ("enabled", "className", "namespace", "serviceType", "values")
+    )
+    if body is None:
+        return False
+    if not body:
+        return None
+    before = len(problems.lines)
+    enabled = flag(problems, f"{path}.enabled", body.get("enabled", False))
+    defaults = IngressControllerSpec()
+    class_name = expect_dns_label(
+        problems, f"{path}.className", body.get("className", defaults.class_name)
+    )
+    namespace = expect_dns_label(
+        problems, f"{path}.namespace", body.get("namespace", defaults.namespace)
+    )
+    service_type = body.get("serviceType", defaults.service_type)
+    if service_type not in SERVICE_TYPES:
+        problems.add(
+            f"{path}.serviceType", f"{show(service_type)} is not one of: {', '.join(SERVICE_TYPES)}"
+        )
+    values = overrides(problems, f"{path}.values", body.get("values"), versions.TRAEFIK)
+    if len(problems.lines) > before:
+        return False
+    if not enabled:
+        return None
+    assert class_name is not None
+    assert namespace is not None
+    return IngressControllerSpec(
+        class_name=class_name,
+        namespace=namespace,
+        service_type=cast(ServiceType, service_type),
+        values=values or {},
+    )
+
+
 def parse_networking(problems: Problems, value: Any, *, cluster_kind: str) -> NetworkingSpec | None:
     path = f"{PROJECT}:networking"
-    body = section(problems, path, decode(problems, path, value), ("workflowPolicy",))
+    body = section(problems, path, decode(problems, path, value), ("workflowPolicy", "ingress"))
     if body is None:
         return None
+    ingress = _ingress(problems, f"{path}.ingress", body.get("ingress"))
     ppath = f"{path}.workflowPolicy"
     policy = section(
         problems,
@@ -120,7 +180,7 @@ def parse_networking(problems: Problems, value: Any, *, cluster_kind: str) -> Ne
                 )
                 continue
             rules.append(dict(checked_rule))
-    if len(problems.lines) > before:
+    if len(problems.lines) > before or ingress is False:
         return None
     assert enabled is not None
     assert cluster_cidrs is not None
@@ -134,5 +194,6 @@ def parse_networking(problems: Problems, value: Any, *, cluster_kind: str) -> Ne
             allowed_namespaces=tuple(namespaces),
             allowed_cidrs=allowed_cidrs,
             extra_egress_rules=tuple(rules),
-        )
+        ),
+        ingress=ingress,
     )

@@ -12,6 +12,7 @@ from typing import Any
 from components import versions
 from components.config.cluster import CLUSTER_KINDS, GPU_COMPONENT_OWNERS, ROLES
 from components.config.monitoring import LOGS_BACKENDS
+from components.config.networking import SERVICE_TYPES
 from components.config.osmo import TOKEN_SOURCES
 from components.config.storage import ADDRESSING_STYLES
 
@@ -225,7 +226,16 @@ def networking_schema() -> Json:
             "additionalEgressRules": {"type": "array", "items": {"type": "object"}},
         }
     )
-    return obj({"workflowPolicy": policy}, doc="Networking.")
+    ingress = obj(
+        {
+            "enabled": boolean("Install Traefik as the web UIs' ingress controller.", False),
+            "className": string("IngressClass it serves.", default="osmo"),
+            "namespace": string("Its namespace.", default="ingress"),
+            "serviceType": string("Its Service type.", enum=list(SERVICE_TYPES)),
+            "values": free_map("Traefik chart overrides."),
+        }
+    )
+    return obj({"workflowPolicy": policy, "ingress": ingress}, doc="Networking.")
 
 
 def storage_schema() -> Json:

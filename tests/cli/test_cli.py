@@ -53,6 +53,9 @@ osmo-backend:index:OsmoBackend  osmo
 │  ├─ kubernetes:core/v1:NodePatch  osmo-cluster-node-lab-gpu-01  (provider osmo-cluster-k8s)
 │  ├─ kubernetes:core/v1:NodePatch  osmo-cluster-node-lab-gpu-02  (provider osmo-cluster-k8s)
 │  └─ pulumi:providers:kubernetes  osmo-cluster-k8s
+├─ osmo-backend:index:IngressController  osmo-ingress
+│  ├─ kubernetes:core/v1:Namespace  osmo-ingress-ns  (provider osmo-cluster-k8s)
+│  └─ kubernetes:helm.sh/v3:Release  osmo-ingress-traefik  (provider osmo-cluster-k8s)
 ├─ osmo-backend:index:Monitoring  osmo-monitoring
 │  ├─ kubernetes:core/v1:Namespace  osmo-monitoring-agents-ns  (provider osmo-cluster-k8s)
 │  ├─ kubernetes:core/v1:Namespace  osmo-monitoring-ns  (provider osmo-cluster-k8s)
@@ -91,8 +94,8 @@ def test_plan_prints_the_tree_outputs_and_summary(
         "osmo_service_values = {...}"
     )
     assert lines[1] == (
-        f"32 resources: 27 custom, 5 components. Wrote {tmp_path}: resources.json, "
-        "manifests/ (16), helm/ (8), osmo-service-values.yaml"
+        f"35 resources: 29 custom, 6 components. Wrote {tmp_path}: resources.json, "
+        "manifests/ (17), helm/ (9), osmo-service-values.yaml"
     )
     assert sorted(p.name for p in (tmp_path / "helm").iterdir()) == [
         "alloy.yaml",
@@ -103,6 +106,7 @@ def test_plan_prints_the_tree_outputs_and_summary(
         "kube-prometheus-stack.yaml",
         "loki.yaml",
         "osmo-operator.yaml",
+        "traefik.yaml",
     ]
     assert len(list((tmp_path / "manifests").glob("nodepatch-*.yaml"))) == 5
 

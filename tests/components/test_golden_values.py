@@ -23,6 +23,7 @@ RELEASES = [
     "loki",
     "alloy",
     "headlamp",
+    "traefik",
 ]
 
 

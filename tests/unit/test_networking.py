@@ -120,3 +120,93 @@ def test_egress_allowlist_follows_what_the_stack_installs() -> None:
         ("osmo.example.com", 443),
     ]
     assert entries[1]["purpose"] == "OSMO backend-operator images"
+
+
+def test_ingress_controller_is_off_by_default_and_validated() -> None:
+    assert spec(config()).networking.ingress is None
+    on = spec(
+        config(
+            networking={
+                "ingress": {"enabled": True},
+                "workflowPolicy": {"clusterCIDRs": ["10.0.0.0/8"]},
+            }
+        )
+    )
+    assert on.networking.ingress is not None
+    assert (on.networking.ingress.class_name, on.networking.ingress.service_type) == (
+        "osmo",
+        "LoadBalancer",
+    )
+    with pytest.raises(ConfigError) as err:
+        spec(
+            config(
+                networking={
+                    "workflowPolicy": {"clusterCIDRs": ["10.0.0.0/8"]},
+                    "ingress": {
+                        "enabled": True,
+                        "serviceType": "HostPort",
+                        "values": {"servce": {}},
+                    },
+                }
+            )
+        )
+    assert err.value.problems == (
+        "osmo-backend:networking.ingress.serviceType: 'HostPort' is not one of: LoadBalancer, "
+        "NodePort, ClusterIP",
+        "osmo-backend:networking.ingress.values.servce: the traefik chart 41.3.0 does not read "
+        "this key (see https://github.com/traefik/traefik-helm-chart/blob/v41.3.0/traefik/values.yaml)",
+    )
+
+
+def test_web_ui_ingresses_default_to_the_controllers_class() -> None:
+    values = config(
+        networking={
+            "ingress": {"enabled": True, "className": "edge"},
+            "workflowPolicy": {"clusterCIDRs": ["10.0.0.0/8"]},
+        },
+        monitoring={
+            "grafana": {"ingress": {"host": "g.example.com"}},
+            "dashboard": {
+                "enabled": True,
+                "ingress": {"host": "k.example.com", "className": "other"},
+            },
+        },
+    )
+    m = spec(values).monitoring
+    assert m.grafana.ingress is not None
+    assert m.grafana.ingress.class_name == "edge"
+    assert m.dashboard is not None
+    assert m.dashboard.ingress is not None
+    assert m.dashboard.ingress.class_name == "other"
+
+
+def test_ingress_controller_release_and_namespace() -> None:
+    from tests.harness import run_main
+
+    rec = run_main(
+        config(
+            networking={
+                "ingress": {"enabled": True},
+                "workflowPolicy": {"clusterCIDRs": ["10.0.0.0/8"]},
+            }
+        )
+    )
+    release = rec.get("kubernetes:helm.sh/v3:Release", "osmo-ingress-traefik")
+    assert (release.inputs["chart"], release.inputs["version"], release.inputs["namespace"]) == (
+        "traefik",
+        "41.3.0",
+        "ingress",
+    )
+    assert release.inputs["values"]["ingressClass"] == {
+        "enabled": True,
+        "isDefaultClass": False,
+        "name": "osmo",
+    }
+    assert release.inputs["values"]["service"] == {"spec": {"type": "LoadBalancer"}}
+    assert release.options["deletedWith"] is None
+    ns = rec.get("kubernetes:core/v1:Namespace", "osmo-ingress-ns")
+    assert ns.inputs["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "baseline"
+    index = chart_keys.load("traefik", versions.TRAEFIK.version)
+    assert chart_keys.unknown_keys(index, release.inputs["values"]) == []
+    hosts = {e["host"]: e["purpose"] for e in rec.outputs["egress_allowlist"]}
+    assert "Traefik image" in hosts["docker.io"]

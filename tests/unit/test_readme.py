@@ -23,6 +23,7 @@ def test_tested_versions_table_matches_the_pins() -> None:
         "Loki": versions.LOKI.version,
         "Grafana Alloy": versions.ALLOY.version,
         "Headlamp (Kubernetes web UI)": versions.HEADLAMP.version,
+        "Traefik (ingress controller)": versions.TRAEFIK.version,
         "OSMO Grafana dashboards": versions.OSMO_DASHBOARDS_REF,
     }
     assert versions.KAI_SCHEDULER.chart in table
@@ -34,6 +35,7 @@ def test_tested_versions_table_matches_the_pins() -> None:
         versions.LOKI,
         versions.ALLOY,
         versions.HEADLAMP,
+        versions.TRAEFIK,
     ):
         assert f"`{chart.repository}` `{chart.chart}`" in table
 
