@@ -1,0 +1,67 @@
+"""Scan every reference stack's planned manifests with Checkov (run by .ci/run).
+
+Checkov lives in its own virtualenv (`.venv-tools`, installed by .ci/run) because its
+dependencies clash with the project's. It exits 0 when it scans nothing, so this script also
+requires a non-zero resource count. Failed checks are allowed only when listed in EXCEPTIONS with
+the reason.
+"""
+
+import argparse
+import contextlib
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from offline import cli
+from offline.stackfile import find_project
+
+EXCEPTIONS: dict[str, str] = {}
+"""Checkov ids that may fail, with the reason (none today)."""
+
+
+def scan(checkov: str, manifests: Path) -> tuple[int, list[str]]:
+    proc = subprocess.run(
+        [checkov, "--framework", "kubernetes", "-d", str(manifests), "--quiet", "-o", "json"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    report = json.loads(proc.stdout or "{}")
+    report = report[0] if isinstance(report, list) else report
+    summary = report.get("summary", {})
+    failed = [
+        f"{c['check_id']} {c['resource']}: {c['check_name']}"
+        for c in report.get("results", {}).get("failed_checks", [])
+        if c["check_id"] not in EXCEPTIONS
+    ]
+    return int(summary.get("resource_count", 0)), failed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--checkov", required=True, help="path to the checkov executable")
+    parser.add_argument("--out", type=Path, default=Path("build/scan"))
+    args = parser.parse_args()
+    project = find_project(Path.cwd())
+    status = 0
+    for name, _ in project.stacks():
+        out = args.out / name
+        with contextlib.redirect_stdout(io.StringIO()):
+            planned = cli.main(["plan", "--stack", name, "--out", str(out)])
+        if planned != 0:
+            print(f"{name}: plan failed", file=sys.stderr)
+            status = 1
+            continue
+        count, failed = scan(args.checkov, out / "manifests")
+        print(f"{name}: checkov scanned {count} resources, {len(failed)} failed")
+        for line in failed:
+            print(f"  {line}", file=sys.stderr)
+        if count == 0 or failed:
+            status = 1
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
