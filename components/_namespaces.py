@@ -30,14 +30,16 @@ def namespace(
     resource_name: str,
     *,
     name: str,
-    enforce: PsaLevel,
-    warn: PsaLevel,
     role: str,
+    enforce: PsaLevel = "baseline",
     opts: pulumi.ResourceOptions,
 ) -> k8s.core.v1.Namespace:
-    """A namespace for `role`; `privileged` only for the roles in PRIVILEGED_NAMESPACES."""
+    """A namespace for `role`, enforcing `enforce` and warning/auditing against `restricted`
+    (a privileged namespace warns at its own level); `privileged` only for the roles in
+    PRIVILEGED_NAMESPACES."""
     if enforce == "privileged" and role not in PRIVILEGED_NAMESPACES:
         raise ValueError(f"namespace {name} ({role}) may not be privileged")
+    warn: PsaLevel = "privileged" if enforce == "privileged" else "restricted"
     labels = {**MANAGED_BY, **psa_labels(enforce, warn)}
     if enforce == "privileged":
         labels[PSA_EXCEPTION_LABEL] = role

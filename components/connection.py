@@ -215,16 +215,12 @@ class Connection(pulumi.ComponentResource):
         self.operator_namespace = namespace(
             f"{name}-operator-ns",
             name=osmo.operator_namespace,
-            enforce="baseline",
-            warn="restricted",
             role="osmo-operator",
             opts=child,
         )
         self.workflow_namespace = namespace(
             f"{name}-workflows-ns",
             name=osmo.workflow_namespace,
-            enforce="baseline",
-            warn="restricted",
             role="osmo-workflows",
             opts=child,
         )
@@ -233,8 +229,6 @@ class Connection(pulumi.ComponentResource):
             self.test_namespace = namespace(
                 f"{name}-test-ns",
                 name=osmo.test_namespace,
-                enforce="baseline",
-                warn="restricted",
                 role="osmo-backend-tests",
                 opts=child,
             )

@@ -391,8 +391,6 @@ class Monitoring(pulumi.ComponentResource):
         ns = namespace(
             f"{name}-ns",
             name=spec.namespace,
-            enforce="baseline",
-            warn="restricted",
             role="monitoring",
             opts=child,
         )
@@ -400,7 +398,6 @@ class Monitoring(pulumi.ComponentResource):
             f"{name}-agents-ns",
             name=spec.agents_namespace,
             enforce="privileged",
-            warn="privileged",
             role="node-exporter",
             opts=child,
         )

@@ -127,8 +127,6 @@ class IngressController(pulumi.ComponentResource):
         ns = namespace(
             f"{name}-ns",
             name=spec.namespace,
-            enforce="baseline",
-            warn="restricted",
             role="ingress",
             opts=child,
         )

@@ -151,7 +151,6 @@ class OperatorLayer(pulumi.ComponentResource):
             operators.kai_scheduler,
             versions.KAI_SCHEDULER,
             values=kai_values(cluster),
-            enforce="baseline",
             timeout_seconds=KAI_TIMEOUT_SECONDS,
         )
         self.gpu_operator = None
@@ -208,7 +207,7 @@ class OperatorLayer(pulumi.ComponentResource):
         chart: versions.Chart,
         *,
         values: dict[str, Any],
-        enforce: PsaLevel,
+        enforce: PsaLevel = "baseline",
         timeout_seconds: int,
         depends_on: Sequence[pulumi.Resource] = (),
     ) -> k8s.helm.v3.Release:
@@ -218,7 +217,6 @@ class OperatorLayer(pulumi.ComponentResource):
             f"{prefix}-ns",
             name=spec.namespace,
             enforce=enforce,
-            warn="privileged" if enforce == "privileged" else "restricted",
             role=versions.name_of(chart),
             opts=child,
         )
