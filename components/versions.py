@@ -111,6 +111,9 @@ OSMO_DASHBOARDS = {
 }
 OSMO_DASHBOARD_BASE_URL = f"https://raw.githubusercontent.com/NVIDIA/OSMO/{OSMO_DASHBOARDS_REF}/docs/deployment_guide/dashboards"
 
+PACKAGE_VERSION = "0.1.0"
+"""Version of this project's multi-language package (plugin/); matches pyproject.toml."""
+
 OSMO_IMAGE_TAG = "6.4.0"
 """OSMO image tag for the backend listener and worker; match the OSMO service version."""
 

@@ -1,0 +1,23 @@
+"""The multi-language package schema, generated offline (no Pulumi CLI needed).
+
+`python -m components.package_schema > plugin/schema.json` refreshes the committed snapshot, so a
+change to the public contract shows up in review; a test fails when it is stale.
+"""
+
+import json
+
+from pulumi.provider.experimental.component import ComponentProvider
+
+from components.package import PACKAGE, OsmoBackendStack
+from components.versions import PACKAGE_VERSION
+
+
+def render() -> str:
+    provider = ComponentProvider([OsmoBackendStack], PACKAGE, None, PACKAGE_VERSION)
+    if provider.schema is None:
+        raise RuntimeError("the component analyzer produced no schema")
+    return json.dumps(json.loads(provider.schema), indent=2, sort_keys=True) + "\n"
+
+
+if __name__ == "__main__":
+    print(render(), end="")
