@@ -103,6 +103,14 @@ TRAEFIK = Chart(
 )
 """Traefik v3.7 as the optional ingress controller (ingress-nginx was retired in March 2026)."""
 
+CLUSTER_AUTOSCALER = Chart(
+    chart="cluster-autoscaler",
+    version="9.59.0",
+    repository="https://kubernetes.github.io/autoscaler",
+    source="https://github.com/kubernetes/autoscaler/blob/cluster-autoscaler-chart-9.59.0/cluster-autoscaler/charts/cluster-autoscaler/values.yaml",
+)
+"""Cluster Autoscaler v1.35 for EKS managed node groups (which do not scale by themselves)."""
+
 OSMO_DASHBOARDS_REF = "6.3.1"
 """NVIDIA/OSMO release whose docs/deployment_guide/dashboards/*.json Grafana downloads."""
 OSMO_DASHBOARDS = {
@@ -127,6 +135,7 @@ CHARTS = {
     "alloy": ALLOY,
     "headlamp": HEADLAMP,
     "traefik": TRAEFIK,
+    "cluster-autoscaler": CLUSTER_AUTOSCALER,
 }
 
 

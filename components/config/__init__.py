@@ -20,6 +20,7 @@ from components.config._common import (
     PROJECT,
     SECRET_PLACEHOLDER_PREFIX,
     KubeconfigSource,
+    decode,
     is_placeholder,
 )
 from components.config.cluster import (
@@ -34,6 +35,7 @@ from components.config.cluster import (
     Role,
     parse_cluster,
 )
+from components.config.eks import EksClusterSpec, EksNodePoolSpec
 from components.config.monitoring import (
     IngressSpec,
     MonitoringSpec,
@@ -74,6 +76,8 @@ __all__ = [
     "ClusterKind",
     "ConfigError",
     "ControlPlaneSpec",
+    "EksClusterSpec",
+    "EksNodePoolSpec",
     "ExistingClusterSpec",
     "GpuStackSpec",
     "IngressControllerSpec",
@@ -126,7 +130,7 @@ _KEYS = (
 
 @dataclass(frozen=True)
 class StackSpec:
-    cluster: ExistingClusterSpec
+    cluster: ExistingClusterSpec | EksClusterSpec
     osmo: OsmoSpec
     operators: OperatorsSpec
     monitoring: MonitoringSpec = field(default_factory=MonitoringSpec)
@@ -167,6 +171,11 @@ def project_config(raw: Mapping[str, Any]) -> dict[str, Any]:
     return {k[len(prefix) :]: v for k, v in raw.items() if k.startswith(prefix)}
 
 
+def _raw_kind(value: Any) -> Any:
+    body = decode(Problems(), "", value)
+    return body.get("kind") if isinstance(body, dict) else None  # pyright: ignore[reportUnknownMemberType]
+
+
 def load_spec(
     raw: Mapping[str, Any],
     secret_keys: Collection[str] = (),
@@ -194,17 +203,31 @@ def load_spec(
                 f"set it with `pulumi config set --secret {key} ...`",
             )
 
-    cluster = parse_cluster(problems, cfg.get("cluster"), cfg.get("kubeconfig"), base_dir, notices)
+    aws_region = raw.get("aws:region")
+    cluster = parse_cluster(
+        problems,
+        cfg.get("cluster"),
+        cfg.get("kubeconfig"),
+        base_dir,
+        notices,
+        aws_region=aws_region if isinstance(aws_region, str) else None,
+    )
+    kind: ClusterKind = cluster.kind if cluster is not None else "existing"
+    # A VPC this stack creates is a range it knows; an adopted cluster's or VPC's it does not.
+    # (An EKS section with problems of its own is not second-guessed here.)
+    cidrs_known = (isinstance(cluster, EksClusterSpec) and not cluster.network.bring_your_own) or (
+        cluster is None and _raw_kind(cfg.get("cluster")) == "eks"
+    )
     osmo = parse_osmo(problems, cfg, base_dir, notices)
     operators = parse_operators(problems, cfg.get("operators"))
     monitoring = parse_monitoring(
         problems,
         cfg.get("monitoring"),
-        cluster_kind="existing",
+        cluster_kind=kind,
         backend_name=osmo.backend_name if osmo is not None else None,
         notices=notices,
     )
-    networking = parse_networking(problems, cfg.get("networking"), cluster_kind="existing")
+    networking = parse_networking(problems, cfg.get("networking"), cluster_cidrs_known=cidrs_known)
     storage = parse_storage(problems, cfg.get("storage"), cfg)
     policy = parse_policy(problems, cfg.get("policy"))
     problems.check()

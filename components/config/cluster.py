@@ -23,6 +23,7 @@ from components.config._common import (
     required_section,
     section,
 )
+from components.config.eks import EksClusterSpec, parse_eks
 
 ClusterKind = Literal["existing", "eks", "gke", "aks"]
 
@@ -30,7 +31,7 @@ ClusterKind = Literal["existing", "eks", "gke", "aks"]
 CLUSTER_KINDS: tuple[ClusterKind, ...] = get_args(ClusterKind)
 
 
-SUPPORTED_CLUSTER_KINDS: tuple[ClusterKind, ...] = ("existing",)
+SUPPORTED_CLUSTER_KINDS: tuple[ClusterKind, ...] = ("existing", "eks")
 
 
 Role = Literal["operator", "compute", "gpu", "jetson"]
@@ -92,7 +93,9 @@ def parse_cluster(
     secret_kubeconfig: Any,
     base_dir: Path,
     notices: list[str],
-) -> ExistingClusterSpec | None:
+    *,
+    aws_region: str | None = None,
+) -> "ExistingClusterSpec | EksClusterSpec | None":
     path = f"{PROJECT}:cluster"
     body = required_section(problems, path, value, "`kind` and `name`")
     if body is None:
@@ -110,6 +113,13 @@ def parse_cluster(
         )
         return None
 
+    if kind == "eks":
+        if secret_kubeconfig is not None:
+            problems.add(
+                KUBECONFIG_SECRET_KEY,
+                "is for kind existing; an EKS stack makes its own (exec-based) kubeconfig",
+            )
+        return parse_eks(problems, dict(body), aws_region=aws_region, notices=notices)
     unknown_keys(
         problems, path, body, ("kind", "name", "kubeconfig", "context", "nodeRoles", "gpuStack")
     )

@@ -160,6 +160,13 @@ def _logs_backend(
             "Container Insights); an existing cluster has none: use 'loki' or 'none'",
         )
         return None
+    if value == "cloud":
+        problems.add(
+            f"{path}.logs.backend",
+            f"'cloud' (the {cluster_kind.upper()} provider's log service) is not built yet: use "
+            "'loki' or 'none'",
+        )
+        return None
     return value
 
 

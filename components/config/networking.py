@@ -119,7 +119,9 @@ def _ingress(
     )
 
 
-def parse_networking(problems: Problems, value: Any, *, cluster_kind: str) -> NetworkingSpec | None:
+def parse_networking(
+    problems: Problems, value: Any, *, cluster_cidrs_known: bool
+) -> NetworkingSpec | None:
     path = f"{PROJECT}:networking"
     body = section(problems, path, decode(problems, path, value), ("workflowPolicy", "ingress"))
     if body is None:
@@ -145,11 +147,12 @@ def parse_networking(problems: Problems, value: Any, *, cluster_kind: str) -> Ne
     enabled = flag(problems, f"{ppath}.enabled", policy.get("enabled", True))
     cluster_cidrs = _cidrs(problems, f"{ppath}.clusterCIDRs", policy.get("clusterCIDRs"))
     allowed_cidrs = _cidrs(problems, f"{ppath}.allowedCIDRs", policy.get("allowedCIDRs"))
-    if enabled and cluster_cidrs == () and cluster_kind == "existing":
+    if enabled and cluster_cidrs == () and not cluster_cidrs_known:
         problems.add(
             f"{ppath}.clusterCIDRs",
-            "is required while the workflow policy is enabled: list the cluster's pod, service "
-            "and node CIDRs (without them the policy isolates nothing), or set enabled: false",
+            "is required while the workflow policy is enabled and the stack does not create the "
+            "network: list the cluster's pod, service and node CIDRs (without them the policy "
+            "isolates nothing), or set enabled: false",
         )
     dns = expect_dns_label(
         problems, f"{ppath}.dnsNamespace", policy.get("dnsNamespace", DEFAULT_DNS_NAMESPACE)

@@ -11,6 +11,7 @@ from typing import Any
 
 from components import versions
 from components.config.cluster import CLUSTER_KINDS, GPU_COMPONENT_OWNERS, ROLES
+from components.config.eks import CAPACITY_TYPES, NAT_GATEWAYS
 from components.config.monitoring import LOGS_BACKENDS
 from components.config.networking import SERVICE_TYPES
 from components.config.osmo import TOKEN_SOURCES
@@ -73,7 +74,11 @@ def _web_ui(doc: str, extra: dict[str, Json] | None = None) -> Json:
     return obj({"url": string("External URL."), "ingress": ingress, **(extra or {})}, doc=doc)
 
 
-def cluster_schema() -> Json:
+def integer(doc: str, minimum: int, maximum: int, **extra: Any) -> Json:
+    return {"type": "integer", "minimum": minimum, "maximum": maximum, "description": doc, **extra}
+
+
+def existing_cluster_schema() -> Json:
     role = obj(
         {
             "selector": free_map("Node labels selecting the role. Default: {node-type: <role>}."),
@@ -84,7 +89,7 @@ def cluster_schema() -> Json:
     )
     return obj(
         {
-            "kind": string("Cluster kind.", enum=list(CLUSTER_KINDS)),
+            "kind": string("Cluster kind.", enum=[k for k in CLUSTER_KINDS if k != "eks"]),
             "name": string("Cluster name (DNS-1123 label); the provider's cluster_identifier."),
             "kubeconfig": string("Kubeconfig file path, relative to the project directory."),
             "context": string("Kubeconfig context. Default: its current-context."),
@@ -101,8 +106,83 @@ def cluster_schema() -> Json:
             ),
         },
         required=("kind", "name"),
-        doc="The cluster the backend runs on.",
+        doc="Adopt an existing cluster from a kubeconfig.",
     )
+
+
+def eks_cluster_schema() -> Json:
+    pool = obj(
+        {
+            "name": string("Pool name (DNS-1123 label, <= 20 characters)."),
+            "role": string("OSMO node role.", enum=["operator", "compute", "gpu"]),
+            "instanceType": string("EC2 instance type; gpu pools need an NVIDIA GPU family."),
+            "minSize": integer("Minimum nodes (operator pools: at least 1).", 0, 1000),
+            "maxSize": integer("Maximum nodes.", 1, 1000),
+            "desiredSize": integer("Nodes at creation. Default: minSize.", 0, 1000),
+            "capacityType": string("Capacity type.", enum=list(CAPACITY_TYPES)),
+            "diskSizeGiB": integer("Root volume (gp3, encrypted).", 20, 16384),
+            "gpusPerNode": integer("GPUs per node. Default: from the instance type.", 1, 16),
+        },
+        required=("name", "role", "instanceType"),
+    )
+    return obj(
+        {
+            "kind": {"const": "eks", "description": "Create an EKS cluster."},
+            "name": string("EKS cluster name (DNS-1123 label, <= 40 characters)."),
+            "region": string("AWS region. Default: aws:region."),
+            "kubernetesVersion": string("Kubernetes minor version, quoted.", default="1.33"),
+            "availabilityZones": strings("2 or 3 zones of the region. Default: <region>a/b/c."),
+            "network": obj(
+                {
+                    "vpcCidr": string("CIDR of the VPC this stack creates.", default="10.0.0.0/16"),
+                    "natGateways": string("NAT gateways.", enum=list(NAT_GATEWAYS)),
+                    "vpcId": string("An existing VPC (then list its subnets)."),
+                    "privateSubnetIds": strings("Existing private subnets (nodes), 2 or more."),
+                    "publicSubnetIds": strings("Existing public subnets (load balancers)."),
+                }
+            ),
+            "serviceCidr": string("Service CIDR.", default="172.20.0.0/16"),
+            "endpoint": obj(
+                {
+                    "publicAccessCidrs": strings(
+                        "Networks that reach the public API endpoint. Default: none (private)."
+                    ),
+                    "allowPublicFromAnywhere": boolean(
+                        "Explicit opt-out: allow 0.0.0.0/0 on the public endpoint.", False
+                    ),
+                }
+            ),
+            "admins": strings("IAM role or user ARNs given cluster-admin access entries."),
+            "nodePools": {
+                "type": "array",
+                "items": pool,
+                "description": "Node groups. Default: an operator and a compute pool.",
+            },
+            "imdsHopLimit": integer("IMDSv2 hop limit on nodes.", 1, 2, default=1),
+            "clusterAutoscaler": obj(
+                {
+                    "enabled": boolean("Install the Cluster Autoscaler.", True),
+                    "values": free_map("Chart values merged over ours."),
+                }
+            ),
+            "kubeconfigAuth": obj(
+                {
+                    "profile": string("AWS CLI profile for `aws eks get-token` (AWS_PROFILE)."),
+                    "roleArn": string("IAM role `aws eks get-token` assumes (--role-arn)."),
+                },
+                doc="How the exec-based kubeconfig authenticates. Default: the ambient identity.",
+            ),
+        },
+        required=("kind", "name"),
+        doc="Create an EKS cluster for OSMO.",
+    )
+
+
+def cluster_schema() -> Json:
+    return {
+        "description": "The cluster the backend runs on.",
+        "oneOf": [existing_cluster_schema(), eks_cluster_schema()],
+    }
 
 
 def osmo_schema() -> Json:

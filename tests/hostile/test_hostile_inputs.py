@@ -58,11 +58,6 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     ("cluster not an object", change(C, "eks"), [f"{C}: must be an object"]),
     ("kind unknown", change(f"{C}.kind", "openshift"), [f"{C}.kind: 'openshift' is not one of"]),
     (
-        "kind eks not yet",
-        change(f"{C}.kind", "eks"),
-        [f"{C}.kind: 'eks' clusters are not supported yet"],
-    ),
-    (
         "kind gke not yet",
         change(f"{C}.kind", "gke"),
         [f"{C}.kind: 'gke' clusters are not supported yet"],

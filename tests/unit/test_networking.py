@@ -30,8 +30,9 @@ def test_policy_is_on_by_default_with_the_given_ranges() -> None:
 def test_an_existing_cluster_must_name_its_ranges_or_turn_the_policy_off() -> None:
     assert problems({}) == (
         "osmo-backend:networking.workflowPolicy.clusterCIDRs: is required while the workflow "
-        "policy is enabled: list the cluster's pod, service and node CIDRs (without them the "
-        "policy isolates nothing), or set enabled: false",
+        "policy is enabled and the stack does not create the network: list the cluster's pod, "
+        "service and node CIDRs (without them the policy isolates nothing), or set "
+        "enabled: false",
     )
     off = spec(config(networking={"workflowPolicy": {"enabled": False}})).networking
     assert workflow_policy_values(off.workflow_policy) == {"enabled": False}

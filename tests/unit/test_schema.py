@@ -18,6 +18,10 @@ SCHEMA_FILE = REPO / "schema" / "stack-config.schema.json"
 CONTEXT: dict[tuple[str, ...], dict[str, Any]] = {
     ("monitoring", "dashboard"): {"enabled": True},
 }
+BRANCHES: dict[tuple[str, ...], dict[str, Any]] = {
+    ("cluster", "eks"): {"kind": "eks", "name": "osmo-usw2", "region": "us-west-2"},
+}
+"""A valid section for each `oneOf` branch selected by a `kind` const."""
 
 
 def test_committed_schema_is_current() -> None:
@@ -54,14 +58,18 @@ def test_schema_rejects_a_typo_in_a_project_key_but_not_other_namespaces() -> No
 
 
 def objects(
-    schema: dict[str, Any], path: tuple[str, ...]
-) -> Iterator[tuple[tuple[str, ...], list[str]]]:
-    """Every closed object in the schema with its property names."""
+    schema: dict[str, Any], path: tuple[str, ...], base: dict[str, Any] | None = None
+) -> Iterator[tuple[tuple[str, ...], list[str], dict[str, Any] | None]]:
+    """Every closed object in the schema with its property names and, inside a `oneOf` branch,
+    the section that selects the branch."""
+    for branch in schema.get("oneOf", []):
+        kind = branch.get("properties", {}).get("kind", {}).get("const")
+        yield from objects(branch, path, BRANCHES[(*path, kind)] if kind else base)
     if schema.get("type") == "object" and schema.get("additionalProperties") is False:
         properties = schema.get("properties", {})
-        yield path, sorted(properties)
+        yield path, sorted(properties), base
         for name, child in properties.items():
-            yield from objects(child, (*path, name))
+            yield from objects(child, (*path, name), base)
 
 
 SECTIONS = [
@@ -70,13 +78,16 @@ SECTIONS = [
     if "secure" not in body.get("properties", {})
 ]
 CASES = [case for name, body in SECTIONS for case in objects(body, (name,))]
+IDS = [".".join(p) + (f"[{b['kind']}]" if b else "") for p, _, b in CASES]
 
 
-@pytest.mark.parametrize(("path", "allowed"), CASES, ids=[".".join(p) for p, _ in CASES])
+@pytest.mark.parametrize(("path", "allowed", "base"), CASES, ids=IDS)
 def test_the_parser_allows_exactly_the_schema_properties(
-    path: tuple[str, ...], allowed: list[str]
+    path: tuple[str, ...], allowed: list[str], base: dict[str, Any] | None
 ) -> None:
     values = copy.deepcopy(config())
+    if base is not None:
+        values[f"osmo-backend:{path[0]}"] = copy.deepcopy(base)
     node: dict[str, Any] = values.setdefault(f"osmo-backend:{path[0]}", {})
     for depth, part in enumerate(path[1:], start=2):
         node = node.setdefault(part, {})

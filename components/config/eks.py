@@ -1,0 +1,502 @@
+"""`osmo-backend:cluster` with `kind: eks`: network, control plane, access and node pools."""
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from typing import Any, Literal, cast, get_args
+
+from components import versions
+from components._validate import Problems, expect_dns_label, expect_mapping, show, unknown_keys
+from components.config._common import PROJECT, flag, overrides, section
+
+MIN_KUBERNETES_MINOR = 30
+"""OSMO's minimum Kubernetes version is 1.30."""
+NAME_MAX = 40
+"""Cluster names prefix IAM role, node group and launch template names (64-character limits)."""
+
+CapacityType = Literal["on-demand", "spot"]
+CAPACITY_TYPES: tuple[CapacityType, ...] = get_args(CapacityType)
+NatGateways = Literal["single", "perAz"]
+NAT_GATEWAYS: tuple[NatGateways, ...] = get_args(NatGateways)
+EKS_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
+"""All five control-plane log types (CIS EKS 2.1.1, Checkov CKV_AWS_37)."""
+
+_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
+_VERSION = re.compile(r"^1\.(\d+)$")
+_INSTANCE = re.compile(r"^([a-z][a-z0-9-]*?)(\d+)([a-z-]*)\.([a-z0-9]+)$")
+_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:(role|user)/[\w+=,.@/-]+$")
+_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
+_PROFILE = re.compile(r"^[\w.+=@-]{1,64}$")
+_VPC = re.compile(r"^vpc-[0-9a-f]{8,17}$")
+_SUBNET = re.compile(r"^subnet-[0-9a-f]{8,17}$")
+# GPU instance families (NVIDIA): p3/p4/p5/p6 and g4dn/g5/g5g/g6/g6e/gr6...
+_GPU_FAMILIES = ("p", "g", "gr")
+
+GPUS_PER_INSTANCE = {
+    "p4d.24xlarge": 8,
+    "p4de.24xlarge": 8,
+    "p5.48xlarge": 8,
+    "p5e.48xlarge": 8,
+    "p5en.48xlarge": 8,
+    "g5.xlarge": 1,
+    "g5.2xlarge": 1,
+    "g5.4xlarge": 1,
+    "g5.8xlarge": 1,
+    "g5.12xlarge": 4,
+    "g5.16xlarge": 1,
+    "g5.24xlarge": 4,
+    "g5.48xlarge": 8,
+    "g6.xlarge": 1,
+    "g6.2xlarge": 1,
+    "g6.4xlarge": 1,
+    "g6.8xlarge": 1,
+    "g6.12xlarge": 4,
+    "g6.16xlarge": 1,
+    "g6.24xlarge": 4,
+    "g6.48xlarge": 8,
+    "g6e.xlarge": 1,
+    "g6e.12xlarge": 4,
+    "g6e.48xlarge": 8,
+    "g4dn.xlarge": 1,
+    "g4dn.12xlarge": 4,
+}
+"""NVIDIA GPUs per instance, for the Cluster Autoscaler's scale-from-zero template tags."""
+
+
+@dataclass(frozen=True)
+class InstanceFamily:
+    gpu: bool
+    arm: bool
+
+
+def instance_family(instance_type: str) -> InstanceFamily | None:
+    """GPU and Graviton families from an instance type name (None when it is not one)."""
+    match = _INSTANCE.match(instance_type)
+    if match is None:
+        return None
+    family, _generation, attributes = match.group(1), match.group(2), match.group(3)
+    return InstanceFamily(gpu=family in _GPU_FAMILIES, arm="g" in attributes.split("-")[0])
+
+
+def ami_type(instance_type: str) -> str:
+    """An AL2023 AMI that fits the family: the NVIDIA variant (driver and toolkit installed) for
+    GPU families, ARM for Graviton."""
+    family = instance_family(instance_type)
+    assert family is not None
+    arch = "ARM_64" if family.arm else "x86_64"
+    return f"AL2023_{arch}_{'NVIDIA' if family.gpu else 'STANDARD'}"
+
+
+@dataclass(frozen=True)
+class EksNodePoolSpec:
+    name: str
+    role: str
+    instance_type: str
+    min_size: int
+    max_size: int
+    desired_size: int
+    capacity_type: CapacityType = "on-demand"
+    disk_size_gib: int = 100
+    gpus_per_node: int = 0
+
+
+@dataclass(frozen=True)
+class EksNetworkSpec:
+    vpc_cidr: str | None = "10.0.0.0/16"
+    nat_gateways: NatGateways = "single"
+    vpc_id: str | None = None
+    private_subnet_ids: tuple[str, ...] = ()
+    public_subnet_ids: tuple[str, ...] = ()
+
+    @property
+    def bring_your_own(self) -> bool:
+        return self.vpc_id is not None
+
+
+@dataclass(frozen=True)
+class EksClusterSpec:
+    kind: Literal["eks"]
+    name: str
+    region: str
+    kubernetes_version: str
+    availability_zones: tuple[str, ...]
+    network: EksNetworkSpec
+    service_cidr: str
+    public_access_cidrs: tuple[str, ...]
+    """Empty: private endpoint only (pulumi up must run inside the VPC)."""
+    admins: tuple[str, ...]
+    node_pools: tuple[EksNodePoolSpec, ...]
+    imds_hop_limit: int = 1
+    cluster_autoscaler: bool = True
+    autoscaler_values: dict[str, Any] | None = None
+    auth_profile: str | None = None
+    """AWS CLI profile the exec kubeconfig uses (AWS_PROFILE)."""
+    auth_role_arn: str | None = None
+    """Role `aws eks get-token` assumes (--role-arn)."""
+
+
+DEFAULT_POOLS = (
+    {
+        "name": "operator",
+        "role": "operator",
+        "instanceType": "m5.xlarge",
+        "minSize": 1,
+        "maxSize": 3,
+    },
+    {
+        "name": "compute",
+        "role": "compute",
+        "instanceType": "m5.2xlarge",
+        "minSize": 0,
+        "maxSize": 10,
+    },
+)
+"""OSMO's documented defaults; GPU pools are per stack."""
+
+_POOL_KEYS = (
+    "name",
+    "role",
+    "instanceType",
+    "minSize",
+    "maxSize",
+    "desiredSize",
+    "capacityType",
+    "diskSizeGiB",
+    "gpusPerNode",
+)
+EKS_KEYS = (
+    "kind",
+    "name",
+    "region",
+    "kubernetesVersion",
+    "availabilityZones",
+    "network",
+    "serviceCidr",
+    "endpoint",
+    "admins",
+    "nodePools",
+    "imdsHopLimit",
+    "clusterAutoscaler",
+    "kubeconfigAuth",
+)
+
+
+def _int(problems: Problems, path: str, value: Any, low: int, high: int) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        problems.add(path, f"must be a whole number from {low} to {high}, got {show(value)}")
+        return None
+    return value
+
+
+def _network(problems: Problems, path: str, value: Any) -> EksNetworkSpec | None:
+    body = section(
+        problems,
+        path,
+        value,
+        ("vpcCidr", "natGateways", "vpcId", "privateSubnetIds", "publicSubnetIds"),
+    )
+    if body is None:
+        return None
+    if body.get("vpcId") is not None:
+        if "vpcCidr" in body or "natGateways" in body:
+            problems.add(path, "set vpcId with its subnets, or vpcCidr/natGateways, not both")
+            return None
+        vpc = body["vpcId"]
+        if not isinstance(vpc, str) or not _VPC.match(vpc):
+            problems.add(f"{path}.vpcId", f"{show(vpc)} is not a VPC id like vpc-0abc12345")
+            return None
+        subnets: dict[str, tuple[str, ...]] = {}
+        for key, needed in (("privateSubnetIds", 2), ("publicSubnetIds", 0)):
+            raw = body.get(key, [])
+            if not isinstance(raw, list) or len(cast(list[Any], raw)) < needed:
+                problems.add(
+                    f"{path}.{key}", f"needs at least {needed} subnet ids, got {show(raw)}"
+                )
+                return None
+            bad = [
+                s for s in cast(list[Any], raw) if not isinstance(s, str) or not _SUBNET.match(s)
+            ]
+            if bad:
+                problems.add(
+                    f"{path}.{key}", f"{show(bad)} are not subnet ids like subnet-0abc12345"
+                )
+                return None
+            subnets[key] = tuple(cast(list[str], raw))
+        return EksNetworkSpec(
+            vpc_cidr=None,
+            vpc_id=vpc,
+            private_subnet_ids=subnets["privateSubnetIds"],
+            public_subnet_ids=subnets["publicSubnetIds"],
+        )
+    cidr = body.get("vpcCidr", "10.0.0.0/16")
+    try:
+        network = ipaddress.ip_network(str(cidr), strict=True)
+    except ValueError as err:
+        problems.add(f"{path}.vpcCidr", f"{show(cidr)} is not a CIDR ({err})")
+        return None
+    if network.version != 4 or not 16 <= network.prefixlen <= 20 or not network.is_private:
+        problems.add(f"{path}.vpcCidr", f"{cidr} must be a private IPv4 /16 to /20")
+        return None
+    nat = body.get("natGateways", "single")
+    if nat not in NAT_GATEWAYS:
+        problems.add(f"{path}.natGateways", f"{show(nat)} is not one of: {', '.join(NAT_GATEWAYS)}")
+        return None
+    return EksNetworkSpec(vpc_cidr=str(network), nat_gateways=nat)
+
+
+def _pool(problems: Problems, where: str, item: Any, notices: list[str]) -> EksNodePoolSpec | None:
+    body = expect_mapping(problems, where, item)
+    if body is None:
+        return None
+    unknown_keys(problems, where, body, _POOL_KEYS)
+    before = len(problems.lines)
+    name = expect_dns_label(problems, f"{where}.name", body.get("name"), 20)
+    role = body.get("role")
+    if role not in ("operator", "compute", "gpu"):
+        problems.add(f"{where}.role", f"{show(role)} is not one of: operator, compute, gpu")
+    instance = body.get("instanceType")
+    _check_family(problems, f"{where}.instanceType", instance, role, notices)
+    low = _int(problems, f"{where}.minSize", body.get("minSize", 0), 0, 1000)
+    high = _int(problems, f"{where}.maxSize", body.get("maxSize", 1), 1, 1000)
+    desired = _int(problems, f"{where}.desiredSize", body.get("desiredSize", low or 0), 0, 1000)
+    if None not in (low, high, desired) and not low <= desired <= high:  # type: ignore[operator]
+        problems.add(
+            where, f"needs minSize <= desiredSize <= maxSize, got {low} <= {desired} <= {high}"
+        )
+    if role == "operator" and low is not None and low < 1:
+        problems.add(f"{where}.minSize", "operator pools need at least 1 node: add-ons run there")
+    capacity = body.get("capacityType", "on-demand")
+    if capacity not in CAPACITY_TYPES:
+        problems.add(f"{where}.capacityType", f"{show(capacity)} is not one of: on-demand, spot")
+    default_disk = 200 if role == "gpu" else 100
+    disk = _int(problems, f"{where}.diskSizeGiB", body.get("diskSizeGiB", default_disk), 20, 16384)
+    family = instance_family(instance) if isinstance(instance, str) else None
+    gpus = (
+        _gpus(problems, f"{where}.gpusPerNode", body, instance)
+        if role == "gpu" and family is not None and family.gpu
+        else 0
+    )
+    if len(problems.lines) > before:
+        return None
+    return EksNodePoolSpec(
+        name=str(name),
+        role=str(role),
+        instance_type=str(instance),
+        min_size=int(low or 0),
+        max_size=int(high or 1),
+        desired_size=int(desired or 0),
+        capacity_type=cast(CapacityType, capacity),
+        disk_size_gib=int(disk or default_disk),
+        gpus_per_node=gpus or 0,
+    )
+
+
+def _check_family(
+    problems: Problems, path: str, instance: Any, role: Any, notices: list[str]
+) -> None:
+    family = instance_family(instance) if isinstance(instance, str) else None
+    if family is None:
+        problems.add(path, f"{show(instance)} is not an EC2 instance type like m5.xlarge")
+    elif role == "gpu" and not family.gpu:
+        problems.add(
+            path, f"{instance} has no NVIDIA GPU; gpu pools need a GPU family (p5, g5, g6, ...)"
+        )
+    elif family.gpu and role != "gpu":
+        notices.append(
+            f"{path}: {instance} is a GPU instance in a {role} pool; it gets no GPU taint, so any "
+            "pod may land on it"
+        )
+
+
+def _gpus(problems: Problems, path: str, body: Any, instance: Any) -> int | None:
+    value = body.get("gpusPerNode", GPUS_PER_INSTANCE.get(str(instance)))
+    if value is None:
+        problems.add(
+            path, f"is required for {instance} (the autoscaler scales up from zero with it)"
+        )
+        return None
+    return _int(problems, path, value, 1, 16)
+
+
+def _pools(
+    problems: Problems, path: str, value: Any, notices: list[str]
+) -> tuple[EksNodePoolSpec, ...] | None:
+    raw = value if value is not None else [dict(p) for p in DEFAULT_POOLS]
+    if not isinstance(raw, list) or not raw:
+        problems.add(path, f"must be a non-empty list of node pools, got {show(raw)}")
+        return None
+    pools: list[EksNodePoolSpec] = []
+    ok = True
+    for index, item in enumerate(cast(list[Any], raw)):
+        pool = _pool(problems, f"{path}[{index}]", item, notices)
+        if pool is None:
+            ok = False
+        elif pool.name in {p.name for p in pools}:
+            problems.add(f"{path}[{index}].name", f"pool {pool.name!r} is listed twice")
+            ok = False
+        else:
+            pools.append(pool)
+    if ok and not any(p.role == "operator" for p in pools):
+        problems.add(
+            path, "needs an operator pool (KAI, the GPU Operator and OSMO's operator run there)"
+        )
+        return None
+    return tuple(pools) if ok else None
+
+
+def _zones(problems: Problems, path: str, value: Any, region: str) -> tuple[str, ...]:
+    raw = value if value is not None else [f"{region}{z}" for z in "abc"]
+    if not isinstance(raw, list) or not 2 <= len(cast(list[Any], raw)) <= 3:
+        problems.add(path, f"needs 2 or 3 zones, got {show(raw)}")
+        return ()
+    zones = cast(list[Any], raw)
+    for index, zone in enumerate(zones):
+        if not isinstance(zone, str) or not re.fullmatch(rf"{re.escape(region)}[a-z]", zone):
+            problems.add(f"{path}[{index}]", f"{show(zone)} is not a zone of {region}")
+    if len(set(map(str, zones))) != len(zones):
+        problems.add(path, "lists a zone twice")
+    return tuple(str(z) for z in zones)
+
+
+def _service_cidr(problems: Problems, path: str, value: Any, vpc_cidr: str | None) -> str:
+    try:
+        network = ipaddress.ip_network(str(value), strict=True)
+    except ValueError as err:
+        problems.add(path, f"{show(value)} is not a CIDR ({err})")
+        return str(value)
+    if not 12 <= network.prefixlen <= 24 or not network.is_private:
+        problems.add(path, f"{value} must be a private /12 to /24")
+    elif vpc_cidr is not None and network.overlaps(ipaddress.ip_network(vpc_cidr)):
+        problems.add(path, f"{value} overlaps the VPC {vpc_cidr}")
+    return str(network)
+
+
+def _endpoint(problems: Problems, path: str, value: Any, notices: list[str]) -> tuple[str, ...]:
+    body = section(problems, path, value, ("publicAccessCidrs", "allowPublicFromAnywhere"))
+    if body is None:
+        return ()
+    anywhere = flag(
+        problems, f"{path}.allowPublicFromAnywhere", body.get("allowPublicFromAnywhere", False)
+    )
+    raw = body.get("publicAccessCidrs", [])
+    if not isinstance(raw, list):
+        problems.add(f"{path}.publicAccessCidrs", f"must be a list of CIDRs, got {show(raw)}")
+        return ()
+    public: list[str] = []
+    for index, item in enumerate(cast(list[Any], raw)):
+        where = f"{path}.publicAccessCidrs[{index}]"
+        try:
+            cidr = ipaddress.ip_network(str(item), strict=True)
+        except ValueError as err:
+            problems.add(where, f"{show(item)} is not a CIDR ({err})")
+            continue
+        if cidr.prefixlen == 0 and not anywhere:
+            problems.add(
+                where,
+                "opens the API server to the internet; list your networks, or set "
+                "allowPublicFromAnywhere: true (an explicit, logged opt-out)",
+            )
+            continue
+        public.append(str(cidr))
+    if anywhere:
+        notices.append(
+            f"{path}.allowPublicFromAnywhere is set: the EKS API server accepts connections from "
+            "any address (CIS EKS 5.4.2, Checkov CKV_AWS_38)"
+        )
+        public = public or ["0.0.0.0/0"]
+    return tuple(public)
+
+
+def _autoscaler(problems: Problems, path: str, value: Any) -> tuple[bool, dict[str, Any] | None]:
+    body = section(problems, path, value, ("enabled", "values"))
+    if body is None:
+        return True, None
+    enabled = flag(problems, f"{path}.enabled", body.get("enabled", True))
+    checked = overrides(problems, f"{path}.values", body.get("values"), versions.CLUSTER_AUTOSCALER)
+    return enabled is not False, dict(checked) if checked else None
+
+
+def _auth(problems: Problems, path: str, value: Any) -> tuple[str | None, str | None]:
+    body = section(problems, path, value, ("profile", "roleArn"))
+    if body is None:
+        return None, None
+    profile, role = body.get("profile"), body.get("roleArn")
+    if profile is not None and (not isinstance(profile, str) or not _PROFILE.match(profile)):
+        problems.add(f"{path}.profile", f"{show(profile)} is not an AWS CLI profile name")
+        profile = None
+    if role is not None and (not isinstance(role, str) or not _ROLE_ARN.match(role)):
+        problems.add(f"{path}.roleArn", f"{show(role)} is not an IAM role ARN")
+        role = None
+    return profile, role
+
+
+def parse_eks(
+    problems: Problems,
+    body: dict[str, Any],
+    *,
+    aws_region: str | None,
+    notices: list[str],
+) -> EksClusterSpec | None:
+    path = f"{PROJECT}:cluster"
+    unknown_keys(problems, path, body, EKS_KEYS)
+    before = len(problems.lines)
+    name = expect_dns_label(problems, f"{path}.name", body.get("name"), NAME_MAX)
+    region = body.get("region", aws_region)
+    if not isinstance(region, str) or not _REGION.match(region):
+        problems.add(
+            f"{path}.region",
+            f"{show(region)} is not an AWS region like us-west-2 (or set aws:region)",
+        )
+        region = None
+    version = str(body.get("kubernetesVersion", "1.33"))
+    match = _VERSION.match(version)
+    if match is None or int(match.group(1)) < MIN_KUBERNETES_MINOR:
+        problems.add(
+            f"{path}.kubernetesVersion",
+            f"{show(version)} is not supported; use 1.{MIN_KUBERNETES_MINOR} or later, quoted",
+        )
+    zones = (
+        _zones(problems, f"{path}.availabilityZones", body.get("availabilityZones"), region)
+        if region
+        else ()
+    )
+    network = _network(problems, f"{path}.network", body.get("network"))
+    service = _service_cidr(
+        problems,
+        f"{path}.serviceCidr",
+        body.get("serviceCidr", "172.20.0.0/16"),
+        network.vpc_cidr if network is not None else None,
+    )
+    public = _endpoint(problems, f"{path}.endpoint", body.get("endpoint"), notices)
+    admins = body.get("admins", [])
+    if not isinstance(admins, list) or any(
+        not isinstance(a, str) or not _ARN.match(a) for a in cast(list[Any], admins)
+    ):
+        problems.add(
+            f"{path}.admins", f"must be a list of IAM role or user ARNs, got {show(admins)}"
+        )
+    pools = _pools(problems, f"{path}.nodePools", body.get("nodePools"), notices)
+    hop = _int(problems, f"{path}.imdsHopLimit", body.get("imdsHopLimit", 1), 1, 2)
+    autoscaler, autoscaler_values = _autoscaler(
+        problems, f"{path}.clusterAutoscaler", body.get("clusterAutoscaler")
+    )
+    profile, role_arn = _auth(problems, f"{path}.kubeconfigAuth", body.get("kubeconfigAuth"))
+    if len(problems.lines) > before or network is None or pools is None:
+        return None
+    return EksClusterSpec(
+        kind="eks",
+        name=str(name),
+        region=str(region),
+        kubernetes_version=version,
+        availability_zones=zones,
+        network=network,
+        service_cidr=service,
+        public_access_cidrs=public,
+        admins=tuple(cast(list[str], admins)),
+        node_pools=pools,
+        imds_hop_limit=int(hop or 1),
+        cluster_autoscaler=autoscaler,
+        autoscaler_values=autoscaler_values,
+        auth_profile=profile,
+        auth_role_arn=role_arn,
+    )

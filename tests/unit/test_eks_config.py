@@ -1,0 +1,141 @@
+"""`osmo-backend:cluster` with kind eks: defaults, and every problem reported at once."""
+
+from typing import Any
+
+import pytest
+
+from components.config import KUBECONFIG_SECRET_KEY, EksClusterSpec, load_spec
+from components.config.eks import ami_type, instance_family
+from tests.harness import REPO, config, encode
+from tests.unit.test_config import problems
+
+C = "osmo-backend:cluster"
+
+
+def eks(**cluster: Any) -> dict[str, Any]:
+    values = config(networking=None)
+    body = {"kind": "eks", "name": "osmo-usw2", **cluster}
+    values[C] = {k: v for k, v in body.items() if v is not None}
+    values["aws:region"] = "us-west-2"
+    return values
+
+
+def spec(values: dict[str, Any]) -> EksClusterSpec:
+    cluster = load_spec(encode(values), base_dir=REPO).cluster
+    assert isinstance(cluster, EksClusterSpec)
+    return cluster
+
+
+def test_defaults_are_private_three_zones_and_osmo_pools() -> None:
+    cluster = spec(eks())
+    assert cluster.region == "us-west-2"
+    assert cluster.kubernetes_version == "1.33"
+    assert cluster.availability_zones == ("us-west-2a", "us-west-2b", "us-west-2c")
+    assert cluster.network.vpc_cidr == "10.0.0.0/16"
+    assert cluster.network.nat_gateways == "single"
+    assert cluster.public_access_cidrs == ()
+    assert cluster.imds_hop_limit == 1
+    assert cluster.cluster_autoscaler is True
+    assert [
+        (p.name, p.role, p.instance_type, p.min_size, p.max_size) for p in cluster.node_pools
+    ] == [
+        ("operator", "operator", "m5.xlarge", 1, 3),
+        ("compute", "compute", "m5.2xlarge", 0, 10),
+    ]
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    assert problems(
+        eks(
+            region="mars-west-1",
+            kubernetesVersion="1.29",
+            serviceCidr="10.0.0.0/16",
+            endpoint={"publicAccessCidrs": ["0.0.0.0/0"]},
+            admins=["root"],
+            imdsHopLimit=3,
+            kubeconfigAuth={"profile": "bad profile", "roleArn": "arn:aws:iam::1:user/x"},
+            nodePools=[
+                {"name": "compute", "role": "compute", "instanceType": "m5.large"},
+                {"name": "gpu", "role": "gpu", "instanceType": "m5.large"},
+            ],
+        )
+    ) == (
+        f"{C}.region: 'mars-west-1' is not an AWS region like us-west-2 (or set aws:region)",
+        f"{C}.kubernetesVersion: '1.29' is not supported; use 1.30 or later, quoted",
+        f"{C}.serviceCidr: 10.0.0.0/16 overlaps the VPC 10.0.0.0/16",
+        f"{C}.endpoint.publicAccessCidrs[0]: opens the API server to the internet; list your "
+        "networks, or set allowPublicFromAnywhere: true (an explicit, logged opt-out)",
+        f"{C}.admins: must be a list of IAM role or user ARNs, got ['root']",
+        f"{C}.nodePools[1].instanceType: m5.large has no NVIDIA GPU; gpu pools need a GPU family "
+        "(p5, g5, g6, ...)",
+        f"{C}.imdsHopLimit: must be a whole number from 1 to 2, got 3",
+        f"{C}.kubeconfigAuth.profile: 'bad profile' is not an AWS CLI profile name",
+        f"{C}.kubeconfigAuth.roleArn: 'arn:aws:iam::1:user/x' is not an IAM role ARN",
+    )
+
+
+def test_a_stack_without_an_operator_pool_is_refused() -> None:
+    assert problems(
+        eks(nodePools=[{"name": "gpu", "role": "gpu", "instanceType": "p5.48xlarge"}])
+    ) == (
+        f"{C}.nodePools: needs an operator pool (KAI, the GPU Operator and OSMO's operator run "
+        "there)",
+    )
+
+
+def test_public_from_anywhere_is_an_explicit_logged_opt_out() -> None:
+    values = eks(endpoint={"allowPublicFromAnywhere": True})
+    loaded = load_spec(encode(values), base_dir=REPO)
+    assert isinstance(loaded.cluster, EksClusterSpec)
+    assert loaded.cluster.public_access_cidrs == ("0.0.0.0/0",)
+    assert any("allowPublicFromAnywhere is set" in n for n in loaded.notices)
+
+
+def test_a_kubeconfig_secret_is_refused_for_eks() -> None:
+    values = eks()
+    values[KUBECONFIG_SECRET_KEY] = "apiVersion: v1"
+    assert problems(values, (KUBECONFIG_SECRET_KEY,)) == (
+        f"{KUBECONFIG_SECRET_KEY}: is for kind existing; an EKS stack makes its own (exec-based) "
+        "kubeconfig",
+    )
+
+
+def test_an_existing_vpc_needs_its_subnets_and_the_policy_its_ranges() -> None:
+    network = {"vpcId": "vpc-0abc12345", "privateSubnetIds": ["subnet-0abc12345"]}
+    assert problems(eks(network=network)) == (
+        f"{C}.network.privateSubnetIds: needs at least 2 subnet ids, got ['subnet-0abc12345']",
+    )
+    network["privateSubnetIds"] = ["subnet-0abc12345", "subnet-0abc67890"]
+    assert problems(eks(network=network)) == (
+        "osmo-backend:networking.workflowPolicy.clusterCIDRs: is required while the workflow "
+        "policy is enabled and the stack does not create the network: list the cluster's pod, "
+        "service and node CIDRs (without them the policy isolates nothing), or set "
+        "enabled: false",
+    )
+
+
+def test_cloud_logs_are_refused_until_built() -> None:
+    values = eks()
+    values["osmo-backend:monitoring"] = {"logs": {"backend": "cloud"}}
+    assert problems(values) == (
+        "osmo-backend:monitoring.logs.backend: 'cloud' (the EKS provider's log service) is not "
+        "built yet: use 'loki' or 'none'",
+    )
+
+
+@pytest.mark.parametrize(
+    ("instance", "ami", "gpu", "arm"),
+    [
+        ("m6i.xlarge", "AL2023_x86_64_STANDARD", False, False),
+        ("m7g.2xlarge", "AL2023_ARM_64_STANDARD", False, True),
+        ("c7gn.large", "AL2023_ARM_64_STANDARD", False, True),
+        ("g6e.12xlarge", "AL2023_x86_64_NVIDIA", True, False),
+        ("p5.48xlarge", "AL2023_x86_64_NVIDIA", True, False),
+        ("g5g.xlarge", "AL2023_ARM_64_NVIDIA", True, True),
+    ],
+)
+def test_instance_families_pick_the_ami(instance: str, ami: str, gpu: bool, arm: bool) -> None:
+    family = instance_family(instance)
+    assert family is not None
+    assert (family.gpu, family.arm) == (gpu, arm)
+    assert ami_type(instance) == ami
