@@ -8,16 +8,21 @@ latter (its DCGM ServiceMonitor). KAI waits for nothing but the cluster, and not
 GPU node.
 """
 
-from typing import Any, TypedDict
+import dataclasses
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import pulumi
 
+from components import versions
 from components.cluster import ClusterHandle, ExistingCluster
-from components.config import StackSpec
+from components.config import ExistingClusterSpec, StackSpec
 from components.connection import Connection
 from components.monitoring import Monitoring
 from components.networking import IngressController, egress_allowlist
 from components.operator import OperatorLayer
+
+if TYPE_CHECKING:
+    from components.cluster.eks import EksCluster
 
 TYPE = "osmo-backend:index:OsmoBackend"
 
@@ -53,14 +58,15 @@ class OsmoBackend(pulumi.ComponentResource):
     ) -> None:
         super().__init__(TYPE, name, None, opts)
         spec = args["spec"]
-        cluster = ExistingCluster(
-            f"{name}-cluster",
-            {"spec": spec.cluster, "default_storage_class": spec.storage.storage_class},
-            pulumi.ResourceOptions(parent=self),
-        )
+        cluster = _cluster(name, spec, pulumi.ResourceOptions(parent=self))
         self.cluster = cluster.handle
+        spec = _with_cluster_facts(spec, self.cluster)
         on_cluster = pulumi.ResourceOptions(
-            parent=self, providers={"kubernetes": self.cluster.provider}
+            parent=self,
+            providers={"kubernetes": self.cluster.provider},
+            transformations=_deleted_with(
+                self.cluster.deleted_with, frozenset({spec.monitoring.namespace})
+            ),
         )
 
         self.monitoring = None
@@ -114,14 +120,17 @@ class OsmoBackend(pulumi.ComponentResource):
         self.kubeconfig = cluster.kubeconfig
         self.service_values = connection.service_values
         self.egress_allowlist = egress_allowlist(
-            spec.osmo, spec.operators, spec.monitoring, spec.networking
+            spec.osmo, spec.operators, spec.monitoring, spec.networking, self.cluster.egress
         )
         self.ingress = None
         if spec.networking.ingress is not None:
             self.ingress = IngressController(
                 f"{name}-ingress",
                 {"spec": spec.networking.ingress, "cluster": self.cluster},
-                on_cluster,
+                # Its LoadBalancer Service owns a cloud load balancer: always deleted for real.
+                pulumi.ResourceOptions(
+                    parent=self, providers={"kubernetes": self.cluster.provider}
+                ),
             )
         self.register_outputs(
             {
@@ -130,3 +139,61 @@ class OsmoBackend(pulumi.ComponentResource):
                 "kubeconfig": self.kubeconfig,
             }
         )
+
+
+def _cluster(
+    name: str, spec: StackSpec, opts: pulumi.ResourceOptions
+) -> "ExistingCluster | EksCluster":
+    storage_class = spec.storage.storage_class
+    if isinstance(spec.cluster, ExistingClusterSpec):
+        return ExistingCluster(
+            f"{name}-cluster", {"spec": spec.cluster, "default_storage_class": storage_class}, opts
+        )
+    # Imported here: pulumi_aws takes seconds to import and on-prem stacks never need it.
+    from components.cluster.eks import eks_cluster
+
+    return eks_cluster(f"{name}-cluster", spec.cluster, storage_class, opts)
+
+
+def _with_cluster_facts(spec: StackSpec, cluster: ClusterHandle) -> StackSpec:
+    """Fill what a cloud cluster knows and the config left out: the workflow policy's cluster
+    CIDRs (the VPC and service ranges)."""
+    policy = spec.networking.workflow_policy
+    if not policy.cluster_cidrs and cluster.cluster_cidrs:
+        policy = dataclasses.replace(policy, cluster_cidrs=cluster.cluster_cidrs)
+    return dataclasses.replace(
+        spec, networking=dataclasses.replace(spec.networking, workflow_policy=policy)
+    )
+
+
+VOLUME_CHARTS = frozenset({versions.KUBE_PROMETHEUS_STACK.chart, versions.LOKI.chart})
+"""Releases whose PersistentVolumeClaims own cloud volumes."""
+
+
+def _deleted_with(
+    cluster: pulumi.Resource | None, volume_namespaces: frozenset[str]
+) -> list[pulumi.ResourceTransformation]:
+    """Resources on a cloud cluster go with the cluster (`deleted_with`: no delete call of their
+    own), except what owns cloud artifacts that must be cleaned up before the network goes
+    (DESIGN section 6): the releases with volumes and the namespaces holding their claims.
+    Resources with an explicit provider (the control plane's Secrets) are left alone."""
+    if cluster is None:
+        return []
+
+    def transform(
+        args: pulumi.ResourceTransformationArgs,
+    ) -> pulumi.ResourceTransformationResult | None:
+        if not args.type_.startswith("kubernetes:") or args.opts.provider is not None:
+            return None
+        if args.type_ == "kubernetes:helm.sh/v3:Release" and args.props.get("chart") in (
+            VOLUME_CHARTS
+        ):
+            return None
+        metadata: Any = args.props.get("metadata")
+        name = metadata.get("name") if isinstance(metadata, dict) else None  # pyright: ignore[reportUnknownMemberType]
+        if args.type_ == "kubernetes:core/v1:Namespace" and name in volume_namespaces:
+            return None
+        opts = pulumi.ResourceOptions.merge(args.opts, pulumi.ResourceOptions(deleted_with=cluster))
+        return pulumi.ResourceTransformationResult(args.props, opts)
+
+    return [transform]

@@ -8,6 +8,7 @@ selectors match pod IPs, not Service ClusterIPs: on iptables CNIs list the kube-
 an in-cluster OSMO gateway) under `allowedCIDRs`.
 """
 
+from collections.abc import Sequence
 from typing import Any, TypedDict
 from urllib.parse import urlparse
 
@@ -56,6 +57,7 @@ def egress_allowlist(
     operators: OperatorsSpec,
     monitoring: MonitoringSpec,
     networking: NetworkingSpec | None = None,
+    cluster_egress: Sequence[tuple[str, str]] = (),
 ) -> list[dict[str, Any]]:
     """Destinations the backend's nodes and pods reach (TCP 443 each), with why. Registries may
     redirect blob downloads to their CDNs; allow those as the registry documents."""
@@ -83,6 +85,8 @@ def egress_allowlist(
             need("ghcr.io", "Headlamp image")
     if networking is not None and networking.ingress is not None:
         need("docker.io", "Traefik image")
+    for host, why in cluster_egress:
+        need(host, why)
     return [
         {"host": host, "port": 443, "purpose": "; ".join(whys)}
         for host, whys in sorted(entries.items())

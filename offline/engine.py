@@ -149,8 +149,56 @@ def _fake_random_bytes(name: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
     return {"base64": base64.b64encode(data).decode(), "hex": data.hex()}
 
 
+_FAKE_ACCOUNT = "000000000000"
+"""The account in every fake ARN: visibly not a real one."""
+
+
+def _fake_arn(service: str, kind: str) -> Callable[[str, Mapping[str, Any]], dict[str, Any]]:
+    def fake(name: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        region = "" if service == "iam" else "us-east-1"
+        named = inputs.get("name") or name
+        return {"arn": f"arn:aws:{service}:{region}:{_FAKE_ACCOUNT}:{kind}/{named}", "name": named}
+
+    return fake
+
+
+def _fake_eks_cluster(name: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    cluster = inputs.get("name") or name
+    digest = hashlib.sha256(str(cluster).encode()).hexdigest()[:32].upper()
+    ca = base64.b64encode(f"fake CA for {cluster}".encode()).decode()
+    return {
+        **_fake_arn("eks", "cluster")(name, inputs),
+        "endpoint": f"https://{digest}.gr7.us-east-1.eks.amazonaws.com",
+        "certificateAuthority": {"data": ca},
+        "identities": [
+            {"oidcs": [{"issuer": f"https://oidc.eks.us-east-1.amazonaws.com/id/{digest}"}]}
+        ],
+    }
+
+
+def _fake_node_group(name: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    group = inputs.get("nodeGroupName") or name
+    asg = f"eks-{group}-{hashlib.sha256(str(group).encode()).hexdigest()[:8]}"
+    return {
+        **_fake_arn("eks", "nodegroup")(name, inputs),
+        "resources": [{"autoscalingGroups": [{"name": asg}]}],
+    }
+
+
+def _fake_oidc_provider(name: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    host = str(inputs.get("url", name)).removeprefix("https://")
+    return {"arn": f"arn:aws:iam::{_FAKE_ACCOUNT}:oidc-provider/{host}"}
+
+
 _COMPUTED_OUTPUTS: dict[str, Callable[[str, Mapping[str, Any]], dict[str, Any]]] = {
     "random:index/randomBytes:RandomBytes": _fake_random_bytes,
+    "aws:eks/cluster:Cluster": _fake_eks_cluster,
+    "aws:eks/nodeGroup:NodeGroup": _fake_node_group,
+    "aws:iam/role:Role": _fake_arn("iam", "role"),
+    "aws:iam/policy:Policy": _fake_arn("iam", "policy"),
+    "aws:iam/openIdConnectProvider:OpenIdConnectProvider": _fake_oidc_provider,
+    "aws:kms/key:Key": _fake_arn("kms", "key"),
+    "aws:ec2/launchTemplate:LaunchTemplate": lambda _name, _inputs: {"latestVersion": 1},
 }
 """Outputs a provider computes (not echoed inputs), faked per resource type."""
 

@@ -4,8 +4,9 @@ Components downstream of the cluster (operator layer, storage, monitoring, conne
 this handle; they never look at which kind of cluster produced it.
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -47,6 +48,18 @@ def role_tolerations(role: Role) -> tuple[Mapping[str, str], ...]:
     return (GPU_TOLERATION,) if role == "gpu" else ()
 
 
+class WorkloadIdentityBinder(Protocol):
+    """`(suffix, namespace, service_account, policy_arns) -> identity to annotate with`."""
+
+    def __call__(
+        self,
+        suffix: str,
+        namespace: str,
+        service_account: str,
+        policy_arns: Sequence[pulumi.Input[str]],
+    ) -> pulumi.Output[str]: ...
+
+
 @dataclass(frozen=True)
 class ClusterHandle:
     """What every cluster kind hands to the rest of the stack."""
@@ -69,3 +82,10 @@ class ClusterHandle:
     clusters, which outlive the stack."""
     default_storage_class: str | None = None
     """StorageClass for in-cluster state; None means the cluster's own default."""
+    cluster_cidrs: tuple[str, ...] = ()
+    """Node/pod and service CIDRs the cluster itself knows (cloud clusters); adopted clusters
+    leave this empty and the stack config's `osmo:networkPolicy.clusterCIDRs` is required."""
+    egress: tuple[tuple[str, str], ...] = ()
+    """Cloud endpoints (host, why) the cluster's own nodes and add-ons reach on TCP 443."""
+    bind_workload_identity: WorkloadIdentityBinder | None = field(default=None, repr=False)
+    """Creates a cloud identity only the given service account can assume (IRSA on EKS)."""

@@ -1,0 +1,664 @@
+"""EKS backend clusters: network, a hardened control plane, node groups per OSMO role, add-ons,
+the Cluster Autoscaler, IRSA, and the cluster handle.
+
+Secure defaults (research/reliability.md 1.2): private endpoint on and the public one only for
+listed CIDRs; secrets envelope-encrypted with a KMS key (rotation on); all five control-plane
+log types; API access entries; IRSA through the cluster's OIDC provider; nodes only in private
+subnets, IMDSv2 required (hop limit 1 unless configured), no SSH.
+
+Ordering (DESIGN section 6): the cluster bootstraps no add-ons itself, so VPC CNI (with network
+policy enforcement) and kube-proxy come before the node groups, CoreDNS and the EBS CSI driver
+after the operator node group. GPU node groups are on no add-on's path.
+"""
+
+import hashlib
+import ipaddress
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any, NotRequired, TypedDict
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+import yaml
+
+from components import _helm, versions
+from components.cluster.base import GPU_TAINT, ClusterHandle, NodeRole, role_tolerations
+from components.config import GpuStackSpec, Role
+from components.config.eks import EKS_LOG_TYPES, EksClusterSpec, EksNodePoolSpec, ami_type
+
+TYPE = "osmo-backend:index:EksCluster"
+AUTOSCALER_TIMEOUT_SECONDS = 600
+GP3_CLASS = "gp3"
+_CA_TEMPLATE = "k8s.io/cluster-autoscaler/node-template"
+
+
+class EksClusterArgs(TypedDict):
+    """Inputs for EksCluster (validated by `components.config` first)."""
+
+    spec: EksClusterSpec
+    default_storage_class: NotRequired[str | None]
+    """StorageClass for in-cluster state; None: the `gp3` class this component creates."""
+
+
+def partition(region: str) -> str:
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    if region.startswith("cn-"):
+        return "aws-cn"
+    return "aws"
+
+
+def managed_policy(region: str, name: str) -> str:
+    return f"arn:{partition(region)}:iam::aws:policy/{name}"
+
+
+def subnet_layout(vpc_cidr: str, zones: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Private and public subnets per zone: the VPC split into 4 blocks per zone slot, private
+    subnets get the larger share (pods take VPC addresses with the VPC CNI)."""
+    network = ipaddress.ip_network(vpc_cidr)
+    quarters = list(network.subnets(prefixlen_diff=2))  # 4 parts: 3 private, 1 for publics
+    private = [str(quarters[i]) for i in range(len(zones))]
+    publics = list(quarters[3].subnets(prefixlen_diff=2))
+    public = [str(publics[i]) for i in range(len(zones))]
+    return private, public
+
+
+def node_labels(pool: EksNodePoolSpec) -> dict[str, str]:
+    labels = {"node-type": pool.role}
+    if pool.role == "gpu":
+        labels["nvidia.com/gpu"] = "present"
+    return labels
+
+
+def autoscaler_template_tags(pool: EksNodePoolSpec) -> dict[str, str]:
+    """ASG tags that let the Cluster Autoscaler build a node from nothing: the labels, the GPU
+    taint and the GPU count a new node of this pool will have."""
+    tags = {f"{_CA_TEMPLATE}/label/{k}": v for k, v in node_labels(pool).items()}
+    if pool.role == "gpu":
+        tags[f"{_CA_TEMPLATE}/taint/{GPU_TAINT['key']}"] = f"{GPU_TAINT['value']}:NoSchedule"
+        tags[f"{_CA_TEMPLATE}/resources/nvidia.com/gpu"] = str(pool.gpus_per_node)
+    return tags
+
+
+def cloud_egress(region: str, autoscaler: bool) -> tuple[tuple[str, str], ...]:
+    """The AWS endpoints an EKS backend's nodes and add-ons call (no VPC endpoints assumed)."""
+    aws = f"{region}.amazonaws.com"
+    out = [
+        (f"eks.{aws}", "nodes join the cluster; the Cluster Autoscaler reads node groups"),
+        (f"sts.{aws}", "IRSA: EBS CSI driver and Cluster Autoscaler exchange their tokens"),
+        (f"ec2.{aws}", "VPC CNI assigns pod addresses; EBS CSI attaches volumes"),
+        (f"api.ecr.{aws}", "EKS add-on images (ECR authentication)"),
+        (f"*.dkr.ecr.{aws}", "EKS add-on images (VPC CNI, kube-proxy, CoreDNS, EBS CSI)"),
+        (f"prod-{region}-starport-layer-bucket.s3.{aws}", "ECR image layers"),
+    ]
+    if autoscaler:
+        out += [
+            (f"autoscaling.{aws}", "the Cluster Autoscaler resizes node groups"),
+            ("registry.k8s.io", "Cluster Autoscaler image"),
+        ]
+    return tuple(out)
+
+
+def exec_kubeconfig(
+    name: str,
+    region: str,
+    endpoint: str,
+    ca_data: str,
+    *,
+    profile: str | None = None,
+    role_arn: str | None = None,
+) -> str:
+    """A kubeconfig that gets short-lived tokens from `aws eks get-token` (no static token)."""
+    args = ["--region", region, "eks", "get-token", "--cluster-name", name, "--output", "json"]
+    if role_arn is not None:
+        args += ["--role-arn", role_arn]
+    user: dict[str, Any] = {
+        "apiVersion": "client.authentication.k8s.io/v1beta1",
+        "command": "aws",
+        "args": args,
+    }
+    if profile is not None:
+        user["env"] = [{"name": "AWS_PROFILE", "value": profile}]
+    cluster = {"server": endpoint, "certificate-authority-data": ca_data}
+    return yaml.safe_dump(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": name, "cluster": cluster}],
+            "users": [{"name": name, "user": {"exec": user}}],
+            "contexts": [{"name": name, "context": {"cluster": name, "user": name}}],
+            "current-context": name,
+        },
+        sort_keys=True,
+    )
+
+
+def _assume(service: str) -> str:
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
+            ],
+        }
+    )
+
+
+def irsa_trust_policy(provider_arn: str, issuer_url: str, subject: str) -> str:
+    """Trust policy that lets exactly one service account assume a role through the OIDC
+    provider, for the STS audience only."""
+    issuer = issuer_url.removeprefix("https://")
+    condition = {f"{issuer}:sub": subject, f"{issuer}:aud": "sts.amazonaws.com"}
+    statement = {
+        "Effect": "Allow",
+        "Principal": {"Federated": provider_arn},
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": {"StringEquals": condition},
+    }
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]}, sort_keys=True)
+
+
+AUTOSCALER_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Action": [
+                "autoscaling:DescribeAutoScalingGroups",
+                "autoscaling:DescribeAutoScalingInstances",
+                "autoscaling:DescribeLaunchConfigurations",
+                "autoscaling:DescribeScalingActivities",
+                "autoscaling:DescribeTags",
+                "ec2:DescribeImages",
+                "ec2:DescribeInstanceTypes",
+                "ec2:DescribeLaunchTemplateVersions",
+                "ec2:GetInstanceTypesFromInstanceRequirements",
+                "eks:DescribeNodegroup",
+            ],
+            "Resource": "*",
+        },
+        {
+            "Effect": "Allow",
+            "Action": [
+                "autoscaling:SetDesiredCapacity",
+                "autoscaling:TerminateInstanceInAutoScalingGroup",
+            ],
+            "Resource": "*",
+            "Condition": {
+                "StringEquals": {"aws:ResourceTag/k8s.io/cluster-autoscaler/enabled": "true"}
+            },
+        },
+    ],
+}
+
+
+class EksCluster(pulumi.ComponentResource):
+    """An EKS cluster shaped for OSMO."""
+
+    handle: ClusterHandle
+    kubeconfig: pulumi.Output[str]
+    """Exec-based kubeconfig (secret)."""
+    cluster: aws.eks.Cluster
+    """The escape hatch: the underlying EKS cluster resource."""
+
+    def __init__(
+        self, name: str, args: EksClusterArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(TYPE, name, None, opts)
+        spec = args["spec"]
+        self._name, self._spec = name, spec
+        child = pulumi.ResourceOptions(parent=self)
+        tags = {"osmo-backend/cluster": spec.name}
+
+        private_subnets, _public = self._network(child, tags)
+
+        cluster_role = aws.iam.Role(
+            f"{name}-cluster-role",
+            assume_role_policy=_assume("eks.amazonaws.com"),
+            tags=tags,
+            opts=child,
+        )
+        cluster_policy = aws.iam.RolePolicyAttachment(
+            f"{name}-cluster-policy",
+            role=cluster_role.name,
+            policy_arn=managed_policy(spec.region, "AmazonEKSClusterPolicy"),
+            opts=child,
+        )
+        key = aws.kms.Key(
+            f"{name}-secrets-key",
+            description=f"EKS secrets envelope encryption for {spec.name}",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
+        )
+        self.cluster = aws.eks.Cluster(
+            f"{name}-eks",
+            name=spec.name,
+            role_arn=cluster_role.arn,
+            version=spec.kubernetes_version,
+            vpc_config={
+                "subnet_ids": private_subnets,
+                "endpoint_private_access": True,
+                "endpoint_public_access": bool(spec.public_access_cidrs),
+                "public_access_cidrs": list(spec.public_access_cidrs) or None,
+            },
+            kubernetes_network_config={"service_ipv4_cidr": spec.service_cidr},
+            encryption_config={"resources": ["secrets"], "provider": {"key_arn": key.arn}},
+            enabled_cluster_log_types=list(EKS_LOG_TYPES),
+            access_config={
+                "authentication_mode": "API",
+                "bootstrap_cluster_creator_admin_permissions": True,
+            },
+            bootstrap_self_managed_addons=False,
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[cluster_policy]),
+        )
+        cluster = self.cluster
+        self._oidc = aws.iam.OpenIdConnectProvider(
+            f"{name}-oidc",
+            url=cluster.identities.apply(
+                lambda ids: ids[0].oidcs[0].issuer if ids and ids[0].oidcs else ""
+            ),
+            client_id_lists=["sts.amazonaws.com"],
+            tags=tags,
+            opts=child,
+        )
+        for index, principal in enumerate(spec.admins):
+            entry = aws.eks.AccessEntry(
+                f"{name}-admin-{index}",
+                cluster_name=cluster.name,
+                principal_arn=principal,
+                opts=child,
+            )
+            aws.eks.AccessPolicyAssociation(
+                f"{name}-admin-{index}-policy",
+                cluster_name=cluster.name,
+                principal_arn=principal,
+                policy_arn=f"arn:{partition(spec.region)}:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
+                access_scope={"type": "cluster"},
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[entry]),
+            )
+
+        # Self-managed add-ons are off: networking before any node, DNS after the first nodes.
+        networking_addons = [
+            aws.eks.Addon(
+                f"{name}-vpc-cni",
+                cluster_name=cluster.name,
+                addon_name="vpc-cni",
+                configuration_values=json.dumps({"enableNetworkPolicy": "true"}, sort_keys=True),
+                resolve_conflicts_on_create="OVERWRITE",
+                opts=child,
+            ),
+            aws.eks.Addon(
+                f"{name}-kube-proxy",
+                cluster_name=cluster.name,
+                addon_name="kube-proxy",
+                resolve_conflicts_on_create="OVERWRITE",
+                opts=child,
+            ),
+        ]
+        node_role = self._node_role(tags, child)
+        groups = {
+            pool.name: self._node_group(pool, node_role, private_subnets, networking_addons, tags)
+            for pool in spec.node_pools
+        }
+        operator_group = next(groups[p.name] for p in spec.node_pools if p.role == "operator")
+        after_nodes = pulumi.ResourceOptions(parent=self, depends_on=[operator_group])
+        aws.eks.Addon(
+            f"{name}-coredns",
+            cluster_name=cluster.name,
+            addon_name="coredns",
+            resolve_conflicts_on_create="OVERWRITE",
+            opts=after_nodes,
+        )
+        ebs_role = self.bind_workload_identity(
+            "ebs-csi",
+            "kube-system",
+            "ebs-csi-controller-sa",
+            [managed_policy(spec.region, "service-role/AmazonEBSCSIDriverPolicy")],
+        )
+        ebs = aws.eks.Addon(
+            f"{name}-ebs-csi",
+            cluster_name=cluster.name,
+            addon_name="aws-ebs-csi-driver",
+            service_account_role_arn=ebs_role,
+            resolve_conflicts_on_create="OVERWRITE",
+            opts=after_nodes,
+        )
+
+        self.kubeconfig = pulumi.Output.secret(
+            pulumi.Output.all(cluster.endpoint, cluster.certificate_authority.data).apply(
+                lambda parts: exec_kubeconfig(
+                    spec.name,
+                    spec.region,
+                    str(parts[0]),
+                    str(parts[1]),
+                    profile=spec.auth_profile,
+                    role_arn=spec.auth_role_arn,
+                )
+            )
+        )
+        provider = k8s.Provider(
+            f"{name}-k8s",
+            kubeconfig=self.kubeconfig,
+            cluster_identifier=cluster.arn,
+            opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["kubeconfig"]),
+        )
+        in_cluster = pulumi.ResourceOptions(parent=self, provider=provider, deleted_with=cluster)
+        k8s.storage.v1.StorageClass(
+            f"{name}-gp3",
+            metadata={
+                "name": GP3_CLASS,
+                "annotations": {"storageclass.kubernetes.io/is-default-class": "true"},
+            },
+            provisioner="ebs.csi.aws.com",
+            parameters={"type": "gp3", "encrypted": "true"},
+            volume_binding_mode="WaitForFirstConsumer",
+            allow_volume_expansion=True,
+            reclaim_policy="Delete",
+            opts=pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(depends_on=[ebs])),
+        )
+        if spec.cluster_autoscaler:
+            self._autoscaler(in_cluster, operator_group)
+
+        gpu_pools = [p for p in spec.node_pools if p.role == "gpu"]
+        roles: dict[Role, NodeRole] = {
+            role: NodeRole(selector={"node-type": role}, tolerations=role_tolerations(role))
+            for role in ("operator", "compute", "gpu")
+            if any(p.role == role for p in spec.node_pools)
+        }
+        if any(p.capacity_type == "spot" for p in gpu_pools):
+            pass  # EKS managed spot nodes carry no taint of their own (unlike AKS).
+        cidrs = (spec.network.vpc_cidr,) if spec.network.vpc_cidr else ()
+        self.handle = ClusterHandle(
+            name=spec.name,
+            kind="eks",
+            identifier=spec.name,
+            kubeconfig=self.kubeconfig,
+            provider=provider,
+            node_roles=roles,
+            # AL2023 NVIDIA AMIs ship the driver and the container toolkit.
+            gpu_stack=GpuStackSpec(driver="host", toolkit="host"),
+            deleted_with=cluster,
+            default_storage_class=args.get("default_storage_class") or GP3_CLASS,
+            cluster_cidrs=(*cidrs, spec.service_cidr),
+            egress=cloud_egress(spec.region, spec.cluster_autoscaler),
+            bind_workload_identity=self.bind_workload_identity,
+        )
+        self.register_outputs({"kubeconfig": self.kubeconfig})
+
+    def _network(
+        self, opts: pulumi.ResourceOptions, tags: Mapping[str, str]
+    ) -> tuple[list[pulumi.Output[str]] | list[str], list[pulumi.Output[str]] | list[str]]:
+        spec, name = self._spec, self._name
+        if spec.network.bring_your_own:
+            return list(spec.network.private_subnet_ids), list(spec.network.public_subnet_ids)
+        assert spec.network.vpc_cidr is not None
+        cluster_tag = {f"kubernetes.io/cluster/{spec.name}": "shared"}
+        vpc = aws.ec2.Vpc(
+            f"{name}-vpc",
+            cidr_block=spec.network.vpc_cidr,
+            enable_dns_hostnames=True,
+            enable_dns_support=True,
+            tags={**tags, "Name": spec.name},
+            opts=opts,
+        )
+        gateway = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, tags=dict(tags), opts=opts)
+        private_cidrs, public_cidrs = subnet_layout(spec.network.vpc_cidr, spec.availability_zones)
+        public_table = aws.ec2.RouteTable(
+            f"{name}-public-rt",
+            vpc_id=vpc.id,
+            routes=[{"cidr_block": "0.0.0.0/0", "gateway_id": gateway.id}],
+            tags=dict(tags),
+            opts=opts,
+        )
+        public: list[aws.ec2.Subnet] = []
+        private: list[aws.ec2.Subnet] = []
+        for index, zone in enumerate(spec.availability_zones):
+            subnet = aws.ec2.Subnet(
+                f"{name}-public-{zone}",
+                vpc_id=vpc.id,
+                cidr_block=public_cidrs[index],
+                availability_zone=zone,
+                map_public_ip_on_launch=False,
+                tags={
+                    **tags,
+                    **cluster_tag,
+                    "kubernetes.io/role/elb": "1",
+                    "Name": f"{spec.name}-public-{zone}",
+                },
+                opts=opts,
+            )
+            aws.ec2.RouteTableAssociation(
+                f"{name}-public-{zone}-rta",
+                subnet_id=subnet.id,
+                route_table_id=public_table.id,
+                opts=opts,
+            )
+            public.append(subnet)
+            private.append(
+                aws.ec2.Subnet(
+                    f"{name}-private-{zone}",
+                    vpc_id=vpc.id,
+                    cidr_block=private_cidrs[index],
+                    availability_zone=zone,
+                    tags={
+                        **tags,
+                        **cluster_tag,
+                        "kubernetes.io/role/internal-elb": "1",
+                        "Name": f"{spec.name}-private-{zone}",
+                    },
+                    opts=opts,
+                )
+            )
+        zones = (
+            spec.availability_zones
+            if spec.network.nat_gateways == "perAz"
+            else spec.availability_zones[:1]
+        )
+        nats = []
+        for index, zone in enumerate(zones):
+            eip = aws.ec2.Eip(f"{name}-nat-{zone}-eip", domain="vpc", tags=dict(tags), opts=opts)
+            nats.append(
+                aws.ec2.NatGateway(
+                    f"{name}-nat-{zone}",
+                    allocation_id=eip.id,
+                    subnet_id=public[index].id,
+                    tags=dict(tags),
+                    opts=pulumi.ResourceOptions.merge(
+                        opts, pulumi.ResourceOptions(depends_on=[gateway])
+                    ),
+                )
+            )
+        for index, zone in enumerate(spec.availability_zones):
+            nat = nats[index] if len(nats) > 1 else nats[0]
+            table = aws.ec2.RouteTable(
+                f"{name}-private-{zone}-rt",
+                vpc_id=vpc.id,
+                routes=[{"cidr_block": "0.0.0.0/0", "nat_gateway_id": nat.id}],
+                tags=dict(tags),
+                opts=opts,
+            )
+            aws.ec2.RouteTableAssociation(
+                f"{name}-private-{zone}-rta",
+                subnet_id=private[index].id,
+                route_table_id=table.id,
+                opts=opts,
+            )
+        return [s.id for s in private], [s.id for s in public]
+
+    def _node_role(self, tags: Mapping[str, str], opts: pulumi.ResourceOptions) -> aws.iam.Role:
+        role = aws.iam.Role(
+            f"{self._name}-node-role",
+            assume_role_policy=_assume("ec2.amazonaws.com"),
+            tags=dict(tags),
+            opts=opts,
+        )
+        for policy in (
+            "AmazonEKSWorkerNodePolicy",
+            "AmazonEC2ContainerRegistryReadOnly",
+            "AmazonEKS_CNI_Policy",
+        ):
+            aws.iam.RolePolicyAttachment(
+                f"{self._name}-node-{policy}",
+                role=role.name,
+                policy_arn=managed_policy(self._spec.region, policy),
+                opts=opts,
+            )
+        return role
+
+    def _node_group(
+        self,
+        pool: EksNodePoolSpec,
+        role: aws.iam.Role,
+        subnets: Sequence[pulumi.Input[str]],
+        before: Sequence[pulumi.Resource],
+        tags: Mapping[str, str],
+    ) -> aws.eks.NodeGroup:
+        name, spec = self._name, self._spec
+        child = pulumi.ResourceOptions(parent=self)
+        template = aws.ec2.LaunchTemplate(
+            f"{name}-{pool.name}-lt",
+            metadata_options={
+                "http_endpoint": "enabled",
+                "http_tokens": "required",
+                "http_put_response_hop_limit": spec.imds_hop_limit,
+            },
+            block_device_mappings=[
+                {
+                    "device_name": "/dev/xvda",
+                    "ebs": {
+                        "volume_size": pool.disk_size_gib,
+                        "volume_type": "gp3",
+                        "encrypted": "true",
+                        "delete_on_termination": "true",
+                    },
+                }
+            ],
+            tags=dict(tags),
+            opts=child,
+        )
+        taints: list[aws.eks.NodeGroupTaintArgsDict] = []
+        if pool.role == "gpu":
+            taints.append(
+                {"key": GPU_TAINT["key"], "value": GPU_TAINT["value"], "effect": "NO_SCHEDULE"}
+            )
+        group = aws.eks.NodeGroup(
+            f"{name}-{pool.name}",
+            cluster_name=self.cluster.name,
+            node_group_name=f"{spec.name}-{pool.name}",
+            node_role_arn=role.arn,
+            subnet_ids=list(subnets),
+            instance_types=[pool.instance_type],
+            ami_type=ami_type(pool.instance_type),
+            capacity_type="SPOT" if pool.capacity_type == "spot" else "ON_DEMAND",
+            scaling_config={
+                "min_size": pool.min_size,
+                "max_size": pool.max_size,
+                "desired_size": pool.desired_size,
+            },
+            update_config={"max_unavailable": 1},
+            labels=node_labels(pool),
+            taints=taints or None,
+            launch_template={"id": template.id, "version": template.latest_version.apply(str)},
+            tags=dict(tags),
+            # The autoscaler owns the desired size once the group exists.
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=list(before), ignore_changes=["scalingConfig.desiredSize"]
+            ),
+        )
+        if pool.min_size == 0 and spec.cluster_autoscaler:
+            asg = group.resources.apply(
+                lambda r: r[0].autoscaling_groups[0].name if r and r[0].autoscaling_groups else ""
+            )
+            for key, value in sorted(autoscaler_template_tags(pool).items()):
+                aws.autoscaling.Tag(
+                    f"{name}-{pool.name}-ca-{hashlib.sha256(key.encode()).hexdigest()[:8]}",
+                    autoscaling_group_name=asg,
+                    tag={"key": key, "value": value, "propagate_at_launch": False},
+                    opts=child,
+                )
+        return group
+
+    def bind_workload_identity(
+        self,
+        suffix: str,
+        namespace: str,
+        service_account: str,
+        policy_arns: Sequence[pulumi.Input[str]],
+    ) -> pulumi.Output[str]:
+        """An IAM role that only `system:serviceaccount:<namespace>:<service_account>` can assume
+        through the cluster's OIDC provider (IRSA); returns its ARN."""
+        subject = f"system:serviceaccount:{namespace}:{service_account}"
+        trust = pulumi.Output.all(self._oidc.arn, self._oidc.url).apply(
+            lambda parts: irsa_trust_policy(str(parts[0]), str(parts[1]), subject)
+        )
+        child = pulumi.ResourceOptions(parent=self)
+        role = aws.iam.Role(f"{self._name}-{suffix}-irsa", assume_role_policy=trust, opts=child)
+        for index, policy in enumerate(policy_arns):
+            aws.iam.RolePolicyAttachment(
+                f"{self._name}-{suffix}-irsa-{index}", role=role.name, policy_arn=policy, opts=child
+            )
+        return role.arn
+
+    def _autoscaler(
+        self, in_cluster: pulumi.ResourceOptions, operator_group: aws.eks.NodeGroup
+    ) -> None:
+        spec, name = self._spec, self._name
+        policy = aws.iam.Policy(
+            f"{name}-autoscaler-policy",
+            policy=json.dumps(AUTOSCALER_POLICY, sort_keys=True),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        role_arn = self.bind_workload_identity(
+            "autoscaler", "kube-system", "cluster-autoscaler", [policy.arn]
+        )
+        values: dict[str, Any] = {
+            "cloudProvider": "aws",
+            "awsRegion": spec.region,
+            "autoDiscovery": {"clusterName": spec.name},
+            "rbac": {
+                "serviceAccount": {
+                    "name": "cluster-autoscaler",
+                    "annotations": {"eks.amazonaws.com/role-arn": role_arn},
+                }
+            },
+            "nodeSelector": {"node-type": "operator"},
+            "extraArgs": {"balance-similar-node-groups": True, "expander": "least-waste"},
+        }
+        _helm.release(
+            f"{name}-cluster-autoscaler",
+            release_name="cluster-autoscaler",
+            chart=versions.CLUSTER_AUTOSCALER,
+            namespace="kube-system",
+            values=values,
+            overrides=spec.autoscaler_values or {},
+            timeout_seconds=AUTOSCALER_TIMEOUT_SECONDS,
+            atomic=True,
+            opts=pulumi.ResourceOptions.merge(
+                in_cluster, pulumi.ResourceOptions(depends_on=[operator_group])
+            ),
+        )
+
+
+def eks_cluster(
+    name: str,
+    spec: EksClusterSpec,
+    default_storage_class: str | None,
+    opts: pulumi.ResourceOptions,
+) -> EksCluster:
+    """The cluster with its own AWS provider, pinned to the spec's region and tagging every AWS
+    resource; no AWS resource of the stack uses the default provider."""
+    provider = aws.Provider(
+        f"{name}-aws",
+        region=spec.region,
+        default_tags={"tags": {"osmo-backend/cluster": spec.name, "managed-by": "pulumi"}},
+        opts=opts,
+    )
+    return EksCluster(
+        name,
+        {"spec": spec, "default_storage_class": default_storage_class},
+        pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(providers={"aws": provider})),
+    )

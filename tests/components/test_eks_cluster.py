@@ -1,0 +1,376 @@
+"""EksCluster under OsmoBackend with the recording engine: hardened defaults, node roles, the
+add-on order, IRSA, the autoscaler, and what goes with the cluster on delete."""
+
+import json
+from functools import cache
+from typing import Any
+
+import pytest
+import yaml
+
+from offline import engine
+from tests.harness import config, run_main
+
+CLUSTER_SECTION: dict[str, Any] = {
+    "kind": "eks",
+    "name": "osmo-usw2",
+    "region": "us-west-2",
+    "network": {"vpcCidr": "10.40.0.0/16"},
+    "endpoint": {"publicAccessCidrs": ["203.0.113.0/24"]},
+    "admins": ["arn:aws:iam::123456789012:role/platform-admins"],
+    "nodePools": [
+        {
+            "name": "operator",
+            "role": "operator",
+            "instanceType": "m6i.xlarge",
+            "minSize": 2,
+            "maxSize": 3,
+        },
+        {"name": "compute", "role": "compute", "instanceType": "m6i.4xlarge", "maxSize": 20},
+        {"name": "gpu", "role": "gpu", "instanceType": "g6e.12xlarge", "maxSize": 8},
+        {"name": "arm", "role": "compute", "instanceType": "m7g.2xlarge", "maxSize": 4},
+    ],
+}
+EKS = "aws:eks/cluster:Cluster"
+NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
+ADDON = "aws:eks/addon:Addon"
+ROLE = "aws:iam/role:Role"
+
+
+def eks_config(**cluster: Any) -> dict[str, Any]:
+    values = config(networking=None)
+    section = {**CLUSTER_SECTION, **cluster}
+    values["osmo-backend:cluster"] = {k: v for k, v in section.items() if v is not None}
+    return values
+
+
+@cache
+def recording() -> engine.Recording:
+    return run_main(eks_config())
+
+
+def node_group(name: str) -> engine.ResourceRecord:
+    return recording().get(NODE_GROUP, f"osmo-cluster-{name}")
+
+
+def test_every_aws_resource_uses_the_stack_region_provider() -> None:
+    rec = recording()
+    provider = rec.get("pulumi:providers:aws", "osmo-cluster-aws")
+    assert provider.raw_inputs["region"] == "us-west-2"
+    assert json.loads(provider.raw_inputs["defaultTags"]) == {
+        "tags": {"osmo-backend/cluster": "osmo-usw2", "managed-by": "pulumi"}
+    }
+    aws = [r for r in rec.resources if r.type.startswith("aws:")]
+    assert len(aws) > 40
+    assert {r.provider for r in aws} == {provider.urn}
+
+
+def test_the_control_plane_is_private_encrypted_logged_and_uses_access_entries() -> None:
+    rec = recording()
+    cluster = rec.get(EKS, "osmo-cluster-eks")
+    inputs = cluster.raw_inputs
+    assert inputs["name"] == "osmo-usw2"
+    assert inputs["version"] == "1.33"
+    vpc = inputs["vpcConfig"]
+    assert vpc["endpointPrivateAccess"] is True
+    assert vpc["endpointPublicAccess"] is True
+    assert vpc["publicAccessCidrs"] == ["203.0.113.0/24"]
+    private = [f"osmo-cluster-private-us-west-2{z}-id" for z in "abc"]
+    assert vpc["subnetIds"] == private
+    assert inputs["enabledClusterLogTypes"] == [
+        "api",
+        "audit",
+        "authenticator",
+        "controllerManager",
+        "scheduler",
+    ]
+    key = rec.get("aws:kms/key:Key", "osmo-cluster-secrets-key")
+    assert key.raw_inputs["enableKeyRotation"] is True
+    assert key.options["retainOnDelete"] is True
+    assert inputs["encryptionConfig"]["resources"] == ["secrets"]
+    assert cluster.property_dependencies["encryptionConfig"] == [key.urn]
+    assert inputs["accessConfig"]["authenticationMode"] == "API"
+    assert inputs["bootstrapSelfManagedAddons"] is False
+    entry = rec.get("aws:eks/accessEntry:AccessEntry", "osmo-cluster-admin-0")
+    assert entry.raw_inputs["principalArn"] == "arn:aws:iam::123456789012:role/platform-admins"
+    association = rec.get(
+        "aws:eks/accessPolicyAssociation:AccessPolicyAssociation", "osmo-cluster-admin-0-policy"
+    )
+    assert association.raw_inputs["policyArn"] == (
+        "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+    )
+    assert entry.urn in association.options["dependsOn"]
+
+
+def test_no_public_endpoint_without_listed_networks() -> None:
+    rec = run_main(eks_config(endpoint=None))
+    vpc = rec.get(EKS, "osmo-cluster-eks").raw_inputs["vpcConfig"]
+    assert vpc["endpointPublicAccess"] is False
+    assert "publicAccessCidrs" not in vpc
+
+
+def test_private_subnets_route_through_nat_and_public_ones_assign_no_ips() -> None:
+    rec = recording()
+    subnets = {r.name: r.raw_inputs for r in rec.by_type("aws:ec2/subnet:Subnet")}
+    assert subnets["osmo-cluster-private-us-west-2a"]["cidrBlock"] == "10.40.0.0/18"
+    assert subnets["osmo-cluster-private-us-west-2c"]["cidrBlock"] == "10.40.128.0/18"
+    assert subnets["osmo-cluster-public-us-west-2a"]["cidrBlock"] == "10.40.192.0/20"
+    assert subnets["osmo-cluster-private-us-west-2b"]["tags"]["kubernetes.io/role/internal-elb"]
+    assert [s["mapPublicIpOnLaunch"] for n, s in subnets.items() if "-public-" in n] == [
+        False,
+        False,
+        False,
+    ]
+    assert not [n for n, s in subnets.items() if s.get("mapPublicIpOnLaunch")]
+    # natGateways defaults to one NAT gateway, shared by every private route table.
+    assert [r.name for r in rec.by_type("aws:ec2/natGateway:NatGateway")] == [
+        "osmo-cluster-nat-us-west-2a"
+    ]
+    routes = rec.get("aws:ec2/routeTable:RouteTable", "osmo-cluster-private-us-west-2c-rt")
+    assert routes.raw_inputs["routes"] == [
+        {"cidrBlock": "0.0.0.0/0", "natGatewayId": "osmo-cluster-nat-us-west-2a-id"}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("pool", "ami", "labels", "taints"),
+    [
+        ("operator", "AL2023_x86_64_STANDARD", {"node-type": "operator"}, None),
+        ("compute", "AL2023_x86_64_STANDARD", {"node-type": "compute"}, None),
+        ("arm", "AL2023_ARM_64_STANDARD", {"node-type": "compute"}, None),
+        (
+            "gpu",
+            "AL2023_x86_64_NVIDIA",
+            {"node-type": "gpu", "nvidia.com/gpu": "present"},
+            [{"key": "nvidia.com/gpu", "value": "present", "effect": "NO_SCHEDULE"}],
+        ),
+    ],
+)
+def test_node_groups_carry_the_osmo_roles(
+    pool: str, ami: str, labels: dict[str, str], taints: list[dict[str, str]] | None
+) -> None:
+    group = node_group(pool)
+    inputs = group.raw_inputs
+    assert inputs["nodeGroupName"] == f"osmo-usw2-{pool}"
+    assert inputs["amiType"] == ami
+    assert inputs["labels"] == labels
+    assert inputs.get("taints") == taints
+    assert inputs["subnetIds"] == [f"osmo-cluster-private-us-west-2{z}-id" for z in "abc"]
+    assert group.options["ignoreChanges"] == ["scalingConfig.desiredSize"]
+    template = recording().get("aws:ec2/launchTemplate:LaunchTemplate", f"osmo-cluster-{pool}-lt")
+    assert template.raw_inputs["metadataOptions"] == {
+        "httpEndpoint": "enabled",
+        "httpTokens": "required",
+        "httpPutResponseHopLimit": 1,
+    }
+    assert template.raw_inputs["blockDeviceMappings"][0]["ebs"]["encrypted"] == "true"
+    assert inputs["launchTemplate"] == {"id": f"osmo-cluster-{pool}-lt-id", "version": "1"}
+    assert "remoteAccess" not in inputs
+
+
+def test_operator_pool_scaling_and_gpu_pool_defaults() -> None:
+    assert node_group("operator").raw_inputs["scalingConfig"] == {
+        "minSize": 2,
+        "maxSize": 3,
+        "desiredSize": 2,
+    }
+    gpu = node_group("gpu").raw_inputs
+    assert gpu["scalingConfig"] == {"minSize": 0, "maxSize": 8, "desiredSize": 0}
+    assert gpu["capacityType"] == "ON_DEMAND"
+    template = recording().get("aws:ec2/launchTemplate:LaunchTemplate", "osmo-cluster-gpu-lt")
+    assert template.raw_inputs["blockDeviceMappings"][0]["ebs"]["volumeSize"] == 200
+
+
+def test_networking_add_ons_precede_every_node_group_and_dns_follows_the_operator_pool() -> None:
+    rec = recording()
+    cni = rec.urn_of(ADDON, "osmo-cluster-vpc-cni")
+    proxy = rec.urn_of(ADDON, "osmo-cluster-kube-proxy")
+    for pool in ("operator", "compute", "gpu", "arm"):
+        assert {cni, proxy} <= set(node_group(pool).options["dependsOn"])
+    assert json.loads(rec.get(ADDON, "osmo-cluster-vpc-cni").raw_inputs["configurationValues"]) == {
+        "enableNetworkPolicy": "true"
+    }
+    operator = node_group("operator").urn
+    for addon in ("osmo-cluster-coredns", "osmo-cluster-ebs-csi"):
+        assert rec.get(ADDON, addon).options["dependsOn"] == [operator]
+
+
+def test_nothing_waits_for_a_gpu_or_compute_node_group() -> None:
+    """Only the group's own autoscaler template tags (which need its ASG name) wait for it."""
+    rec = recording()
+    for pool in ("gpu", "compute", "arm"):
+        waiting = node_group(pool).urn
+        dependents = {r.type for r in rec.resources if waiting in r.dependencies}
+        assert dependents <= {"aws:autoscaling/tag:Tag"}, pool
+        for record in rec.resources:
+            if waiting in record.dependencies:
+                assert record.name.startswith(f"osmo-cluster-{pool}-ca-")
+
+
+def test_irsa_roles_trust_exactly_one_service_account() -> None:
+    rec = recording()
+    oidc = rec.get("aws:iam/openIdConnectProvider:OpenIdConnectProvider", "osmo-cluster-oidc")
+    assert oidc.raw_inputs["clientIdLists"] == ["sts.amazonaws.com"]
+    issuer = oidc.raw_inputs["url"].removeprefix("https://")
+    for role, subject in (
+        ("osmo-cluster-ebs-csi-irsa", "system:serviceaccount:kube-system:ebs-csi-controller-sa"),
+        ("osmo-cluster-autoscaler-irsa", "system:serviceaccount:kube-system:cluster-autoscaler"),
+    ):
+        policy = json.loads(rec.get(ROLE, role).raw_inputs["assumeRolePolicy"])
+        (statement,) = policy["Statement"]
+        assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
+        assert statement["Principal"] == {
+            "Federated": f"arn:aws:iam::000000000000:oidc-provider/{issuer}"
+        }
+        assert statement["Condition"] == {
+            "StringEquals": {f"{issuer}:sub": subject, f"{issuer}:aud": "sts.amazonaws.com"}
+        }
+    ebs = rec.get(ADDON, "osmo-cluster-ebs-csi").raw_inputs
+    assert (
+        ebs["serviceAccountRoleArn"] == "arn:aws:iam::000000000000:role/osmo-cluster-ebs-csi-irsa"
+    )
+
+
+def test_cluster_autoscaler_runs_on_operator_nodes_with_its_irsa_role() -> None:
+    rec = recording()
+    release = rec.get("kubernetes:helm.sh/v3:Release", "osmo-cluster-cluster-autoscaler")
+    inputs = release.raw_inputs
+    assert (inputs["chart"], inputs["version"], inputs["namespace"]) == (
+        "cluster-autoscaler",
+        "9.59.0",
+        "kube-system",
+    )
+    values = inputs["values"]
+    assert values["autoDiscovery"] == {"clusterName": "osmo-usw2"}
+    assert values["awsRegion"] == "us-west-2"
+    assert values["nodeSelector"] == {"node-type": "operator"}
+    assert values["rbac"]["serviceAccount"]["annotations"] == {
+        "eks.amazonaws.com/role-arn": "arn:aws:iam::000000000000:role/osmo-cluster-autoscaler-irsa"
+    }
+    assert release.options["dependsOn"] == [node_group("operator").urn]
+    assert release.provider == rec.urn_of("pulumi:providers:kubernetes", "osmo-cluster-k8s")
+
+
+def test_gpu_pools_scale_from_zero_with_template_tags() -> None:
+    rec = recording()
+    tags = {
+        r.raw_inputs["tag"]["key"]: r.raw_inputs["tag"]["value"]
+        for r in rec.by_type("aws:autoscaling/tag:Tag")
+        if r.name.startswith("osmo-cluster-gpu-")
+    }
+    prefix = "k8s.io/cluster-autoscaler/node-template"
+    assert tags == {
+        f"{prefix}/label/node-type": "gpu",
+        f"{prefix}/label/nvidia.com/gpu": "present",
+        f"{prefix}/taint/nvidia.com/gpu": "present:NoSchedule",
+        f"{prefix}/resources/nvidia.com/gpu": "4",
+    }
+    # The operator pool never scales to zero, so it needs no template.
+    assert not [r for r in rec.by_type("aws:autoscaling/tag:Tag") if "-operator-" in r.name]
+
+
+def test_in_cluster_resources_go_with_the_cluster_unless_they_own_volumes() -> None:
+    rec = recording()
+    cluster = rec.urn_of(EKS, "osmo-cluster-eks")
+    in_cluster = [r for r in rec.resources if r.type.startswith("kubernetes:")]
+    assert len(in_cluster) >= 15
+    # Prometheus and Loki claim EBS volumes: their releases and namespace are deleted for real.
+    owns_volumes = {
+        "osmo-monitoring-prometheus-stack",
+        "osmo-monitoring-loki",
+        "osmo-monitoring-ns",
+    }
+    assert {r.name: r.options["deletedWith"] for r in in_cluster} == {
+        r.name: None if r.name in owns_volumes else cluster for r in in_cluster
+    }
+    assert rec.get("pulumi:providers:kubernetes", "osmo-cluster-k8s").options["deletedWith"] is None
+    assert rec.get(EKS, "osmo-cluster-eks").options["deletedWith"] is None
+
+
+def test_the_kubeconfig_is_exec_based_and_secret() -> None:
+    rec = recording()
+    assert rec.outputs["kubeconfig"] == "[secret]"
+    provider = rec.get("pulumi:providers:kubernetes", "osmo-cluster-k8s")
+    assert engine.mask_secrets(provider.raw_inputs["kubeconfig"]) == "[secret]"
+    kubeconfig = yaml.safe_load(engine.unwrap_secrets(provider.raw_inputs["kubeconfig"]))
+    (user,) = kubeconfig["users"]
+    assert user["user"]["exec"]["command"] == "aws"
+    assert "token" not in user["user"]
+    assert provider.raw_inputs["clusterIdentifier"].startswith("arn:aws:eks:")
+
+
+def test_workflow_policy_and_storage_default_to_what_the_stack_created() -> None:
+    rec = recording()
+    operator = rec.get("kubernetes:helm.sh/v3:Release", "osmo-operators-backend-operator")
+    rendered = json.dumps(engine.unwrap_secrets(operator.raw_inputs["values"]))
+    assert '"clusterCIDRs": ["10.40.0.0/16", "172.20.0.0/16"]' in rendered
+    gp3 = rec.get("kubernetes:storage.k8s.io/v1:StorageClass", "osmo-cluster-gp3").raw_inputs
+    assert gp3["provisioner"] == "ebs.csi.aws.com"
+    assert gp3["parameters"] == {"type": "gp3", "encrypted": "true"}
+    prometheus = rec.get("kubernetes:helm.sh/v3:Release", "osmo-monitoring-prometheus-stack")
+    assert '"storageClassName": "gp3"' in json.dumps(prometheus.raw_inputs["values"])
+
+
+def test_gpu_operator_leaves_driver_and_toolkit_to_the_nvidia_ami() -> None:
+    values = recording().get("kubernetes:helm.sh/v3:Release", "osmo-operators-gpu-operator")
+    assert values.raw_inputs["values"]["driver"] == {"enabled": False}
+    assert values.raw_inputs["values"]["toolkit"] == {"enabled": False}
+
+
+def test_a_first_preview_with_unknown_cluster_outputs_runs() -> None:
+    rec = run_main(eks_config(), preview=True)
+    assert len(rec.by_type(NODE_GROUP)) == 4
+    assert rec.outputs["kubeconfig"] == "[secret]"
+
+
+def test_an_ingress_controller_is_deleted_for_real() -> None:
+    """Its LoadBalancer Service owns a cloud load balancer."""
+    values = eks_config()
+    values["osmo-backend:networking"] = {"ingress": {"enabled": True}}
+    rec = run_main(values)
+    traefik = rec.get("kubernetes:helm.sh/v3:Release", "osmo-ingress-traefik")
+    assert traefik.options["deletedWith"] is None
+    assert rec.get("kubernetes:core/v1:Namespace", "osmo-ingress-ns").options["deletedWith"] is None
+    kai = rec.get("kubernetes:helm.sh/v3:Release", "osmo-operators-kai-scheduler")
+    assert kai.options["deletedWith"] == rec.urn_of(EKS, "osmo-cluster-eks")
+
+
+def test_the_kubeconfig_can_name_a_profile_and_a_role() -> None:
+    role = "arn:aws:iam::123456789012:role/osmo-deployer"
+    rec = run_main(eks_config(kubeconfigAuth={"profile": "osmo-prod", "roleArn": role}))
+    provider = rec.get("pulumi:providers:kubernetes", "osmo-cluster-k8s")
+    kubeconfig = yaml.safe_load(engine.unwrap_secrets(provider.raw_inputs["kubeconfig"]))
+    (user,) = kubeconfig["users"]
+    assert user["user"]["exec"]["args"] == [
+        "--region",
+        "us-west-2",
+        "eks",
+        "get-token",
+        "--cluster-name",
+        "osmo-usw2",
+        "--output",
+        "json",
+        "--role-arn",
+        role,
+    ]
+    assert user["user"]["exec"]["env"] == [{"name": "AWS_PROFILE", "value": "osmo-prod"}]
+
+
+def test_the_egress_allowlist_names_the_regional_aws_endpoints() -> None:
+    hosts = {e["host"]: e["purpose"] for e in recording().outputs["egress_allowlist"]}
+    for host in (
+        "eks.us-west-2.amazonaws.com",
+        "sts.us-west-2.amazonaws.com",
+        "ec2.us-west-2.amazonaws.com",
+        "autoscaling.us-west-2.amazonaws.com",
+        "*.dkr.ecr.us-west-2.amazonaws.com",
+        "registry.k8s.io",
+    ):
+        assert host in hosts
+    assert "Cluster Autoscaler image" in hosts["registry.k8s.io"]
+    off = run_main(eks_config(clusterAutoscaler={"enabled": False}))
+    assert "autoscaling.us-west-2.amazonaws.com" not in {
+        e["host"] for e in off.outputs["egress_allowlist"]
+    }
+    assert not off.by_type("aws:autoscaling/tag:Tag")
+    assert not [r for r in off.resources if r.name == "osmo-cluster-cluster-autoscaler"]
