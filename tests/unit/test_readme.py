@@ -24,6 +24,7 @@ def test_tested_versions_table_matches_the_pins() -> None:
         "Grafana Alloy": versions.ALLOY.version,
         "Headlamp (Kubernetes web UI)": versions.HEADLAMP.version,
         "Traefik (ingress controller)": versions.TRAEFIK.version,
+        "Cluster Autoscaler (EKS)": versions.CLUSTER_AUTOSCALER.version,
         "OSMO Grafana dashboards": versions.OSMO_DASHBOARDS_REF,
     }
     assert versions.KAI_SCHEDULER.chart in table
@@ -36,6 +37,7 @@ def test_tested_versions_table_matches_the_pins() -> None:
         versions.ALLOY,
         versions.HEADLAMP,
         versions.TRAEFIK,
+        versions.CLUSTER_AUTOSCALER,
     ):
         assert f"`{chart.repository}` `{chart.chart}`" in table
 
