@@ -15,24 +15,24 @@ from components._validate import release_name_problem
 from components.versions import EXACT_VERSION, Chart
 
 
-def _copy(value: Any) -> Any:
+def copy_tree(value: Any) -> Any:
     """A copy of the maps and lists in a values tree; leaves (including Outputs) are shared."""
     if isinstance(value, Mapping):
-        return {k: _copy(v) for k, v in value.items()}  # pyright: ignore[reportUnknownVariableType]
+        return {k: copy_tree(v) for k, v in value.items()}  # pyright: ignore[reportUnknownVariableType]
     if isinstance(value, list):
-        return [_copy(v) for v in value]  # pyright: ignore[reportUnknownVariableType]
+        return [copy_tree(v) for v in value]  # pyright: ignore[reportUnknownVariableType]
     return value
 
 
 def deep_merge(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
     """`overrides` over `base`: maps merge key by key, anything else (lists too) replaces."""
-    out: dict[str, Any] = _copy(base)
+    out: dict[str, Any] = copy_tree(base)
     for key, value in overrides.items():
         current = out.get(key)
         if isinstance(current, Mapping) and isinstance(value, Mapping):
             out[key] = deep_merge(current, value)  # pyright: ignore[reportUnknownArgumentType]
         else:
-            out[key] = _copy(value)
+            out[key] = copy_tree(value)
     return out
 
 

@@ -9,6 +9,8 @@ is a conflict, reported with the path and both sources instead of one silently w
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from components._helm import copy_tree
+
 CREDENTIALS_PATH = ("services", "backendApiTokens", "credentials")
 SECRET_REFS_PATH = ("services", "configs", "secretRefs")
 _LISTS_BY_KEY: dict[tuple[str, ...], str] = {
@@ -61,7 +63,7 @@ def _merge_into(
                 problems=problems,
             )
         elif key not in target:
-            target[key] = _copy(value)
+            target[key] = copy_tree(value)
             origin[here] = source
         elif target[key] != value:
             problems.append(
@@ -86,7 +88,7 @@ def _merge_keyed_list(
         name = item.get(field) if isinstance(item, Mapping) else None
         key = (*path, str(name))
         if name not in by_key:
-            target.append(_copy(item))
+            target.append(copy_tree(item))
             by_key[name] = item
             origin[key] = source
         elif by_key[name] != item:
@@ -94,11 +96,3 @@ def _merge_keyed_list(
                 f"{'.'.join(path)}[{field}={name}]: {source} and {origin.get(key, '?')} define "
                 f"it differently; {field} values must be unique"
             )
-
-
-def _copy(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {k: _copy(v) for k, v in value.items()}  # pyright: ignore[reportUnknownVariableType]
-    if isinstance(value, list):
-        return [_copy(v) for v in value]  # pyright: ignore[reportUnknownVariableType]
-    return value

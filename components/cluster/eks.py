@@ -283,21 +283,8 @@ class EksCluster(pulumi.ComponentResource):
 
         # Self-managed add-ons are off: networking before any node, DNS after the first nodes.
         networking_addons = [
-            aws.eks.Addon(
-                f"{name}-vpc-cni",
-                cluster_name=cluster.name,
-                addon_name="vpc-cni",
-                configuration_values=json.dumps({"enableNetworkPolicy": "true"}, sort_keys=True),
-                resolve_conflicts_on_create="OVERWRITE",
-                opts=child,
-            ),
-            aws.eks.Addon(
-                f"{name}-kube-proxy",
-                cluster_name=cluster.name,
-                addon_name="kube-proxy",
-                resolve_conflicts_on_create="OVERWRITE",
-                opts=child,
-            ),
+            self._addon("vpc-cni", child, configuration={"enableNetworkPolicy": "true"}),
+            self._addon("kube-proxy", child),
         ]
         node_role = self._node_role(tags, child)
         groups = {
@@ -306,13 +293,7 @@ class EksCluster(pulumi.ComponentResource):
         }
         operator_group = next(groups[p.name] for p in spec.node_pools if p.role == "operator")
         after_nodes = pulumi.ResourceOptions(parent=self, depends_on=[operator_group])
-        aws.eks.Addon(
-            f"{name}-coredns",
-            cluster_name=cluster.name,
-            addon_name="coredns",
-            resolve_conflicts_on_create="OVERWRITE",
-            opts=after_nodes,
-        )
+        self._addon("coredns", after_nodes)
         ebs_role = self.bind_workload_identity(
             "ebs-csi",
             "kube-system",
@@ -388,6 +369,25 @@ class EksCluster(pulumi.ComponentResource):
             bind_workload_identity=self.bind_workload_identity,
         )
         self.register_outputs({"kubeconfig": self.kubeconfig})
+
+    def _addon(
+        self,
+        addon: str,
+        opts: pulumi.ResourceOptions,
+        *,
+        configuration: Mapping[str, str] | None = None,
+    ) -> aws.eks.Addon:
+        """An EKS-managed add-on; on create it takes over what a bootstrap left behind."""
+        return aws.eks.Addon(
+            f"{self._name}-{addon}",
+            cluster_name=self.cluster.name,
+            addon_name=addon,
+            configuration_values=json.dumps(configuration, sort_keys=True)
+            if configuration
+            else None,
+            resolve_conflicts_on_create="OVERWRITE",
+            opts=opts,
+        )
 
     def _network(
         self, opts: pulumi.ResourceOptions, tags: Mapping[str, str]
