@@ -398,6 +398,12 @@ def _endpoint(problems: Problems, path: str, value: Any, notices: list[str]) -> 
             )
             continue
         public.append(str(cidr))
+    if anywhere and [c for c in public if c != "0.0.0.0/0"]:
+        problems.add(
+            f"{path}.allowPublicFromAnywhere",
+            "contradicts the publicAccessCidrs listed; keep one of them",
+        )
+        return ()
     if anywhere:
         notices.append(
             f"{path}.allowPublicFromAnywhere is set: the EKS API server accepts connections from "

@@ -139,3 +139,11 @@ def test_instance_families_pick_the_ami(instance: str, ami: str, gpu: bool, arm:
     assert family is not None
     assert (family.gpu, family.arm) == (gpu, arm)
     assert ami_type(instance) == ami
+
+
+def test_anywhere_and_listed_networks_contradict() -> None:
+    endpoint = {"allowPublicFromAnywhere": True, "publicAccessCidrs": ["203.0.113.0/24"]}
+    assert problems(eks(endpoint=endpoint)) == (
+        f"{C}.endpoint.allowPublicFromAnywhere: contradicts the publicAccessCidrs listed; keep one "
+        "of them",
+    )
