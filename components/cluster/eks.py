@@ -209,14 +209,12 @@ class EksCluster(pulumi.ComponentResource):
         spec = args["spec"]
         self._name, self._spec = name, spec
         child = pulumi.ResourceOptions(parent=self)
-        tags = {"osmo-backend/cluster": spec.name}
 
-        private_subnets, _public = self._network(child, tags)
+        private_subnets, _public = self._network(child)
 
         cluster_role = aws.iam.Role(
             f"{name}-cluster-role",
             assume_role_policy=_assume("eks.amazonaws.com"),
-            tags=tags,
             opts=child,
         )
         cluster_policy = aws.iam.RolePolicyAttachment(
@@ -230,7 +228,6 @@ class EksCluster(pulumi.ComponentResource):
             description=f"EKS secrets envelope encryption for {spec.name}",
             enable_key_rotation=True,
             deletion_window_in_days=30,
-            tags=tags,
             opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
         )
         self.cluster = aws.eks.Cluster(
@@ -252,7 +249,6 @@ class EksCluster(pulumi.ComponentResource):
                 "bootstrap_cluster_creator_admin_permissions": True,
             },
             bootstrap_self_managed_addons=False,
-            tags=tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[cluster_policy]),
         )
         cluster = self.cluster
@@ -262,7 +258,6 @@ class EksCluster(pulumi.ComponentResource):
                 lambda ids: ids[0].oidcs[0].issuer if ids and ids[0].oidcs else ""
             ),
             client_id_lists=["sts.amazonaws.com"],
-            tags=tags,
             opts=child,
         )
         for index, principal in enumerate(spec.admins):
@@ -286,9 +281,9 @@ class EksCluster(pulumi.ComponentResource):
             self._addon("vpc-cni", child, configuration={"enableNetworkPolicy": "true"}),
             self._addon("kube-proxy", child),
         ]
-        node_role = self._node_role(tags, child)
+        node_role = self._node_role(child)
         groups = {
-            pool.name: self._node_group(pool, node_role, private_subnets, networking_addons, tags)
+            pool.name: self._node_group(pool, node_role, private_subnets, networking_addons)
             for pool in spec.node_pools
         }
         operator_group = next(groups[p.name] for p in spec.node_pools if p.role == "operator")
@@ -344,14 +339,11 @@ class EksCluster(pulumi.ComponentResource):
         if spec.cluster_autoscaler:
             self._autoscaler(in_cluster, operator_group)
 
-        gpu_pools = [p for p in spec.node_pools if p.role == "gpu"]
         roles: dict[Role, NodeRole] = {
             role: NodeRole(selector={"node-type": role}, tolerations=role_tolerations(role))
             for role in ("operator", "compute", "gpu")
             if any(p.role == role for p in spec.node_pools)
         }
-        if any(p.capacity_type == "spot" for p in gpu_pools):
-            pass  # EKS managed spot nodes carry no taint of their own (unlike AKS).
         cidrs = (spec.network.vpc_cidr,) if spec.network.vpc_cidr else ()
         self.handle = ClusterHandle(
             name=spec.name,
@@ -390,7 +382,7 @@ class EksCluster(pulumi.ComponentResource):
         )
 
     def _network(
-        self, opts: pulumi.ResourceOptions, tags: Mapping[str, str]
+        self, opts: pulumi.ResourceOptions
     ) -> tuple[list[pulumi.Output[str]] | list[str], list[pulumi.Output[str]] | list[str]]:
         spec, name = self._spec, self._name
         if spec.network.bring_your_own:
@@ -402,16 +394,15 @@ class EksCluster(pulumi.ComponentResource):
             cidr_block=spec.network.vpc_cidr,
             enable_dns_hostnames=True,
             enable_dns_support=True,
-            tags={**tags, "Name": spec.name},
+            tags={"Name": spec.name},
             opts=opts,
         )
-        gateway = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, tags=dict(tags), opts=opts)
+        gateway = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, opts=opts)
         private_cidrs, public_cidrs = subnet_layout(spec.network.vpc_cidr, spec.availability_zones)
         public_table = aws.ec2.RouteTable(
             f"{name}-public-rt",
             vpc_id=vpc.id,
             routes=[{"cidr_block": "0.0.0.0/0", "gateway_id": gateway.id}],
-            tags=dict(tags),
             opts=opts,
         )
         public: list[aws.ec2.Subnet] = []
@@ -424,7 +415,6 @@ class EksCluster(pulumi.ComponentResource):
                 availability_zone=zone,
                 map_public_ip_on_launch=False,
                 tags={
-                    **tags,
                     **cluster_tag,
                     "kubernetes.io/role/elb": "1",
                     "Name": f"{spec.name}-public-{zone}",
@@ -445,7 +435,6 @@ class EksCluster(pulumi.ComponentResource):
                     cidr_block=private_cidrs[index],
                     availability_zone=zone,
                     tags={
-                        **tags,
                         **cluster_tag,
                         "kubernetes.io/role/internal-elb": "1",
                         "Name": f"{spec.name}-private-{zone}",
@@ -460,13 +449,12 @@ class EksCluster(pulumi.ComponentResource):
         )
         nats = []
         for index, zone in enumerate(zones):
-            eip = aws.ec2.Eip(f"{name}-nat-{zone}-eip", domain="vpc", tags=dict(tags), opts=opts)
+            eip = aws.ec2.Eip(f"{name}-nat-{zone}-eip", domain="vpc", opts=opts)
             nats.append(
                 aws.ec2.NatGateway(
                     f"{name}-nat-{zone}",
                     allocation_id=eip.id,
                     subnet_id=public[index].id,
-                    tags=dict(tags),
                     opts=pulumi.ResourceOptions.merge(
                         opts, pulumi.ResourceOptions(depends_on=[gateway])
                     ),
@@ -478,7 +466,6 @@ class EksCluster(pulumi.ComponentResource):
                 f"{name}-private-{zone}-rt",
                 vpc_id=vpc.id,
                 routes=[{"cidr_block": "0.0.0.0/0", "nat_gateway_id": nat.id}],
-                tags=dict(tags),
                 opts=opts,
             )
             aws.ec2.RouteTableAssociation(
@@ -489,11 +476,10 @@ class EksCluster(pulumi.ComponentResource):
             )
         return [s.id for s in private], [s.id for s in public]
 
-    def _node_role(self, tags: Mapping[str, str], opts: pulumi.ResourceOptions) -> aws.iam.Role:
+    def _node_role(self, opts: pulumi.ResourceOptions) -> aws.iam.Role:
         role = aws.iam.Role(
             f"{self._name}-node-role",
             assume_role_policy=_assume("ec2.amazonaws.com"),
-            tags=dict(tags),
             opts=opts,
         )
         for policy in (
@@ -515,7 +501,6 @@ class EksCluster(pulumi.ComponentResource):
         role: aws.iam.Role,
         subnets: Sequence[pulumi.Input[str]],
         before: Sequence[pulumi.Resource],
-        tags: Mapping[str, str],
     ) -> aws.eks.NodeGroup:
         name, spec = self._name, self._spec
         child = pulumi.ResourceOptions(parent=self)
@@ -537,7 +522,6 @@ class EksCluster(pulumi.ComponentResource):
                     },
                 }
             ],
-            tags=dict(tags),
             opts=child,
         )
         taints: list[aws.eks.NodeGroupTaintArgsDict] = []
@@ -563,7 +547,6 @@ class EksCluster(pulumi.ComponentResource):
             labels=node_labels(pool),
             taints=taints or None,
             launch_template={"id": template.id, "version": template.latest_version.apply(str)},
-            tags=dict(tags),
             # The autoscaler owns the desired size once the group exists.
             opts=pulumi.ResourceOptions(
                 parent=self, depends_on=list(before), ignore_changes=["scalingConfig.desiredSize"]
@@ -649,8 +632,9 @@ def eks_cluster(
     default_storage_class: str | None,
     opts: pulumi.ResourceOptions,
 ) -> EksCluster:
-    """The cluster with its own AWS provider, pinned to the spec's region and tagging every AWS
-    resource; no AWS resource of the stack uses the default provider."""
+    """The cluster with its own AWS provider, pinned to the spec's region; its default tags are
+    the one place every AWS resource gets the cluster tag. No AWS resource of the stack uses the
+    default provider."""
     provider = aws.Provider(
         f"{name}-aws",
         region=spec.region,

@@ -63,6 +63,11 @@ def test_every_aws_resource_uses_the_stack_region_provider() -> None:
     aws = [r for r in rec.resources if r.type.startswith("aws:")]
     assert len(aws) > 40
     assert {r.provider for r in aws} == {provider.urn}
+    # The provider's default tags are the one source of the cluster tag.
+    assert rec.get("aws:ec2/vpc:Vpc", "osmo-cluster-vpc").raw_inputs["tags"] == {
+        "Name": "osmo-usw2"
+    }
+    assert "tags" not in rec.get(EKS, "osmo-cluster-eks").raw_inputs
 
 
 def test_the_control_plane_is_private_encrypted_logged_and_uses_access_entries() -> None:
