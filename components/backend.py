@@ -64,9 +64,7 @@ class OsmoBackend(pulumi.ComponentResource):
         on_cluster = pulumi.ResourceOptions(
             parent=self,
             providers={"kubernetes": self.cluster.provider},
-            transformations=_deleted_with(
-                self.cluster.deleted_with, frozenset({spec.monitoring.namespace})
-            ),
+            transformations=_deleted_with(self.cluster.deleted_with, _artifact_namespaces(spec)),
         )
 
         self.monitoring = None
@@ -127,10 +125,7 @@ class OsmoBackend(pulumi.ComponentResource):
             self.ingress = IngressController(
                 f"{name}-ingress",
                 {"spec": spec.networking.ingress, "cluster": self.cluster},
-                # Its LoadBalancer Service owns a cloud load balancer: always deleted for real.
-                pulumi.ResourceOptions(
-                    parent=self, providers={"kubernetes": self.cluster.provider}
-                ),
+                on_cluster,
             )
         self.register_outputs(
             {
@@ -166,16 +161,25 @@ def _with_cluster_facts(spec: StackSpec, cluster: ClusterHandle) -> StackSpec:
     )
 
 
-VOLUME_CHARTS = frozenset({versions.KUBE_PROMETHEUS_STACK.chart, versions.LOKI.chart})
-"""Releases whose PersistentVolumeClaims own cloud volumes."""
+CLOUD_ARTIFACT_CHARTS = frozenset(
+    {versions.KUBE_PROMETHEUS_STACK.chart, versions.LOKI.chart, versions.TRAEFIK.chart}
+)
+"""Releases that own cloud artifacts: PVC-backed volumes (Prometheus, Loki) and a LoadBalancer
+Service (Traefik)."""
+
+
+def _artifact_namespaces(spec: StackSpec) -> frozenset[str]:
+    """Namespaces holding those releases' claims and Services."""
+    ingress = spec.networking.ingress
+    return frozenset({spec.monitoring.namespace, *([ingress.namespace] if ingress else [])})
 
 
 def _deleted_with(
-    cluster: pulumi.Resource | None, volume_namespaces: frozenset[str]
+    cluster: pulumi.Resource | None, artifact_namespaces: frozenset[str]
 ) -> list[pulumi.ResourceTransformation]:
     """Resources on a cloud cluster go with the cluster (`deleted_with`: no delete call of their
     own), except what owns cloud artifacts that must be cleaned up before the network goes
-    (DESIGN section 6): the releases with volumes and the namespaces holding their claims.
+    (DESIGN section 6): the releases owning volumes or load balancers and their namespaces.
     Resources with an explicit provider (the control plane's Secrets) are left alone."""
     if cluster is None:
         return []
@@ -186,12 +190,12 @@ def _deleted_with(
         if not args.type_.startswith("kubernetes:") or args.opts.provider is not None:
             return None
         if args.type_ == "kubernetes:helm.sh/v3:Release" and args.props.get("chart") in (
-            VOLUME_CHARTS
+            CLOUD_ARTIFACT_CHARTS
         ):
             return None
         metadata: Any = args.props.get("metadata")
         name = metadata.get("name") if isinstance(metadata, dict) else None  # pyright: ignore[reportUnknownMemberType]
-        if args.type_ == "kubernetes:core/v1:Namespace" and name in volume_namespaces:
+        if args.type_ == "kubernetes:core/v1:Namespace" and name in artifact_namespaces:
             return None
         opts = pulumi.ResourceOptions.merge(args.opts, pulumi.ResourceOptions(deleted_with=cluster))
         return pulumi.ResourceTransformationResult(args.props, opts)
