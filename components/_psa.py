@@ -17,3 +17,16 @@ PRIVILEGED_NAMESPACES: Mapping[str, str] = {
 
 PSA_EXCEPTION_LABEL = "osmo-backend.nvidia.com/psa-exception"
 """On privileged namespaces: which documented exception allows it (checked by components.policy)."""
+
+
+_DRIVER_INSTALLER = (
+    "Google's NVIDIA driver installer on GKE GPU nodes (gpuDriver: google) loads a kernel module: "
+    "privileged, root, host PID/network and host paths by design; it is GKE's own manifest "
+    "(container-engine-accelerators) in kube-system"
+)
+PRIVILEGED_WORKLOADS: Mapping[str, str] = {
+    "DaemonSet.kube-system.nvidia-driver-installer": _DRIVER_INSTALLER,
+    "DaemonSet.kube-system.nvidia-driver-installer-ubuntu": _DRIVER_INSTALLER,
+}
+"""The documented exceptions among workloads this project creates itself (as Checkov names them:
+`Kind.namespace.name`): every pod-hardening check may fail for them, for the reason given."""

@@ -15,7 +15,7 @@ import pulumi
 
 from components import versions
 from components.cluster import ClusterHandle, ExistingCluster
-from components.config import ExistingClusterSpec, StackSpec
+from components.config import ExistingClusterSpec, GkeClusterSpec, StackSpec
 from components.connection import Connection
 from components.monitoring import Monitoring
 from components.networking import IngressController, egress_allowlist
@@ -23,6 +23,7 @@ from components.operator import OperatorLayer
 
 if TYPE_CHECKING:
     from components.cluster.eks import EksCluster
+    from components.cluster.gke import GkeCluster
 
 TYPE = "osmo-backend:index:OsmoBackend"
 
@@ -138,13 +139,17 @@ class OsmoBackend(pulumi.ComponentResource):
 
 def _cluster(
     name: str, spec: StackSpec, opts: pulumi.ResourceOptions
-) -> "ExistingCluster | EksCluster":
+) -> "ExistingCluster | EksCluster | GkeCluster":
     storage_class = spec.storage.storage_class
     if isinstance(spec.cluster, ExistingClusterSpec):
         return ExistingCluster(
             f"{name}-cluster", {"spec": spec.cluster, "default_storage_class": storage_class}, opts
         )
-    # Imported here: pulumi_aws takes seconds to import and on-prem stacks never need it.
+    # Imported here: cloud SDKs take seconds to import and other stacks never need them.
+    if isinstance(spec.cluster, GkeClusterSpec):
+        from components.cluster.gke import gke_cluster
+
+        return gke_cluster(f"{name}-cluster", spec.cluster, storage_class, opts)
     from components.cluster.eks import eks_cluster
 
     return eks_cluster(f"{name}-cluster", spec.cluster, storage_class, opts)

@@ -77,7 +77,7 @@ def gpu_operator_values(cluster: ClusterHandle, *, service_monitor: bool = False
         values["dcgmExporter"] = {"serviceMonitor": {"enabled": True}}
     if tolerations:
         values["operator"]["tolerations"] = tolerations
-    return values
+    return _helm.deep_merge(values, cluster.gpu_operator_values)
 
 
 def backend_operator_values(
@@ -129,6 +129,35 @@ def backend_operator_values(
     }
 
 
+CRITICAL_PRIORITY_CLASSES = ("system-node-critical", "system-cluster-critical")
+CRITICAL_PODS_QUOTA = "gpu-operator-quota"
+CRITICAL_PODS_LIMIT = "100"
+
+
+def critical_pods_quota_for(
+    name: str, ns: k8s.core.v1.Namespace, opts: pulumi.ResourceOptions
+) -> k8s.core.v1.ResourceQuota:
+    """GKE admits pods of the system-critical priority classes outside kube-system only in a
+    namespace with a ResourceQuota scoped to them (NVIDIA's GKE page)."""
+    return k8s.core.v1.ResourceQuota(
+        name,
+        metadata={"name": CRITICAL_PODS_QUOTA, "namespace": ns.metadata.name},
+        spec={
+            "hard": {"pods": CRITICAL_PODS_LIMIT},
+            "scope_selector": {
+                "match_expressions": [
+                    {
+                        "operator": "In",
+                        "scope_name": "PriorityClass",
+                        "values": list(CRITICAL_PRIORITY_CLASSES),
+                    }
+                ]
+            },
+        },
+        opts=opts,
+    )
+
+
 class OperatorLayer(pulumi.ComponentResource):
     """KAI scheduler, the GPU Operator (unless the cluster has its own GPU stack) and the OSMO
     backend-operator, in the cluster whose provider the parent passes down."""
@@ -164,6 +193,7 @@ class OperatorLayer(pulumi.ComponentResource):
                 enforce="privileged",
                 timeout_seconds=GPU_OPERATOR_TIMEOUT_SECONDS,
                 depends_on=monitors,
+                critical_pods_quota=cluster.critical_pods_quota,
             )
         elif operators.runtime_class_stub:
             # Older OSMO pod templates set runtimeClassName: nvidia. The GPU Operator owns that
@@ -210,8 +240,10 @@ class OperatorLayer(pulumi.ComponentResource):
         enforce: PsaLevel = "baseline",
         timeout_seconds: int,
         depends_on: Sequence[pulumi.Resource] = (),
+        critical_pods_quota: bool = False,
     ) -> k8s.helm.v3.Release:
-        """An add-on in a namespace of its own: `<prefix>-ns` and its atomic release."""
+        """An add-on in a namespace of its own: `<prefix>-ns` and its atomic release (after the
+        namespace's ResourceQuota for critical pods, where the cluster needs one)."""
         child = pulumi.ResourceOptions(parent=self)
         ns = namespace(
             f"{prefix}-ns",
@@ -220,6 +252,11 @@ class OperatorLayer(pulumi.ComponentResource):
             role=versions.name_of(chart),
             opts=child,
         )
+        if critical_pods_quota:
+            depends_on = [
+                *depends_on,
+                critical_pods_quota_for(f"{prefix}-critical-pods", ns, child),
+            ]
         return _helm.release(
             prefix,
             release_name=spec.release_name,

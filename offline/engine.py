@@ -190,6 +190,39 @@ def _fake_oidc_provider(name: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
     return {"arn": f"arn:aws:iam::{_FAKE_ACCOUNT}:oidc-provider/{host}"}
 
 
+_FAKE_PROJECT_NUMBER = "000000000000"
+"""The project number in every fake GCP output: visibly not a real one."""
+
+
+def _fake_gke_cluster(name: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    cluster = str(inputs.get("name") or name)
+    location = str(inputs.get("location", "us-central1"))
+    digest = hashlib.sha256(cluster.encode()).hexdigest()[:12]
+    ca = base64.b64encode(f"fake CA for {cluster}".encode()).decode()
+    endpoints: dict[str, Any] = dict(inputs.get("controlPlaneEndpointsConfig") or {})
+    endpoints["dnsEndpointConfig"] = {
+        **dict(endpoints.get("dnsEndpointConfig") or {}),
+        "endpoint": f"gke-{digest}-{_FAKE_PROJECT_NUMBER}.{location}.gke.goog",
+    }
+    private = {**dict(inputs.get("privateClusterConfig") or {}), "privateEndpoint": "172.16.0.2"}
+    return {
+        "endpoint": "203.0.113.10",
+        "masterAuth": {
+            **dict(inputs.get("masterAuth") or {}),
+            "clusterCaCertificate": ca,
+        },
+        "controlPlaneEndpointsConfig": endpoints,
+        "privateClusterConfig": private,
+    }
+
+
+def _fake_service_account(name: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    account = inputs.get("accountId") or name
+    project = inputs.get("project") or "fake-project"
+    email = f"{account}@{project}.iam.gserviceaccount.com"
+    return {"email": email, "name": f"projects/{project}/serviceAccounts/{email}"}
+
+
 _COMPUTED_OUTPUTS: dict[str, Callable[[str, Mapping[str, Any]], dict[str, Any]]] = {
     "random:index/randomBytes:RandomBytes": _fake_random_bytes,
     "aws:eks/cluster:Cluster": _fake_eks_cluster,
@@ -199,8 +232,18 @@ _COMPUTED_OUTPUTS: dict[str, Callable[[str, Mapping[str, Any]], dict[str, Any]]]
     "aws:iam/openIdConnectProvider:OpenIdConnectProvider": _fake_oidc_provider,
     "aws:kms/key:Key": _fake_arn("kms", "key"),
     "aws:ec2/launchTemplate:LaunchTemplate": lambda _name, _inputs: {"latestVersion": 1},
+    "gcp:container/cluster:Cluster": _fake_gke_cluster,
+    "gcp:serviceaccount/account:Account": _fake_service_account,
 }
 """Outputs a provider computes (not echoed inputs), faked per resource type."""
+
+DEFAULT_INVOKE_FAKES: dict[str, InvokeFake] = {
+    "gcp:organizations/getProject:getProject": lambda args: {
+        "projectId": args.get("projectId"),
+        "number": _FAKE_PROJECT_NUMBER,
+    },
+}
+"""Data sources a stack reads, faked (the GKE service agent's address needs the project number)."""
 
 
 class _Mocks(pulumi_mocks.Mocks):
@@ -398,7 +441,7 @@ def run(
     unknown, as on a first `pulumi preview`.
     """
     recording = into if into is not None else Recording(project=project, stack=stack)
-    mocks = _Mocks(recording, invoke_fakes or {}, preview=preview)
+    mocks = _Mocks(recording, {**DEFAULT_INVOKE_FAKES, **(invoke_fakes or {})}, preview=preview)
     monitor = _Monitor(mocks, recording, disabled_default_providers)
     logger = logging.getLogger(f"osmo-backend.offline.{project}.{stack}")
     logger.propagate = False

@@ -6,7 +6,7 @@ this handle; they never look at which kind of cluster produced it.
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -49,14 +49,15 @@ def role_tolerations(role: Role) -> tuple[Mapping[str, str], ...]:
 
 
 class WorkloadIdentityBinder(Protocol):
-    """`(suffix, namespace, service_account, policy_arns) -> identity to annotate with`."""
+    """`(suffix, namespace, service_account, grants) -> identity to annotate with`: grants are
+    IAM policy ARNs on EKS, project roles on GKE."""
 
     def __call__(
         self,
         suffix: str,
         namespace: str,
         service_account: str,
-        policy_arns: Sequence[pulumi.Input[str]],
+        grants: Sequence[pulumi.Input[str]],
     ) -> pulumi.Output[str]: ...
 
 
@@ -88,4 +89,10 @@ class ClusterHandle:
     egress: tuple[tuple[str, str], ...] = ()
     """Cloud endpoints (host, why) the cluster's own nodes and add-ons reach on TCP 443."""
     bind_workload_identity: WorkloadIdentityBinder | None = field(default=None, repr=False)
-    """Creates a cloud identity only the given service account can assume (IRSA on EKS)."""
+    """Creates a cloud identity only the given service account can assume (IRSA on EKS, Workload
+    Identity on GKE)."""
+    gpu_operator_values: Mapping[str, Any] = field(default_factory=dict[str, Any])
+    """GPU Operator values this kind of cluster needs (GKE: CDI and the driver install paths)."""
+    critical_pods_quota: bool = False
+    """The GPU Operator's namespace needs a ResourceQuota admitting system-node-critical and
+    system-cluster-critical pods (GKE admits them outside kube-system only with one)."""

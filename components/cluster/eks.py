@@ -570,7 +570,7 @@ class EksCluster(pulumi.ComponentResource):
         suffix: str,
         namespace: str,
         service_account: str,
-        policy_arns: Sequence[pulumi.Input[str]],
+        grants: Sequence[pulumi.Input[str]],
     ) -> pulumi.Output[str]:
         """An IAM role that only `system:serviceaccount:<namespace>:<service_account>` can assume
         through the cluster's OIDC provider (IRSA); returns its ARN."""
@@ -580,7 +580,7 @@ class EksCluster(pulumi.ComponentResource):
         )
         child = pulumi.ResourceOptions(parent=self)
         role = aws.iam.Role(f"{self._name}-{suffix}-irsa", assume_role_policy=trust, opts=child)
-        for index, policy in enumerate(policy_arns):
+        for index, policy in enumerate(grants):
             aws.iam.RolePolicyAttachment(
                 f"{self._name}-{suffix}-irsa-{index}", role=role.name, policy_arn=policy, opts=child
             )

@@ -36,6 +36,7 @@ from components.config.cluster import (
     parse_cluster,
 )
 from components.config.eks import EksClusterSpec, EksNodePoolSpec
+from components.config.gke import GkeClusterSpec, GkeNodePoolSpec
 from components.config.monitoring import (
     IngressSpec,
     MonitoringSpec,
@@ -79,6 +80,8 @@ __all__ = [
     "EksClusterSpec",
     "EksNodePoolSpec",
     "ExistingClusterSpec",
+    "GkeClusterSpec",
+    "GkeNodePoolSpec",
     "GpuStackSpec",
     "IngressControllerSpec",
     "IngressSpec",
@@ -130,7 +133,7 @@ _KEYS = (
 
 @dataclass(frozen=True)
 class StackSpec:
-    cluster: ExistingClusterSpec | EksClusterSpec
+    cluster: ExistingClusterSpec | EksClusterSpec | GkeClusterSpec
     osmo: OsmoSpec
     operators: OperatorsSpec
     monitoring: MonitoringSpec = field(default_factory=MonitoringSpec)
@@ -203,23 +206,38 @@ def load_spec(
                 f"set it with `pulumi config set --secret {key} ...`",
             )
 
-    aws_region = raw.get("aws:region")
+    def text(key: str) -> str | None:
+        value = raw.get(key)
+        return value if isinstance(value, str) else None
+
     cluster = parse_cluster(
         problems,
         cfg.get("cluster"),
         cfg.get("kubeconfig"),
         base_dir,
         notices,
-        aws_region=aws_region if isinstance(aws_region, str) else None,
+        aws_region=text("aws:region"),
+        gcp_project=text("gcp:project"),
+        gcp_region=text("gcp:region"),
     )
     kind: ClusterKind = cluster.kind if cluster is not None else "existing"
-    # A VPC this stack creates is a range it knows; an adopted cluster's or VPC's it does not.
-    # (An EKS section with problems of its own is not second-guessed here.)
-    cidrs_known = (isinstance(cluster, EksClusterSpec) and not cluster.network.bring_your_own) or (
-        cluster is None and _raw_kind(cfg.get("cluster")) == "eks"
-    )
+    # A network this stack creates is a range it knows; an adopted cluster's or network's it
+    # does not. (A cloud cluster section with problems of its own is not second-guessed here.)
+    cidrs_known = (
+        isinstance(cluster, EksClusterSpec | GkeClusterSpec) and not cluster.network.bring_your_own
+    ) or (cluster is None and _raw_kind(cfg.get("cluster")) in ("eks", "gke"))
     osmo = parse_osmo(problems, cfg, base_dir, notices)
     operators = parse_operators(problems, cfg.get("operators"))
+    if (
+        isinstance(cluster, GkeClusterSpec)
+        and cluster.gpu_driver is not None
+        and operators is not None
+        and operators.gpu_operator is None
+    ):
+        problems.add(
+            f"{PROJECT}:operators.gpuOperator.enabled",
+            "GKE gpu pools turn GKE's own device plugin off for the GPU Operator's; keep it on",
+        )
     monitoring = parse_monitoring(
         problems,
         cfg.get("monitoring"),

@@ -1,12 +1,13 @@
 """Shared pieces of the stack-config parsers: config keys, JSON decoding, kubeconfig
 sources, and small typed validators that report into `Problems`."""
 
+import ipaddress
 import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlparse
 
 from components import chart_keys, versions
@@ -212,3 +213,56 @@ def overrides(
             f"(see {chart.source})",
         )
     return None if bad else dict(body)
+
+
+def whole_number(problems: Problems, path: str, value: Any, low: int, high: int) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        problems.add(path, f"must be a whole number from {low} to {high}, got {show(value)}")
+        return None
+    return value
+
+
+def api_cidrs(
+    problems: Problems,
+    path: str,
+    body: Mapping[str, Any],
+    key: str,
+    *,
+    notices: list[str],
+    anywhere_notice: str,
+) -> tuple[str, ...]:
+    """Networks allowed to reach a cloud API server: CIDRs, where 0.0.0.0/0 needs the explicit,
+    logged `allowPublicFromAnywhere: true` and contradicts any other listed network."""
+    anywhere = flag(
+        problems, f"{path}.allowPublicFromAnywhere", body.get("allowPublicFromAnywhere", False)
+    )
+    raw = body.get(key, [])
+    if not isinstance(raw, list):
+        problems.add(f"{path}.{key}", f"must be a list of CIDRs, got {show(raw)}")
+        return ()
+    public: list[str] = []
+    for index, item in enumerate(cast(list[Any], raw)):
+        where = f"{path}.{key}[{index}]"
+        try:
+            cidr = ipaddress.ip_network(str(item), strict=True)
+        except ValueError as err:
+            problems.add(where, f"{show(item)} is not a CIDR ({err})")
+            continue
+        if cidr.prefixlen == 0 and not anywhere:
+            problems.add(
+                where,
+                "opens the API server to the internet; list your networks, or set "
+                "allowPublicFromAnywhere: true (an explicit, logged opt-out)",
+            )
+            continue
+        public.append(str(cidr))
+    if anywhere and [c for c in public if c != "0.0.0.0/0"]:
+        problems.add(
+            f"{path}.allowPublicFromAnywhere",
+            f"contradicts the {key} listed; keep one of them",
+        )
+        return ()
+    if anywhere:
+        notices.append(f"{path}.allowPublicFromAnywhere is set: {anywhere_notice}")
+        public = public or ["0.0.0.0/0"]
+    return tuple(public)

@@ -24,6 +24,7 @@ from components.config._common import (
     section,
 )
 from components.config.eks import EksClusterSpec, parse_eks
+from components.config.gke import GkeClusterSpec, parse_gke
 
 ClusterKind = Literal["existing", "eks", "gke", "aks"]
 
@@ -31,7 +32,10 @@ ClusterKind = Literal["existing", "eks", "gke", "aks"]
 CLUSTER_KINDS: tuple[ClusterKind, ...] = get_args(ClusterKind)
 
 
-SUPPORTED_CLUSTER_KINDS: tuple[ClusterKind, ...] = ("existing", "eks")
+SUPPORTED_CLUSTER_KINDS: tuple[ClusterKind, ...] = ("existing", "eks", "gke")
+
+
+_A_KIND = {"eks": "an EKS", "gke": "a GKE", "aks": "an AKS"}
 
 
 Role = Literal["operator", "compute", "gpu", "jetson"]
@@ -95,7 +99,9 @@ def parse_cluster(
     notices: list[str],
     *,
     aws_region: str | None = None,
-) -> "ExistingClusterSpec | EksClusterSpec | None":
+    gcp_project: str | None = None,
+    gcp_region: str | None = None,
+) -> "ExistingClusterSpec | EksClusterSpec | GkeClusterSpec | None":
     path = f"{PROJECT}:cluster"
     body = required_section(problems, path, value, "`kind` and `name`")
     if body is None:
@@ -113,13 +119,21 @@ def parse_cluster(
         )
         return None
 
+    if kind != "existing" and secret_kubeconfig is not None:
+        problems.add(
+            KUBECONFIG_SECRET_KEY,
+            f"is for kind existing; {_A_KIND[kind]} stack makes its own (exec-based) kubeconfig",
+        )
     if kind == "eks":
-        if secret_kubeconfig is not None:
-            problems.add(
-                KUBECONFIG_SECRET_KEY,
-                "is for kind existing; an EKS stack makes its own (exec-based) kubeconfig",
-            )
         return parse_eks(problems, dict(body), aws_region=aws_region, notices=notices)
+    if kind == "gke":
+        return parse_gke(
+            problems,
+            dict(body),
+            gcp_project=gcp_project,
+            gcp_region=gcp_region,
+            notices=notices,
+        )
     unknown_keys(
         problems, path, body, ("kind", "name", "kubeconfig", "context", "nodeRoles", "gpuStack")
     )

@@ -7,7 +7,14 @@ from typing import Any, Literal, cast, get_args
 
 from components import versions
 from components._validate import Problems, expect_dns_label, expect_mapping, show, unknown_keys
-from components.config._common import PROJECT, flag, overrides, section
+from components.config._common import (
+    PROJECT,
+    api_cidrs,
+    flag,
+    overrides,
+    section,
+    whole_number,
+)
 
 MIN_KUBERNETES_MINOR = 30
 """OSMO's minimum Kubernetes version is 1.30."""
@@ -181,13 +188,6 @@ EKS_KEYS = (
 )
 
 
-def _int(problems: Problems, path: str, value: Any, low: int, high: int) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        problems.add(path, f"must be a whole number from {low} to {high}, got {show(value)}")
-        return None
-    return value
-
-
 def _network(problems: Problems, path: str, value: Any) -> EksNetworkSpec | None:
     body = section(
         problems,
@@ -256,9 +256,11 @@ def _pool(problems: Problems, where: str, item: Any, notices: list[str]) -> EksN
         problems.add(f"{where}.role", f"{show(role)} is not one of: operator, compute, gpu")
     instance = body.get("instanceType")
     _check_family(problems, f"{where}.instanceType", instance, role, notices)
-    low = _int(problems, f"{where}.minSize", body.get("minSize", 0), 0, 1000)
-    high = _int(problems, f"{where}.maxSize", body.get("maxSize", 1), 1, 1000)
-    desired = _int(problems, f"{where}.desiredSize", body.get("desiredSize", low or 0), 0, 1000)
+    low = whole_number(problems, f"{where}.minSize", body.get("minSize", 0), 0, 1000)
+    high = whole_number(problems, f"{where}.maxSize", body.get("maxSize", 1), 1, 1000)
+    desired = whole_number(
+        problems, f"{where}.desiredSize", body.get("desiredSize", low or 0), 0, 1000
+    )
     if None not in (low, high, desired) and not low <= desired <= high:  # type: ignore[operator]
         problems.add(
             where, f"needs minSize <= desiredSize <= maxSize, got {low} <= {desired} <= {high}"
@@ -269,7 +271,9 @@ def _pool(problems: Problems, where: str, item: Any, notices: list[str]) -> EksN
     if capacity not in CAPACITY_TYPES:
         problems.add(f"{where}.capacityType", f"{show(capacity)} is not one of: on-demand, spot")
     default_disk = 200 if role == "gpu" else 100
-    disk = _int(problems, f"{where}.diskSizeGiB", body.get("diskSizeGiB", default_disk), 20, 16384)
+    disk = whole_number(
+        problems, f"{where}.diskSizeGiB", body.get("diskSizeGiB", default_disk), 20, 16384
+    )
     family = instance_family(instance) if isinstance(instance, str) else None
     gpus = (
         _gpus(problems, f"{where}.gpusPerNode", body, instance)
@@ -315,7 +319,7 @@ def _gpus(problems: Problems, path: str, body: Any, instance: Any) -> int | None
             path, f"is required for {instance} (the autoscaler scales up from zero with it)"
         )
         return None
-    return _int(problems, path, value, 1, 16)
+    return whole_number(problems, path, value, 1, 16)
 
 
 def _pools(
@@ -375,42 +379,15 @@ def _endpoint(problems: Problems, path: str, value: Any, notices: list[str]) -> 
     body = section(problems, path, value, ("publicAccessCidrs", "allowPublicFromAnywhere"))
     if body is None:
         return ()
-    anywhere = flag(
-        problems, f"{path}.allowPublicFromAnywhere", body.get("allowPublicFromAnywhere", False)
+    return api_cidrs(
+        problems,
+        path,
+        body,
+        "publicAccessCidrs",
+        notices=notices,
+        anywhere_notice="the EKS API server accepts connections from any address "
+        "(CIS EKS 5.4.2, Checkov CKV_AWS_38)",
     )
-    raw = body.get("publicAccessCidrs", [])
-    if not isinstance(raw, list):
-        problems.add(f"{path}.publicAccessCidrs", f"must be a list of CIDRs, got {show(raw)}")
-        return ()
-    public: list[str] = []
-    for index, item in enumerate(cast(list[Any], raw)):
-        where = f"{path}.publicAccessCidrs[{index}]"
-        try:
-            cidr = ipaddress.ip_network(str(item), strict=True)
-        except ValueError as err:
-            problems.add(where, f"{show(item)} is not a CIDR ({err})")
-            continue
-        if cidr.prefixlen == 0 and not anywhere:
-            problems.add(
-                where,
-                "opens the API server to the internet; list your networks, or set "
-                "allowPublicFromAnywhere: true (an explicit, logged opt-out)",
-            )
-            continue
-        public.append(str(cidr))
-    if anywhere and [c for c in public if c != "0.0.0.0/0"]:
-        problems.add(
-            f"{path}.allowPublicFromAnywhere",
-            "contradicts the publicAccessCidrs listed; keep one of them",
-        )
-        return ()
-    if anywhere:
-        notices.append(
-            f"{path}.allowPublicFromAnywhere is set: the EKS API server accepts connections from "
-            "any address (CIS EKS 5.4.2, Checkov CKV_AWS_38)"
-        )
-        public = public or ["0.0.0.0/0"]
-    return tuple(public)
 
 
 def _autoscaler(problems: Problems, path: str, value: Any) -> tuple[bool, dict[str, Any] | None]:
@@ -482,7 +459,7 @@ def parse_eks(
             f"{path}.admins", f"must be a list of IAM role or user ARNs, got {show(admins)}"
         )
     pools = _pools(problems, f"{path}.nodePools", body.get("nodePools"), notices)
-    hop = _int(problems, f"{path}.imdsHopLimit", body.get("imdsHopLimit", 1), 1, 2)
+    hop = whole_number(problems, f"{path}.imdsHopLimit", body.get("imdsHopLimit", 1), 1, 2)
     autoscaler, autoscaler_values = _autoscaler(
         problems, f"{path}.clusterAutoscaler", body.get("clusterAutoscaler")
     )

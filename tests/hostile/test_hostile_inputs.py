@@ -47,6 +47,32 @@ def change(path: str, value: Any) -> dict[str, Any]:
 
 
 C = "osmo-backend:cluster"
+GKE: dict[str, Any] = {
+    "kind": "gke",
+    "name": "osmo-gke",
+    "project": "osmo-test-1",
+    "region": "us-central1",
+    "nodePools": [
+        {"name": "operator", "role": "operator", "machineType": "n1-standard-4", "minNodes": 1},
+        {"name": "gpu", "role": "gpu", "machineType": "a3-highgpu-8g", "maxNodes": 2},
+    ],
+}
+
+
+def gke(**changes: Any) -> dict[str, Any]:
+    """A GKE stack with the cluster section's keys changed (None deletes)."""
+    body = {k: v for k, v in {**copy.deepcopy(GKE), **changes}.items() if v is not None}
+    config = change(C, body)
+    config.pop("osmo-backend:networking")
+    return config
+
+
+def gke_pool(**changes: Any) -> dict[str, Any]:
+    """A GKE stack whose gpu pool has the given keys changed."""
+    pool = {**GKE["nodePools"][1], **changes}
+    return gke(nodePools=[GKE["nodePools"][0], pool])
+
+
 OSMO = "osmo-backend:osmo"
 N = "osmo-backend:networking"
 M = "osmo-backend:monitoring"
@@ -58,9 +84,72 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     ("cluster not an object", change(C, "eks"), [f"{C}: must be an object"]),
     ("kind unknown", change(f"{C}.kind", "openshift"), [f"{C}.kind: 'openshift' is not one of"]),
     (
-        "kind gke not yet",
-        change(f"{C}.kind", "gke"),
-        [f"{C}.kind: 'gke' clusters are not supported yet"],
+        "gke name uppercase and too long",
+        gke(name="Osmo-" + "x" * 40),
+        [f"{C}.name: 'Osmo-{'x' * 40}' is not a GKE cluster name"],
+    ),
+    (
+        "gke region, project and zone",
+        gke(region="us_central1", project="P", zone="europe-west4-a"),
+        [
+            f"{C}.region: 'us_central1' is not a region like us-central1",
+            f"{C}.project: 'P' is not a Google Cloud project id",
+        ],
+    ),
+    (
+        "gke zone outside its region",
+        gke(zone="europe-west4-a"),
+        [f"{C}.zone: 'europe-west4-a' is not a zone of us-central1"],
+    ),
+    (
+        "gke version below 1.30",
+        gke(kubernetesVersion="1.29"),
+        [f"{C}.kubernetesVersion: '1.29' is not supported; use 1.30 or later"],
+    ),
+    (
+        "gke gpu pool on a CPU machine",
+        gke_pool(machineType="n2-standard-8"),
+        [f"{C}.nodePools[1].accelerator: is required for a gpu pool on n2-standard-8"],
+    ),
+    (
+        "gke accelerator on a machine that cannot take one",
+        gke_pool(machineType="e2-standard-8", accelerator={"type": "nvidia-tesla-t4"}),
+        [f"{C}.nodePools[1].accelerator: e2-standard-8 cannot take attached GPUs"],
+    ),
+    (
+        "gke operator driver on COS",
+        gke_pool(gpuDriver="operator"),
+        [
+            f"{C}.nodePools[1].gpuDriver: operator-installed drivers need imageType UBUNTU_CONTAINERD"
+        ],
+    ),
+    (
+        "gke node counts",
+        gke_pool(minNodes=5, maxNodes=2),
+        [f"{C}.nodePools[1]: needs minNodes <= maxNodes, got 5 > 2"],
+    ),
+    (
+        "gke overlapping ranges",
+        gke(network={"subnetCidr": "10.0.0.0/16", "podCidr": "10.0.0.0/14"}),
+        [f"{C}.network.podCidr: 10.0.0.0/14 overlaps subnetCidr 10.0.0.0/16"],
+    ),
+    (
+        "gke private endpoint without private nodes",
+        gke(privateNodes=False),
+        [f"{C}.endpoint.privateEndpoint: a private endpoint needs private nodes"],
+    ),
+    (
+        "gke authorized networks open to the internet",
+        gke(endpoint={"privateEndpoint": False, "authorizedNetworks": ["0.0.0.0/0"]}),
+        [
+            f"{C}.endpoint.authorizedNetworks[0]: opens the API server to the internet",
+            f"{C}.endpoint.authorizedNetworks: a public endpoint needs the networks allowed",
+        ],
+    ),
+    (
+        "gke gpu pools without the GPU Operator",
+        {**gke(), P: {"gpuOperator": {"enabled": False}}},
+        [f"{P}.gpuOperator.enabled: GKE gpu pools turn GKE's own device plugin off"],
     ),
     (
         "kind aks not yet",

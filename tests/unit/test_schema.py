@@ -20,6 +20,12 @@ CONTEXT: dict[tuple[str, ...], dict[str, Any]] = {
 }
 BRANCHES: dict[tuple[str, ...], dict[str, Any]] = {
     ("cluster", "eks"): {"kind": "eks", "name": "osmo-usw2", "region": "us-west-2"},
+    ("cluster", "gke"): {
+        "kind": "gke",
+        "name": "osmo-usc1",
+        "project": "osmo-test-1",
+        "region": "us-central1",
+    },
 }
 """A valid section for each `oneOf` branch selected by a `kind` const."""
 
