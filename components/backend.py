@@ -15,13 +15,14 @@ import pulumi
 
 from components import versions
 from components.cluster import ClusterHandle, ExistingCluster
-from components.config import ExistingClusterSpec, GkeClusterSpec, StackSpec
+from components.config import AksClusterSpec, ExistingClusterSpec, GkeClusterSpec, StackSpec
 from components.connection import Connection
 from components.monitoring import Monitoring
 from components.networking import IngressController, egress_allowlist
 from components.operator import OperatorLayer
 
 if TYPE_CHECKING:
+    from components.cluster.aks import AksCluster
     from components.cluster.eks import EksCluster
     from components.cluster.gke import GkeCluster
 
@@ -139,13 +140,17 @@ class OsmoBackend(pulumi.ComponentResource):
 
 def _cluster(
     name: str, spec: StackSpec, opts: pulumi.ResourceOptions
-) -> "ExistingCluster | EksCluster | GkeCluster":
+) -> "ExistingCluster | EksCluster | GkeCluster | AksCluster":
     storage_class = spec.storage.storage_class
     if isinstance(spec.cluster, ExistingClusterSpec):
         return ExistingCluster(
             f"{name}-cluster", {"spec": spec.cluster, "default_storage_class": storage_class}, opts
         )
     # Imported here: cloud SDKs take seconds to import and other stacks never need them.
+    if isinstance(spec.cluster, AksClusterSpec):
+        from components.cluster.aks import aks_cluster
+
+        return aks_cluster(f"{name}-cluster", spec.cluster, storage_class, opts)
     if isinstance(spec.cluster, GkeClusterSpec):
         from components.cluster.gke import gke_cluster
 

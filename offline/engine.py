@@ -21,7 +21,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
@@ -149,6 +149,13 @@ def _fake_random_bytes(name: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
     return {"base64": base64.b64encode(data).decode(), "hex": data.hex()}
 
 
+def _fake_random_string(name: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """Deterministic lowercase letters and digits (what the stacks ask for), same name same
+    string."""
+    digest = hashlib.sha256(name.encode()).hexdigest()
+    return {"result": digest[: int(inputs.get("length", 8))]}
+
+
 _FAKE_ACCOUNT = "000000000000"
 """The account in every fake ARN: visibly not a real one."""
 
@@ -223,8 +230,112 @@ def _fake_service_account(name: str, inputs: Mapping[str, Any]) -> dict[str, Any
     return {"email": email, "name": f"projects/{project}/serviceAccounts/{email}"}
 
 
+_FAKE_GUID = "00000000-0000-0000-0000-000000000000"
+"""The subscription, tenant and principal in every fake Azure output: visibly not real ones."""
+_AZURE_NAME_INPUT = {
+    "azure-native:resources:ResourceGroup": "resourceGroupName",
+    "azure-native:network:VirtualNetwork": "virtualNetworkName",
+    "azure-native:keyvault:Vault": "vaultName",
+    "azure-native:containerservice:ManagedCluster": "resourceName",
+    "azure-native:managedidentity:UserAssignedIdentity": "resourceName",
+}
+
+
+def _azure_name(type_: str) -> Callable[[str, Mapping[str, Any]], dict[str, Any]]:
+    def fake(name: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        return {"name": inputs.get(_AZURE_NAME_INPUT[type_]) or name}
+
+    return fake
+
+
+def _fake_identity(name: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    digest = hashlib.sha256(name.encode()).hexdigest()
+    fake_id = f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}"
+    return {
+        **_azure_name("azure-native:managedidentity:UserAssignedIdentity")(name, inputs),
+        "principalId": fake_id,
+        "clientId": fake_id,
+        "tenantId": _FAKE_GUID,
+    }
+
+
+def _fake_aks_cluster(name: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    cluster = str(inputs.get("resourceName") or name)
+    location = str(inputs.get("location", "eastus"))
+    digest = hashlib.sha256(cluster.encode()).hexdigest()[:8]
+    return {
+        "name": cluster,
+        "fqdn": f"{cluster}-{digest}.hcp.{location}.azmk8s.io",
+        "privateFQDN": f"{cluster}-{digest}.privatelink.{location}.azmk8s.io",
+        "oidcIssuerProfile": {
+            "enabled": True,
+            "issuerURL": f"https://{location}.oic.prod-aks.azure.com/{_FAKE_GUID}/{digest}/",
+        },
+    }
+
+
+def _aks_identity_state(state: dict[str, Any]) -> dict[str, Any]:
+    """The input lists identity ids; the resource's state maps each id to its principal."""
+    identity: dict[str, Any] = dict(state.get("identity") or {})
+    refs = identity.get("userAssignedIdentities")
+    if isinstance(refs, list):
+        identity["userAssignedIdentities"] = {
+            str(ref): {"principalId": _FAKE_GUID, "clientId": _FAKE_GUID}
+            for ref in cast(list[Any], refs)
+        }
+        state["identity"] = identity
+    return state
+
+
+_STATE_SHAPES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "azure-native:containerservice:ManagedCluster": _aks_identity_state,
+}
+"""Where a resource's state has another shape than its inputs (applied in previews too: the
+provider reports the shape even when values are unknown)."""
+
+
+def _fake_key(name: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    uri = f"https://{inputs.get('vaultName')}.vault.azure.net/keys/{inputs.get('keyName')}"
+    return {"keyUri": uri, "keyUriWithVersion": f"{uri}/0123456789abcdef0123456789abcdef"}
+
+
+def _fake_aks_credentials(args: Mapping[str, Any]) -> dict[str, Any]:
+    """What ListClusterUserCredential returns with format=exec: a kubelogin kubeconfig."""
+    cluster = str(args.get("resourceName"))
+    digest = hashlib.sha256(cluster.encode()).hexdigest()[:8]
+    ca = base64.b64encode(f"fake CA for {cluster}".encode()).decode()
+    user = {
+        "exec": {
+            "apiVersion": "client.authentication.k8s.io/v1beta1",
+            "command": "kubelogin",
+            "args": ["get-token", "--login", "devicecode", "--server-id", _FAKE_GUID],
+        }
+    }
+    kubeconfig = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [
+            {
+                "name": cluster,
+                "cluster": {
+                    "server": f"https://{cluster}-{digest}.hcp.eastus.azmk8s.io:443",
+                    "certificate-authority-data": ca,
+                },
+            }
+        ],
+        "users": [{"name": f"clusterUser_{cluster}", "user": user}],
+        "contexts": [
+            {"name": cluster, "context": {"cluster": cluster, "user": f"clusterUser_{cluster}"}}
+        ],
+        "current-context": cluster,
+    }
+    value = base64.b64encode(json.dumps(kubeconfig).encode()).decode()
+    return {"kubeconfigs": [{"name": "clusterUser", "value": value}]}
+
+
 _COMPUTED_OUTPUTS: dict[str, Callable[[str, Mapping[str, Any]], dict[str, Any]]] = {
     "random:index/randomBytes:RandomBytes": _fake_random_bytes,
+    "random:index/randomString:RandomString": _fake_random_string,
     "aws:eks/cluster:Cluster": _fake_eks_cluster,
     "aws:eks/nodeGroup:NodeGroup": _fake_node_group,
     "aws:iam/role:Role": _fake_arn("iam", "role"),
@@ -234,6 +345,10 @@ _COMPUTED_OUTPUTS: dict[str, Callable[[str, Mapping[str, Any]], dict[str, Any]]]
     "aws:ec2/launchTemplate:LaunchTemplate": lambda _name, _inputs: {"latestVersion": 1},
     "gcp:container/cluster:Cluster": _fake_gke_cluster,
     "gcp:serviceaccount/account:Account": _fake_service_account,
+    **{t: _azure_name(t) for t in _AZURE_NAME_INPUT},
+    "azure-native:managedidentity:UserAssignedIdentity": _fake_identity,
+    "azure-native:containerservice:ManagedCluster": _fake_aks_cluster,
+    "azure-native:keyvault:Key": _fake_key,
 }
 """Outputs a provider computes (not echoed inputs), faked per resource type."""
 
@@ -242,8 +357,16 @@ DEFAULT_INVOKE_FAKES: dict[str, InvokeFake] = {
         "projectId": args.get("projectId"),
         "number": _FAKE_PROJECT_NUMBER,
     },
+    "azure-native:authorization:getClientConfig": lambda _args: {
+        "clientId": _FAKE_GUID,
+        "objectId": _FAKE_GUID,
+        "subscriptionId": _FAKE_GUID,
+        "tenantId": _FAKE_GUID,
+    },
+    "azure-native:containerservice:listManagedClusterUserCredentials": _fake_aks_credentials,
 }
-"""Data sources a stack reads, faked (the GKE service agent's address needs the project number)."""
+"""Data sources a stack reads, faked: the GKE service agent's address needs the project number,
+AKS stacks read the deploying identity and the cluster user's kubeconfig."""
 
 
 class _Mocks(pulumi_mocks.Mocks):
@@ -265,6 +388,9 @@ class _Mocks(pulumi_mocks.Mocks):
         # In a preview, what the provider computes is not known yet.
         if fake is not None and not self._preview:
             state.update(fake(args.name, args.inputs))
+        shape = _STATE_SHAPES.get(args.typ)
+        if shape is not None:
+            state = shape(state)
         return f"{args.name}-id", state
 
     def call(

@@ -27,7 +27,7 @@ BASE: dict[str, Any] = {
     "osmo-backend:networking": {
         "workflowPolicy": {"clusterCIDRs": ["10.244.0.0/16", "10.96.0.0/12", "192.168.10.0/24"]}
     },
-    "pulumi:disable-default-providers": ["kubernetes", "aws", "gcp"],
+    "pulumi:disable-default-providers": ["kubernetes", "aws", "gcp", "azure-native"],
 }
 
 

@@ -23,6 +23,7 @@ from components.config._common import (
     decode,
     is_placeholder,
 )
+from components.config.aks import AksClusterSpec, AksNodePoolSpec
 from components.config.cluster import (
     GPU_TAINT_EFFECT,
     GPU_TAINT_KEY,
@@ -74,6 +75,8 @@ __all__ = [
     "PROJECT",
     "SECRET_PLACEHOLDER_PREFIX",
     "TOKEN_PATTERN",
+    "AksClusterSpec",
+    "AksNodePoolSpec",
     "ClusterKind",
     "ConfigError",
     "ControlPlaneSpec",
@@ -133,7 +136,7 @@ _KEYS = (
 
 @dataclass(frozen=True)
 class StackSpec:
-    cluster: ExistingClusterSpec | EksClusterSpec | GkeClusterSpec
+    cluster: ExistingClusterSpec | EksClusterSpec | GkeClusterSpec | AksClusterSpec
     osmo: OsmoSpec
     operators: OperatorsSpec
     monitoring: MonitoringSpec = field(default_factory=MonitoringSpec)
@@ -219,13 +222,15 @@ def load_spec(
         aws_region=text("aws:region"),
         gcp_project=text("gcp:project"),
         gcp_region=text("gcp:region"),
+        azure_location=text("azure-native:location"),
     )
     kind: ClusterKind = cluster.kind if cluster is not None else "existing"
     # A network this stack creates is a range it knows; an adopted cluster's or network's it
     # does not. (A cloud cluster section with problems of its own is not second-guessed here.)
     cidrs_known = (
-        isinstance(cluster, EksClusterSpec | GkeClusterSpec) and not cluster.network.bring_your_own
-    ) or (cluster is None and _raw_kind(cfg.get("cluster")) in ("eks", "gke"))
+        isinstance(cluster, EksClusterSpec | GkeClusterSpec | AksClusterSpec)
+        and not cluster.network.bring_your_own
+    ) or (cluster is None and _raw_kind(cfg.get("cluster")) in ("eks", "gke", "aks"))
     osmo = parse_osmo(problems, cfg, base_dir, notices)
     operators = parse_operators(problems, cfg.get("operators"))
     if (
@@ -237,6 +242,17 @@ def load_spec(
         problems.add(
             f"{PROJECT}:operators.gpuOperator.enabled",
             "GKE gpu pools turn GKE's own device plugin off for the GPU Operator's; keep it on",
+        )
+    if (
+        isinstance(cluster, AksClusterSpec)
+        and cluster.gpu_driver == "operator"
+        and operators is not None
+        and operators.gpu_operator is None
+    ):
+        problems.add(
+            f"{PROJECT}:operators.gpuOperator.enabled",
+            "AKS gpu pools with gpuDriver: operator get no driver from AKS; keep the GPU "
+            "Operator on, or use gpuDriver: aks",
         )
     monitoring = parse_monitoring(
         problems,

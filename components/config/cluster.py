@@ -23,6 +23,7 @@ from components.config._common import (
     required_section,
     section,
 )
+from components.config.aks import AksClusterSpec, parse_aks
 from components.config.eks import EksClusterSpec, parse_eks
 from components.config.gke import GkeClusterSpec, parse_gke
 
@@ -30,9 +31,6 @@ ClusterKind = Literal["existing", "eks", "gke", "aks"]
 
 
 CLUSTER_KINDS: tuple[ClusterKind, ...] = get_args(ClusterKind)
-
-
-SUPPORTED_CLUSTER_KINDS: tuple[ClusterKind, ...] = ("existing", "eks", "gke")
 
 
 _A_KIND = {"eks": "an EKS", "gke": "a GKE", "aks": "an AKS"}
@@ -101,7 +99,8 @@ def parse_cluster(
     aws_region: str | None = None,
     gcp_project: str | None = None,
     gcp_region: str | None = None,
-) -> "ExistingClusterSpec | EksClusterSpec | GkeClusterSpec | None":
+    azure_location: str | None = None,
+) -> "ExistingClusterSpec | EksClusterSpec | GkeClusterSpec | AksClusterSpec | None":
     path = f"{PROJECT}:cluster"
     body = required_section(problems, path, value, "`kind` and `name`")
     if body is None:
@@ -111,13 +110,6 @@ def parse_cluster(
     if kind not in CLUSTER_KINDS:
         problems.add(f"{path}.kind", f"{show(kind)} is not one of: {', '.join(CLUSTER_KINDS)}")
         return None
-    if kind not in SUPPORTED_CLUSTER_KINDS:
-        problems.add(
-            f"{path}.kind",
-            f"{kind!r} clusters are not supported yet; supported: "
-            f"{', '.join(SUPPORTED_CLUSTER_KINDS)}",
-        )
-        return None
 
     if kind != "existing" and secret_kubeconfig is not None:
         problems.add(
@@ -126,6 +118,8 @@ def parse_cluster(
         )
     if kind == "eks":
         return parse_eks(problems, dict(body), aws_region=aws_region, notices=notices)
+    if kind == "aks":
+        return parse_aks(problems, dict(body), azure_location=azure_location, notices=notices)
     if kind == "gke":
         return parse_gke(
             problems,

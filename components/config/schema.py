@@ -10,7 +10,9 @@ import json
 from typing import Any
 
 from components import versions
-from components.config.cluster import CLUSTER_KINDS, GPU_COMPONENT_OWNERS, ROLES
+from components.config.aks import GPU_DRIVERS as AKS_GPU_DRIVERS
+from components.config.aks import KUBELOGIN_MODES, PRINCIPAL_TYPES, TIERS, UPGRADE_CHANNELS
+from components.config.cluster import GPU_COMPONENT_OWNERS, ROLES
 from components.config.eks import CAPACITY_TYPES, NAT_GATEWAYS
 from components.config.gke import GPU_DRIVERS, IMAGE_TYPES, RELEASE_CHANNELS
 from components.config.monitoring import LOGS_BACKENDS
@@ -90,9 +92,7 @@ def existing_cluster_schema() -> Json:
     )
     return obj(
         {
-            "kind": string(
-                "Cluster kind.", enum=[k for k in CLUSTER_KINDS if k not in ("eks", "gke")]
-            ),
+            "kind": string("Cluster kind.", enum=["existing"]),
             "name": string("Cluster name (DNS-1123 label); the provider's cluster_identifier."),
             "kubeconfig": string("Kubeconfig file path, relative to the project directory."),
             "context": string("Kubeconfig context. Default: its current-context."),
@@ -260,10 +260,91 @@ def gke_cluster_schema() -> Json:
     )
 
 
+def aks_cluster_schema() -> Json:
+    pool = obj(
+        {
+            "name": string("Pool name (lowercase letters and digits, a letter first, <= 12)."),
+            "role": string(
+                "OSMO node role (operator: AKS's system pool).", enum=["operator", "compute", "gpu"]
+            ),
+            "vmSize": string("VM size; gpu pools need an N-series size (NC, ND, NV)."),
+            "minCount": integer("Minimum nodes (the operator pool: at least 1).", 0, 1000),
+            "maxCount": integer("Maximum nodes.", 1, 1000),
+            "spot": boolean("Spot priority (eviction: Delete); not for the operator pool.", False),
+            "osDiskSizeGb": integer("OS disk size. Default: 128 (gpu pools 256).", 30, 2048),
+            "gpuDriver": string(
+                "gpu pools: who installs the NVIDIA driver (aks: AKS; operator: the GPU "
+                "Operator, the pool's GPU profile says driver None).",
+                enum=list(AKS_GPU_DRIVERS),
+            ),
+        },
+        required=("name", "role", "vmSize"),
+    )
+    return obj(
+        {
+            "kind": {"const": "aks", "description": "Create an AKS cluster."},
+            "name": string("AKS cluster name (lowercase letters, digits, '-', <= 40)."),
+            "location": string("Azure location. Default: azure-native:location."),
+            "resourceGroup": string("Resource group. Default: <name>-rg."),
+            "createResourceGroup": boolean("Create the resource group (false: it exists).", True),
+            "kubernetesVersion": string("Kubernetes minor version, quoted.", default="1.33"),
+            "upgradeChannel": string("Automatic upgrade channel.", enum=list(UPGRADE_CHANNELS)),
+            "tier": string("AKS pricing tier.", enum=list(TIERS)),
+            "zones": strings("Availability zones for every pool (1, 2, 3). Default: none."),
+            "network": obj(
+                {
+                    "vnetCidr": string("VNet this stack creates.", default="10.224.0.0/16"),
+                    "nodeSubnetCidr": string("Node subnet inside it.", default="10.224.0.0/20"),
+                    "podCidr": string("Overlay pod range.", default="10.244.0.0/16"),
+                    "serviceCidr": string("Service range.", default="10.0.0.0/16"),
+                    "dnsServiceIp": string("Cluster DNS address.", default="10.0.0.10"),
+                    "subnetId": string("An existing subnet's resource id instead of a VNet."),
+                }
+            ),
+            "apiServer": obj(
+                {
+                    "privateCluster": boolean(
+                        "Private API server. Default: true unless authorizedIpRanges are set.",
+                        True,
+                    ),
+                    "authorizedIpRanges": strings("Networks that reach the public API server."),
+                    "allowPublicFromAnywhere": boolean(
+                        "Explicit opt-out: allow 0.0.0.0/0 in authorizedIpRanges.", False
+                    ),
+                }
+            ),
+            "adminGroupObjectIds": strings("Entra ID groups given cluster-admin."),
+            "logAnalyticsWorkspaceId": string(
+                "Existing Log Analytics workspace for Container Insights. Default: one is created."
+            ),
+            "nodePools": {
+                "type": "array",
+                "items": pool,
+                "description": "Node pools. Default: an operator (system) and a compute pool.",
+            },
+            "kubeconfigAuth": obj(
+                {"login": string("kubelogin login mode.", enum=list(KUBELOGIN_MODES))},
+                doc="How the kubelogin kubeconfig authenticates. Default: the Azure CLI's login.",
+            ),
+            "deployerPrincipalType": string(
+                "What runs pulumi up (it is assigned AKS RBAC Cluster Admin).",
+                enum=list(PRINCIPAL_TYPES),
+            ),
+        },
+        required=("kind", "name"),
+        doc="Create an AKS cluster for OSMO.",
+    )
+
+
 def cluster_schema() -> Json:
     return {
         "description": "The cluster the backend runs on.",
-        "oneOf": [existing_cluster_schema(), eks_cluster_schema(), gke_cluster_schema()],
+        "oneOf": [
+            existing_cluster_schema(),
+            eks_cluster_schema(),
+            gke_cluster_schema(),
+            aks_cluster_schema(),
+        ],
     }
 
 

@@ -215,7 +215,7 @@ def test_installed_command_exits_2_without_traceback_and_imports_no_cloud_sdk(
     tmp_path: Path,
 ) -> None:
     config = valid_config()
-    config["osmo-backend:cluster"]["kind"] = "aks"  # type: ignore[index]
+    config["osmo-backend:cluster"]["kind"] = "k3s"  # type: ignore[index]
     bad = write_stack(tmp_path, config)
     proc = subprocess.run(
         [sys.executable, "-m", "offline.cli", "plan", "--config-file", str(bad)],
@@ -226,8 +226,7 @@ def test_installed_command_exits_2_without_traceback_and_imports_no_cloud_sdk(
     )
     assert proc.returncode == 2
     assert proc.stderr == (
-        "osmo-backend:cluster.kind: 'aks' clusters are not supported yet; "
-        "supported: existing, eks, gke\n"
+        "osmo-backend:cluster.kind: 'k3s' is not one of: existing, eks, gke, aks\n"
     )
     assert "Traceback" not in proc.stdout + proc.stderr
 

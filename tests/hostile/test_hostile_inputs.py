@@ -67,6 +67,25 @@ def gke(**changes: Any) -> dict[str, Any]:
     return config
 
 
+AKS: dict[str, Any] = {
+    "kind": "aks",
+    "name": "osmo-aks",
+    "location": "eastus",
+    "nodePools": [
+        {"name": "operator", "role": "operator", "vmSize": "Standard_D4s_v3", "minCount": 1},
+        {"name": "gpu", "role": "gpu", "vmSize": "Standard_NC24ads_A100_v4", "maxCount": 2},
+    ],
+}
+
+
+def aks(**changes: Any) -> dict[str, Any]:
+    """An AKS stack with the cluster section's keys changed (None deletes)."""
+    body = {k: v for k, v in {**copy.deepcopy(AKS), **changes}.items() if v is not None}
+    config = change(C, body)
+    config.pop("osmo-backend:networking")
+    return config
+
+
 def gke_pool(**changes: Any) -> dict[str, Any]:
     """A GKE stack whose gpu pool has the given keys changed."""
     pool = {**GKE["nodePools"][1], **changes}
@@ -152,9 +171,52 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
         [f"{P}.gpuOperator.enabled: GKE gpu pools turn GKE's own device plugin off"],
     ),
     (
-        "kind aks not yet",
-        change(f"{C}.kind", "aks"),
-        [f"{C}.kind: 'aks' clusters are not supported yet"],
+        "aks name and location",
+        aks(name="Osmo_AKS", location="East US"),
+        [
+            f"{C}.name: 'Osmo_AKS' is not an AKS cluster name",
+            f"{C}.location: 'East US' is not an Azure location like eastus",
+        ],
+    ),
+    (
+        "aks version below 1.30",
+        aks(kubernetesVersion="1.27"),
+        [f"{C}.kubernetesVersion: '1.27' is not supported; use 1.30 or later"],
+    ),
+    (
+        "aks gpu role on a non-N-series size",
+        aks(
+            nodePools=[
+                AKS["nodePools"][0],
+                {"name": "gpu", "role": "gpu", "vmSize": "Standard_D8s_v3"},
+            ]
+        ),
+        [f"{C}.nodePools[1].vmSize: Standard_D8s_v3 has no NVIDIA GPU"],
+    ),
+    (
+        "aks system pool without nodes",
+        aks(nodePools=[{**AKS["nodePools"][0], "minCount": 0}]),
+        [f"{C}.nodePools[0].minCount: the operator pool is AKS's system pool"],
+    ),
+    (
+        "aks private cluster with authorized ranges",
+        aks(apiServer={"privateCluster": True, "authorizedIpRanges": ["203.0.113.0/24"]}),
+        [f"{C}.apiServer: privateCluster and authorizedIpRanges are mutually exclusive"],
+    ),
+    (
+        "aks dns service ip outside the service range",
+        aks(network={"dnsServiceIp": "192.168.0.10"}),
+        [f"{C}.network.dnsServiceIp: 192.168.0.10 is outside the service CIDR 10.0.0.0/16"],
+    ),
+    (
+        "aks dns service ip is the first address",
+        aks(network={"dnsServiceIp": "10.0.0.1"}),
+        [f"{C}.network.dnsServiceIp: 10.0.0.1 is reserved"],
+    ),
+    (
+        "aks overlapping ranges",
+        aks(network={"vnetCidr": "10.0.0.0/8"}),
+        [f"{C}.network.serviceCidr: 10.0.0.0/16 overlaps vnetCidr 10.0.0.0/8"],
     ),
     (
         "cluster name uppercase",

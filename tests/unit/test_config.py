@@ -154,13 +154,6 @@ def test_fails_on_unknown_keys_at_every_level() -> None:
     )
 
 
-def test_aks_is_rejected_as_not_supported_yet() -> None:
-    assert problems(config(cluster={"kind": "aks"})) == (
-        "osmo-backend:cluster.kind: 'aks' clusters are not supported yet; "
-        "supported: existing, eks, gke",
-    )
-
-
 def test_fails_on_unknown_kind() -> None:
     assert problems(config(cluster={"kind": "k3s"})) == (
         "osmo-backend:cluster.kind: 'k3s' is not one of: existing, eks, gke, aks",

@@ -24,7 +24,7 @@ def test_credential_keys_are_declared_secret() -> None:
 def test_kubernetes_default_providers_are_disabled() -> None:
     doc = yaml.safe_load((REPO / "Pulumi.yaml").read_text())
     assert doc["config"]["pulumi:disable-default-providers"] == {
-        "value": ["kubernetes", "aws", "gcp"]
+        "value": ["kubernetes", "aws", "gcp", "azure-native"]
     }
     assert doc["runtime"] == {
         "name": "python",

@@ -20,6 +20,7 @@ CONTEXT: dict[tuple[str, ...], dict[str, Any]] = {
 }
 BRANCHES: dict[tuple[str, ...], dict[str, Any]] = {
     ("cluster", "eks"): {"kind": "eks", "name": "osmo-usw2", "region": "us-west-2"},
+    ("cluster", "aks"): {"kind": "aks", "name": "osmo-eus", "location": "eastus"},
     ("cluster", "gke"): {
         "kind": "gke",
         "name": "osmo-usc1",

@@ -1,0 +1,578 @@
+"""AKS backend clusters: resource group, a VNet with a NAT gateway, a hardened cluster with Entra ID
+and Azure RBAC, node pools per OSMO role with a GPU stack profile, Workload Identity, the
+deployer's role, and the handle.
+
+Secure defaults (research/reliability.md 1.4): Entra ID integration with Azure RBAC and local
+accounts disabled; a private API server, or a public one only for listed ranges (AKS refuses both
+at once); OIDC issuer and Workload Identity; Secrets encrypted with a Key Vault key (KMS) through a
+user-assigned cluster identity granted before the cluster exists; Azure CNI Overlay with Cilium
+network policy; an automatic upgrade channel and node-image OS upgrades; the Azure Policy add-on;
+Container Insights to a Log Analytics workspace; no node public IPs; egress through a NAT gateway.
+
+With Azure RBAC and no local accounts, whoever runs `pulumi up` needs "Azure Kubernetes Service RBAC
+Cluster Admin" on the cluster, or every in-cluster resource fails with Forbidden: the stack
+assigns it to the deploying identity (from the client config) before the Kubernetes provider is
+used. GPU pools: AKS installs the driver (its node image carries the container toolkit), or the
+pool's GPU profile says `driver: None` and the GPU Operator installs both. Spot pools carry AKS's
+own `kubernetes.azure.com/scalesetpriority=spot:NoSchedule` taint: the GPU Operator's daemonsets
+and OSMO's pods for those roles tolerate it.
+"""
+
+import base64
+from collections.abc import Mapping, Sequence
+from typing import Any, NotRequired, TypedDict
+
+import pulumi
+import pulumi_azure_native as azure
+import pulumi_kubernetes as k8s
+import pulumi_random as random
+import yaml
+
+from components.cluster.base import GPU_TAINT, GPU_TOLERATION, ClusterHandle, NodeRole
+from components.config import GpuStackSpec, Role
+from components.config.aks import AksClusterSpec, AksNodePoolSpec
+
+TYPE = "osmo-backend:index:AksCluster"
+MANAGED_CSI = "managed-csi"
+"""AKS's own default StorageClass (Azure Disk CSI); it exists already and is not created."""
+
+AKS_RBAC_CLUSTER_ADMIN = "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b"
+"""Built-in role "Azure Kubernetes Service RBAC Cluster Admin"."""
+KEY_VAULT_CRYPTO_USER = "12338af0-0e69-4776-bea7-57ae8d297424"
+"""Built-in role "Key Vault Crypto User" (KMS: wrap and unwrap with the key)."""
+NETWORK_CONTRIBUTOR = "4d97b98b-1d4f-4787-a291-c67834d212e7"
+"""Built-in role "Network Contributor" (the cluster identity joins nodes to the subnet)."""
+AKS_AAD_SERVER_ID = "6dae42f8-4368-4678-94ff-3960e28e3630"
+"""The Entra ID application of AKS's API server (kubelogin --server-id)."""
+
+SPOT_TAINT_KEY = "kubernetes.azure.com/scalesetpriority"
+SPOT_TOLERATION: Mapping[str, str] = {
+    "key": SPOT_TAINT_KEY,
+    "operator": "Equal",
+    "value": "spot",
+    "effect": "NoSchedule",
+}
+WORKLOAD_IDENTITY_AUDIENCE = "api://AzureADTokenExchange"
+
+
+class AksClusterArgs(TypedDict):
+    """Inputs for AksCluster (validated by `components.config` first)."""
+
+    spec: AksClusterSpec
+    default_storage_class: NotRequired[str | None]
+    """StorageClass for in-cluster state; None: AKS's own `managed-csi`."""
+
+
+def node_labels(pool: AksNodePoolSpec) -> dict[str, str]:
+    labels = {"node-type": pool.role}
+    if pool.role == "gpu":
+        labels["nvidia.com/gpu"] = "present"
+    return labels
+
+
+def node_taints(pool: AksNodePoolSpec) -> list[str]:
+    """The GPU taint on GPU pools; AKS adds the spot taint to spot pools itself."""
+    if pool.role == "gpu":
+        return [f"{GPU_TAINT['key']}={GPU_TAINT['value']}:{GPU_TAINT['effect']}"]
+    return []
+
+
+def role_tolerations(spec: AksClusterSpec, role: Role) -> tuple[Mapping[str, str], ...]:
+    pools = [p for p in spec.node_pools if p.role == role]
+    out: list[Mapping[str, str]] = [GPU_TOLERATION] if role == "gpu" else []
+    if any(p.spot for p in pools):
+        out.append(SPOT_TOLERATION)
+    return tuple(out)
+
+
+def gpu_stack(spec: AksClusterSpec) -> GpuStackSpec:
+    if spec.gpu_driver == "operator":
+        return GpuStackSpec(driver="operator", toolkit="operator")
+    return GpuStackSpec(driver="host", toolkit="host")
+
+
+def gpu_operator_values(spec: AksClusterSpec) -> dict[str, Any]:
+    """With spot GPU pools, the GPU Operator's daemonsets and its NFD worker tolerate AKS's spot
+    taint next to the GPU taint (setting the lists replaces the chart's defaults)."""
+    if not any(p.spot for p in spec.node_pools if p.role == "gpu"):
+        return {}
+    tolerations = [dict(GPU_TOLERATION), dict(SPOT_TOLERATION)]
+    return {
+        "daemonsets": {"tolerations": tolerations},
+        "node-feature-discovery": {"worker": {"tolerations": tolerations}},
+    }
+
+
+def cloud_egress(location: str) -> tuple[tuple[str, str], ...]:
+    """AKS's required outbound endpoints plus those of the add-ons this stack turns on."""
+    return (
+        (f"*.hcp.{location}.azmk8s.io", "nodes reach the API server"),
+        ("mcr.microsoft.com", "AKS system images"),
+        ("*.data.mcr.microsoft.com", "AKS system image layers"),
+        ("management.azure.com", "Azure Resource Manager (node and load balancer operations)"),
+        ("login.microsoftonline.com", "Entra ID authentication, Workload Identity tokens"),
+        ("packages.microsoft.com", "node packages"),
+        ("acs-mirror.azureedge.net", "node binaries (kubelet, CNI)"),
+        ("*.ods.opinsights.azure.com", "Container Insights"),
+        ("*.oms.opinsights.azure.com", "Container Insights"),
+        ("data.policy.core.windows.net", "Azure Policy add-on"),
+        ("store.policy.core.windows.net", "Azure Policy add-on"),
+    )
+
+
+def role_definition(subscription: str, role: str) -> str:
+    return f"/subscriptions/{subscription}/providers/Microsoft.Authorization/roleDefinitions/{role}"
+
+
+def kubelogin_kubeconfig(raw: str, login: str) -> str:
+    """The cluster user's kubeconfig with its user converted for kubelogin (as
+    `kubelogin convert-kubeconfig -l <login>` does): tokens come from Entra ID at each call."""
+    config: dict[str, Any] = yaml.safe_load(raw)
+    exec_config = {
+        "apiVersion": "client.authentication.k8s.io/v1beta1",
+        "command": "kubelogin",
+        "args": ["get-token", "--login", login, "--server-id", AKS_AAD_SERVER_ID],
+        "env": None,
+        "installHint": "kubelogin is not installed which is required to connect to AAD enabled "
+        "cluster.\n\nTo learn more, please go to https://azure.github.io/kubelogin/",
+        "provideClusterInfo": False,
+    }
+    for user in config.get("users") or []:
+        user["user"] = {"exec": exec_config}
+    return yaml.safe_dump(config, sort_keys=True)
+
+
+class AksCluster(pulumi.ComponentResource):
+    """An AKS cluster shaped for OSMO."""
+
+    handle: ClusterHandle
+    kubeconfig: pulumi.Output[str]
+    """kubelogin-based kubeconfig (secret)."""
+    cluster: azure.containerservice.ManagedCluster
+    """The escape hatch: the underlying managed cluster resource."""
+    node_pools: dict[str, azure.containerservice.AgentPool]
+
+    def __init__(
+        self, name: str, args: AksClusterArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(TYPE, name, None, opts)
+        spec = args["spec"]
+        self._name, self._spec = name, spec
+        self._tags = {"osmo-backend-cluster": spec.name, "managed-by": "pulumi"}
+        child = pulumi.ResourceOptions(parent=self)
+        client = azure.authorization.get_client_config_output(
+            opts=pulumi.InvokeOutputOptions(parent=self)
+        )
+        self._subscription = client.subscription_id
+
+        if spec.create_resource_group:
+            group = azure.resources.ResourceGroup(
+                f"{name}-rg",
+                resource_group_name=spec.resource_group,
+                location=spec.location,
+                tags=self._tags,
+                opts=child,
+            )
+            self._group: pulumi.Input[str] = group.name
+        else:
+            self._group = spec.resource_group
+        identity = azure.managedidentity.UserAssignedIdentity(
+            f"{name}-identity",
+            resource_group_name=self._group,
+            resource_name_=f"{spec.name}-cluster",
+            location=spec.location,
+            tags=self._tags,
+            opts=child,
+        )
+        subnet_id, network_grant = self._network(identity)
+        key_uri, key_grant = self._secrets_key(identity, client.tenant_id)
+        workspace = self._workspace()
+
+        system = next(p for p in spec.node_pools if p.system)
+        profile: azure.containerservice.ManagedClusterAgentPoolProfileArgsDict = {
+            "name": system.name,
+            "mode": "System",
+            **self._pool_args(system, subnet_id),  # type: ignore[typeddict-item]
+        }
+        self.cluster = azure.containerservice.ManagedCluster(
+            f"{name}-aks",
+            resource_group_name=self._group,
+            resource_name_=spec.name,
+            location=spec.location,
+            dns_prefix=spec.dns_prefix,
+            kubernetes_version=spec.kubernetes_version,
+            sku={"name": "Base", "tier": spec.tier},
+            identity={
+                "type": azure.containerservice.ResourceIdentityType.USER_ASSIGNED,
+                "user_assigned_identities": [identity.id],
+            },
+            aad_profile={
+                "managed": True,
+                "enable_azure_rbac": True,
+                "tenant_id": client.tenant_id,
+                "admin_group_object_ids": list(spec.admin_group_object_ids) or None,
+            },
+            disable_local_accounts=True,
+            enable_rbac=True,
+            api_server_access_profile={
+                "enable_private_cluster": spec.private_cluster,
+                "authorized_ip_ranges": list(spec.authorized_ip_ranges) or None,
+            },
+            network_profile={
+                "network_plugin": "azure",
+                "network_plugin_mode": "overlay",
+                "network_dataplane": "cilium",
+                "network_policy": "cilium",
+                "pod_cidr": spec.network.pod_cidr,
+                "service_cidr": spec.network.service_cidr,
+                "dns_service_ip": spec.network.dns_service_ip,
+                "load_balancer_sku": "standard",
+                "outbound_type": "loadBalancer"
+                if spec.network.bring_your_own
+                else "userAssignedNATGateway",
+            },
+            oidc_issuer_profile={"enabled": True},
+            security_profile={
+                "workload_identity": {"enabled": True},
+                "azure_key_vault_kms": {
+                    "enabled": True,
+                    "key_id": key_uri,
+                    "key_vault_network_access": "Public",
+                },
+            },
+            auto_upgrade_profile={
+                "upgrade_channel": spec.upgrade_channel,
+                "node_os_upgrade_channel": "NodeImage",
+            },
+            addon_profiles={
+                "azurepolicy": {"enabled": True},
+                "omsagent": {
+                    "enabled": True,
+                    "config": {
+                        "logAnalyticsWorkspaceResourceID": workspace,
+                        "useAADAuth": "true",
+                    },
+                },
+            },
+            agent_pool_profiles=[profile],
+            tags=self._tags,
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[g for g in (network_grant, key_grant) if g is not None]
+            ),
+        )
+        cluster = self.cluster
+        self.node_pools = {
+            pool.name: self._agent_pool(pool, subnet_id)
+            for pool in spec.node_pools
+            if not pool.system
+        }
+        deployer = azure.authorization.RoleAssignment(
+            f"{name}-deployer-admin",
+            principal_id=client.object_id,
+            principal_type=spec.deployer_principal_type,
+            role_definition_id=self._subscription.apply(
+                lambda sub: role_definition(sub, AKS_RBAC_CLUSTER_ADMIN)
+            ),
+            scope=cluster.id,
+            description="The identity running pulumi up manages this cluster's resources",
+            opts=child,
+        )
+
+        # Read once the cluster exists (in a first preview the kubeconfig stays unknown).
+        credentials = azure.containerservice.list_managed_cluster_user_credentials_output(
+            resource_group_name=spec.resource_group,
+            resource_name=spec.name,
+            format="exec",
+            opts=pulumi.InvokeOutputOptions(parent=self, depends_on=[cluster]),
+        )
+        self.kubeconfig = pulumi.Output.secret(
+            credentials.kubeconfigs.apply(
+                lambda kubeconfigs: kubelogin_kubeconfig(
+                    base64.b64decode(kubeconfigs[0].value).decode(), spec.kubelogin_mode
+                )
+            )
+        )
+        provider = k8s.Provider(
+            f"{name}-k8s",
+            kubeconfig=self.kubeconfig,
+            cluster_identifier=cluster.id,
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[cluster, deployer],
+                additional_secret_outputs=["kubeconfig"],
+            ),
+        )
+
+        roles: dict[Role, NodeRole] = {
+            role: NodeRole(selector={"node-type": role}, tolerations=role_tolerations(spec, role))
+            for role in ("operator", "compute", "gpu")
+            if any(p.role == role for p in spec.node_pools)
+        }
+        network = spec.network
+        cidrs = tuple(c for c in (network.vnet_cidr, network.pod_cidr, network.service_cidr) if c)
+        self.handle = ClusterHandle(
+            name=spec.name,
+            kind="aks",
+            identifier=spec.name,
+            kubeconfig=self.kubeconfig,
+            provider=provider,
+            node_roles=roles,
+            gpu_stack=gpu_stack(spec),
+            deleted_with=cluster,
+            default_storage_class=args.get("default_storage_class") or MANAGED_CSI,
+            cluster_cidrs=cidrs,
+            egress=cloud_egress(spec.location),
+            bind_workload_identity=self.bind_workload_identity,
+            gpu_operator_values=gpu_operator_values(spec),
+        )
+        self.register_outputs({"kubeconfig": self.kubeconfig})
+
+    def _network(
+        self, identity: azure.managedidentity.UserAssignedIdentity
+    ) -> tuple[pulumi.Input[str], azure.authorization.RoleAssignment | None]:
+        """The node subnet (NAT gateway egress, no default outbound access), and the cluster
+        identity's right to join nodes and load balancers to it."""
+        spec, name = self._spec, self._name
+        child = pulumi.ResourceOptions(parent=self)
+        if spec.network.subnet_id is not None:
+            subnet_id: pulumi.Input[str] = spec.network.subnet_id
+        else:
+            assert spec.network.vnet_cidr is not None
+            assert spec.network.node_subnet_cidr is not None
+            vnet = azure.network.VirtualNetwork(
+                f"{name}-vnet",
+                resource_group_name=self._group,
+                virtual_network_name=spec.name,
+                location=spec.location,
+                address_space={"address_prefixes": [spec.network.vnet_cidr]},
+                tags=self._tags,
+                opts=pulumi.ResourceOptions(parent=self, ignore_changes=["subnets"]),
+            )
+            address = azure.network.PublicIPAddress(
+                f"{name}-nat-ip",
+                resource_group_name=self._group,
+                public_ip_address_name=f"{spec.name}-nat",
+                location=spec.location,
+                sku={"name": "Standard"},
+                public_ip_allocation_method="Static",
+                tags=self._tags,
+                opts=child,
+            )
+            nat = azure.network.NatGateway(
+                f"{name}-nat",
+                resource_group_name=self._group,
+                nat_gateway_name=f"{spec.name}-nat",
+                location=spec.location,
+                sku={"name": "Standard"},
+                public_ip_addresses=[{"id": address.id}],
+                idle_timeout_in_minutes=4,
+                tags=self._tags,
+                opts=child,
+            )
+            subnet = azure.network.Subnet(
+                f"{name}-nodes",
+                resource_group_name=self._group,
+                virtual_network_name=vnet.name,
+                subnet_name="nodes",
+                address_prefix=spec.network.node_subnet_cidr,
+                nat_gateway={"id": nat.id},
+                default_outbound_access=False,
+                opts=child,
+            )
+            subnet_id = subnet.id
+        grant = azure.authorization.RoleAssignment(
+            f"{name}-identity-network",
+            principal_id=identity.principal_id,
+            principal_type="ServicePrincipal",
+            role_definition_id=self._subscription.apply(
+                lambda sub: role_definition(sub, NETWORK_CONTRIBUTOR)
+            ),
+            scope=subnet_id,
+            opts=child,
+        )
+        return subnet_id, grant
+
+    def _secrets_key(
+        self, identity: azure.managedidentity.UserAssignedIdentity, tenant: pulumi.Input[str]
+    ) -> tuple[pulumi.Output[str], azure.authorization.RoleAssignment]:
+        """A Key Vault key for KMS etcd encryption and the cluster identity's right to use it.
+        Vault and key survive `pulumi destroy` (purge protection keeps the name for 90 days:
+        the random suffix lets the stack be created again)."""
+        spec, name = self._spec, self._name
+        retain = pulumi.ResourceOptions(parent=self, retain_on_delete=True)
+        suffix = random.RandomString(
+            f"{name}-vault-suffix",
+            length=6,
+            special=False,
+            upper=False,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        vault = azure.keyvault.Vault(
+            f"{name}-vault",
+            resource_group_name=self._group,
+            # Vault names: 3 to 24 characters, globally unique.
+            vault_name=suffix.result.apply(lambda s: f"{spec.name[:12].rstrip('-')}-kms-{s}"),
+            location=spec.location,
+            properties={
+                "tenant_id": tenant,
+                "sku": {"family": "A", "name": azure.keyvault.SkuName.STANDARD},
+                "enable_rbac_authorization": True,
+                "enable_soft_delete": True,
+                "soft_delete_retention_in_days": 90,
+                "enable_purge_protection": True,
+                "public_network_access": "Enabled",
+            },
+            tags=self._tags,
+            opts=retain,
+        )
+        key = azure.keyvault.Key(
+            f"{name}-secrets-key",
+            resource_group_name=self._group,
+            vault_name=vault.name,
+            key_name="etcd",
+            properties={
+                "kty": "RSA",
+                "key_size": 2048,
+                "key_ops": ["wrapKey", "unwrapKey", "encrypt", "decrypt"],
+            },
+            opts=retain,
+        )
+        grant = azure.authorization.RoleAssignment(
+            f"{name}-identity-kms",
+            principal_id=identity.principal_id,
+            principal_type="ServicePrincipal",
+            role_definition_id=self._subscription.apply(
+                lambda sub: role_definition(sub, KEY_VAULT_CRYPTO_USER)
+            ),
+            scope=vault.id,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return key.key_uri_with_version, grant
+
+    def _workspace(self) -> pulumi.Input[str]:
+        spec = self._spec
+        if spec.log_analytics_workspace_id is not None:
+            return spec.log_analytics_workspace_id
+        return azure.operationalinsights.Workspace(
+            f"{self._name}-logs",
+            resource_group_name=self._group,
+            workspace_name=f"{spec.name}-logs",
+            location=spec.location,
+            sku={"name": "PerGB2018"},
+            retention_in_days=30,
+            tags=self._tags,
+            opts=pulumi.ResourceOptions(parent=self),
+        ).id
+
+    def _pool_args(self, pool: AksNodePoolSpec, subnet_id: pulumi.Input[str]) -> dict[str, Any]:
+        """What the system pool profile and a user agent pool share."""
+        spec = self._spec
+        args: dict[str, Any] = {
+            "vm_size": pool.vm_size,
+            "count": max(pool.min_count, 1 if pool.system else 0),
+            "enable_auto_scaling": True,
+            "min_count": pool.min_count,
+            "max_count": pool.max_count,
+            "os_type": "Linux",
+            "os_sku": "Ubuntu",
+            "type": "VirtualMachineScaleSets",
+            "vnet_subnet_id": subnet_id,
+            "enable_node_public_ip": False,
+            "os_disk_size_gb": pool.os_disk_size_gb,
+            "node_labels": node_labels(pool),
+            "node_taints": node_taints(pool) or None,
+            "availability_zones": list(spec.zones) or None,
+            "upgrade_settings": {"max_surge": "33%"},
+            "tags": self._tags,
+        }
+        if pool.spot:
+            args |= {
+                "scale_set_priority": "Spot",
+                "scale_set_eviction_policy": "Delete",
+                "spot_max_price": -1,
+            }
+        if pool.gpu_driver is not None:
+            args["gpu_profile"] = {"driver": "None" if pool.gpu_driver == "operator" else "Install"}
+        return args
+
+    def _agent_pool(
+        self, pool: AksNodePoolSpec, subnet_id: pulumi.Input[str]
+    ) -> azure.containerservice.AgentPool:
+        return azure.containerservice.AgentPool(
+            f"{self._name}-{pool.name}",
+            resource_group_name=self._group,
+            resource_name_=self.cluster.name,
+            agent_pool_name=pool.name,
+            mode="User",
+            **self._pool_args(pool, subnet_id),
+            # The cluster autoscaler owns the size once the pool exists.
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["count"]),
+        )
+
+    def bind_workload_identity(
+        self,
+        suffix: str,
+        namespace: str,
+        service_account: str,
+        grants: Sequence[pulumi.Input[str]],
+    ) -> pulumi.Output[str]:
+        """A user-assigned identity only `system:serviceaccount:<namespace>:<service_account>`
+        can federate into through the cluster's OIDC issuer, with the given built-in role ids
+        assigned on the cluster's resource group; returns its client id (the service account's
+        `azure.workload.identity/client-id` annotation; pods also need the
+        `azure.workload.identity/use: "true"` label)."""
+        spec, name = self._spec, self._name
+        child = pulumi.ResourceOptions(parent=self)
+        identity = azure.managedidentity.UserAssignedIdentity(
+            f"{name}-{suffix}-wi",
+            resource_group_name=self._group,
+            resource_name_=f"{spec.name}-{suffix}",
+            location=spec.location,
+            tags=self._tags,
+            opts=child,
+        )
+        azure.managedidentity.FederatedIdentityCredential(
+            f"{name}-{suffix}-wi-federation",
+            resource_group_name=self._group,
+            resource_name_=identity.name,
+            federated_identity_credential_resource_name=f"{namespace}-{service_account}",
+            issuer=self.cluster.oidc_issuer_profile.apply(
+                lambda profile: profile.issuer_url if profile and profile.issuer_url else ""
+            ),
+            subject=f"system:serviceaccount:{namespace}:{service_account}",
+            audiences=[WORKLOAD_IDENTITY_AUDIENCE],
+            opts=child,
+        )
+        scope = pulumi.Output.all(self._subscription, self._group).apply(
+            lambda parts: f"/subscriptions/{parts[0]}/resourceGroups/{parts[1]}"
+        )
+        for index, role in enumerate(grants):
+            azure.authorization.RoleAssignment(
+                f"{name}-{suffix}-wi-{index}",
+                principal_id=identity.principal_id,
+                principal_type="ServicePrincipal",
+                role_definition_id=pulumi.Output.all(self._subscription, role).apply(
+                    lambda parts: role_definition(str(parts[0]), str(parts[1]))
+                ),
+                scope=scope,
+                opts=child,
+            )
+        return identity.client_id
+
+
+def aks_cluster(
+    name: str,
+    spec: AksClusterSpec,
+    default_storage_class: str | None,
+    opts: pulumi.ResourceOptions,
+) -> AksCluster:
+    """The cluster with its own Azure provider, pinned to the spec's location. No Azure resource
+    of the stack uses the default provider."""
+    provider = azure.Provider(f"{name}-azure", location=spec.location, opts=opts)
+    return AksCluster(
+        name,
+        {"spec": spec, "default_storage_class": default_storage_class},
+        pulumi.ResourceOptions.merge(
+            opts, pulumi.ResourceOptions(providers={"azure-native": provider})
+        ),
+    )

@@ -1,0 +1,511 @@
+"""`osmo-backend:cluster` with `kind: aks`: resource group, network, API server access, Entra ID
+and node pools with their GPU stack profile."""
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from typing import Any, Literal, cast, get_args
+
+from components._validate import Problems, expect_mapping, show, unknown_keys
+from components.config._common import PROJECT, api_cidrs, flag, section, whole_number
+
+MIN_KUBERNETES_MINOR = 30
+"""OSMO's minimum Kubernetes version is 1.30."""
+NAME_MAX = 40
+"""AKS allows 63; the name also prefixes the DNS prefix, identities and the Key Vault."""
+
+UpgradeChannel = Literal["rapid", "stable", "patch", "node-image"]
+UPGRADE_CHANNELS: tuple[UpgradeChannel, ...] = get_args(UpgradeChannel)
+Tier = Literal["Free", "Standard", "Premium"]
+TIERS: tuple[Tier, ...] = get_args(Tier)
+GpuDriver = Literal["aks", "operator"]
+GPU_DRIVERS: tuple[GpuDriver, ...] = get_args(GpuDriver)
+"""aks: AKS installs the driver (and the node image has the container toolkit); operator: the
+pool's GPU profile says `driver: None` and the GPU Operator installs both."""
+PrincipalType = Literal["User", "ServicePrincipal"]
+PRINCIPAL_TYPES: tuple[PrincipalType, ...] = get_args(PrincipalType)
+KubeloginMode = Literal["azurecli", "workloadidentity", "msi", "spn"]
+KUBELOGIN_MODES: tuple[KubeloginMode, ...] = get_args(KubeloginMode)
+
+_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
+_POOL = re.compile(r"^[a-z][a-z0-9]{0,11}$")
+_LOCATION = re.compile(r"^[a-z]+[a-z0-9]*$")
+_VERSION = re.compile(r"^1\.(\d+)$")
+_VM_SIZE = re.compile(r"^Standard_([A-Z]+)[a-z]*\d+[A-Za-z0-9_-]*$")
+_RESOURCE_GROUP = re.compile(r"^[-\w._()]{1,89}[-\w_()]$")
+_SUBNET_ID = re.compile(
+    r"^/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[-\w._()]+/providers/"
+    r"Microsoft\.Network/virtualNetworks/[-\w._]+/subnets/[-\w._]+$"
+)
+_WORKSPACE_ID = re.compile(
+    r"^/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[-\w._()]+/providers/"
+    r"Microsoft\.OperationalInsights/workspaces/[-\w]+$",
+    re.IGNORECASE,
+)
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+
+
+def vm_family(vm_size: str) -> str | None:
+    """The family letters of an Azure VM size (`Standard_ND96isr_H100_v5` -> `ND`)."""
+    match = _VM_SIZE.match(vm_size)
+    return match.group(1) if match else None
+
+
+def is_gpu_size(vm_size: str) -> bool:
+    """N-series sizes (NC, ND, NV, ...) carry NVIDIA GPUs (NVads A10 included)."""
+    family = vm_family(vm_size)
+    return family is not None and family.startswith("N")
+
+
+@dataclass(frozen=True)
+class AksNodePoolSpec:
+    name: str
+    role: str
+    vm_size: str
+    min_count: int
+    max_count: int
+    spot: bool = False
+    os_disk_size_gb: int = 128
+    gpu_driver: GpuDriver | None = None
+    """Who installs the NVIDIA driver on this pool (gpu pools only)."""
+
+    @property
+    def system(self) -> bool:
+        """The operator pool is AKS's system pool."""
+        return self.role == "operator"
+
+
+@dataclass(frozen=True)
+class AksNetworkSpec:
+    vnet_cidr: str | None = "10.224.0.0/16"
+    node_subnet_cidr: str | None = "10.224.0.0/20"
+    pod_cidr: str = "10.244.0.0/16"
+    service_cidr: str = "10.0.0.0/16"
+    dns_service_ip: str = "10.0.0.10"
+    subnet_id: str | None = None
+
+    @property
+    def bring_your_own(self) -> bool:
+        return self.subnet_id is not None
+
+
+@dataclass(frozen=True)
+class AksClusterSpec:
+    kind: Literal["aks"]
+    name: str
+    location: str
+    resource_group: str
+    create_resource_group: bool
+    kubernetes_version: str
+    upgrade_channel: UpgradeChannel
+    tier: Tier
+    zones: tuple[str, ...]
+    network: AksNetworkSpec
+    private_cluster: bool
+    authorized_ip_ranges: tuple[str, ...]
+    admin_group_object_ids: tuple[str, ...]
+    log_analytics_workspace_id: str | None
+    """None: the stack creates a workspace for Container Insights."""
+    node_pools: tuple[AksNodePoolSpec, ...]
+    kubelogin_mode: KubeloginMode = "azurecli"
+    deployer_principal_type: PrincipalType = "User"
+    """What runs `pulumi up` (Azure refuses a role assignment naming the wrong type)."""
+
+    @property
+    def dns_prefix(self) -> str:
+        return self.name[:54].rstrip("-")
+
+    @property
+    def gpu_driver(self) -> GpuDriver | None:
+        """The one driver owner of every GPU pool (validated to agree); None without GPU pools."""
+        return next((p.gpu_driver for p in self.node_pools if p.gpu_driver), None)
+
+
+DEFAULT_POOLS = (
+    {
+        "name": "operator",
+        "role": "operator",
+        "vmSize": "Standard_D4s_v3",
+        "minCount": 1,
+        "maxCount": 3,
+    },
+    {
+        "name": "compute",
+        "role": "compute",
+        "vmSize": "Standard_D8s_v3",
+        "minCount": 0,
+        "maxCount": 10,
+    },
+)
+"""OSMO's documented AKS defaults; GPU pools are per stack."""
+
+_POOL_KEYS = ("name", "role", "vmSize", "minCount", "maxCount", "spot", "osDiskSizeGb", "gpuDriver")
+AKS_KEYS = (
+    "kind",
+    "name",
+    "location",
+    "resourceGroup",
+    "createResourceGroup",
+    "kubernetesVersion",
+    "upgradeChannel",
+    "tier",
+    "zones",
+    "network",
+    "apiServer",
+    "adminGroupObjectIds",
+    "logAnalyticsWorkspaceId",
+    "nodePools",
+    "kubeconfigAuth",
+    "deployerPrincipalType",
+)
+_NETWORK_KEYS = (
+    "vnetCidr",
+    "nodeSubnetCidr",
+    "podCidr",
+    "serviceCidr",
+    "dnsServiceIp",
+    "subnetId",
+)
+
+
+def _cidr(problems: Problems, path: str, value: Any, low: int, high: int) -> str | None:
+    try:
+        network = ipaddress.ip_network(str(value), strict=True)
+    except ValueError as err:
+        problems.add(path, f"{show(value)} is not a CIDR ({err})")
+        return None
+    if network.version != 4 or not network.is_private or not low <= network.prefixlen <= high:
+        problems.add(path, f"{value} must be a private IPv4 /{low} to /{high}")
+        return None
+    return str(network)
+
+
+def _network(problems: Problems, path: str, value: Any) -> AksNetworkSpec | None:
+    body = section(problems, path, value, _NETWORK_KEYS)
+    if body is None:
+        return None
+    before = len(problems.lines)
+    defaults = AksNetworkSpec()
+    subnet_id = body.get("subnetId")
+    if subnet_id is not None:
+        if "vnetCidr" in body or "nodeSubnetCidr" in body:
+            problems.add(path, "set subnetId, or vnetCidr/nodeSubnetCidr, not both")
+            return None
+        if not isinstance(subnet_id, str) or not _SUBNET_ID.match(subnet_id):
+            problems.add(f"{path}.subnetId", f"{show(subnet_id)} is not a subnet resource id")
+        vnet, nodes = None, None
+    else:
+        vnet = _cidr(problems, f"{path}.vnetCidr", body.get("vnetCidr", defaults.vnet_cidr), 8, 24)
+        nodes = _cidr(
+            problems,
+            f"{path}.nodeSubnetCidr",
+            body.get("nodeSubnetCidr", defaults.node_subnet_cidr),
+            8,
+            28,
+        )
+        if (
+            vnet
+            and nodes
+            and not ipaddress.IPv4Network(nodes).subnet_of(ipaddress.IPv4Network(vnet))
+        ):
+            problems.add(f"{path}.nodeSubnetCidr", f"{nodes} is not inside the VNet {vnet}")
+    pods = _cidr(problems, f"{path}.podCidr", body.get("podCidr", defaults.pod_cidr), 8, 24)
+    services = _cidr(
+        problems, f"{path}.serviceCidr", body.get("serviceCidr", defaults.service_cidr), 8, 28
+    )
+    ranges = {"vnetCidr": vnet, "podCidr": pods, "serviceCidr": services}
+    known = [(k, ipaddress.ip_network(v)) for k, v in ranges.items() if v is not None]
+    for index, (key, net) in enumerate(known):
+        for other, other_net in known[index + 1 :]:
+            if net.overlaps(other_net):
+                problems.add(f"{path}.{other}", f"{other_net} overlaps {key} {net}")
+    dns = body.get("dnsServiceIp", defaults.dns_service_ip)
+    try:
+        dns_ip = ipaddress.ip_address(str(dns))
+    except ValueError:
+        problems.add(f"{path}.dnsServiceIp", f"{show(dns)} is not an IPv4 address")
+    else:
+        if services is not None:
+            service_net = ipaddress.ip_network(services)
+            if dns_ip not in service_net:
+                problems.add(
+                    f"{path}.dnsServiceIp", f"{dns} is outside the service CIDR {services}"
+                )
+            elif dns_ip in (service_net.network_address, service_net.network_address + 1):
+                problems.add(
+                    f"{path}.dnsServiceIp",
+                    f"{dns} is reserved (the kubernetes Service takes the first address of "
+                    f"{services}); use another, e.g. {service_net.network_address + 10}",
+                )
+    if len(problems.lines) > before:
+        return None
+    return AksNetworkSpec(
+        vnet_cidr=vnet,
+        node_subnet_cidr=nodes,
+        pod_cidr=str(pods),
+        service_cidr=str(services),
+        dns_service_ip=str(dns),
+        subnet_id=cast(str | None, subnet_id),
+    )
+
+
+def _pool(problems: Problems, where: str, item: Any, notices: list[str]) -> AksNodePoolSpec | None:
+    body = expect_mapping(problems, where, item)
+    if body is None:
+        return None
+    unknown_keys(problems, where, body, _POOL_KEYS)
+    before = len(problems.lines)
+    name = body.get("name")
+    if not isinstance(name, str) or not _POOL.match(name):
+        problems.add(
+            f"{where}.name",
+            f"{show(name)} is not an AKS pool name: a lowercase letter, then lowercase letters "
+            "and digits, at most 12 characters",
+        )
+    role = body.get("role")
+    if role not in ("operator", "compute", "gpu"):
+        problems.add(f"{where}.role", f"{show(role)} is not one of: operator, compute, gpu")
+    size = body.get("vmSize")
+    if not isinstance(size, str) or vm_family(size) is None:
+        problems.add(f"{where}.vmSize", f"{show(size)} is not a VM size like Standard_D8s_v3")
+    elif role == "gpu" and not is_gpu_size(size):
+        problems.add(
+            f"{where}.vmSize",
+            f"{size} has no NVIDIA GPU; gpu pools need an N-series size (NC, ND, NV)",
+        )
+    elif role in ("operator", "compute") and is_gpu_size(size):
+        notices.append(
+            f"{where}.vmSize: {size} is a GPU size in a {role} pool; it gets no GPU taint, so any "
+            "pod may land on it"
+        )
+    low = whole_number(problems, f"{where}.minCount", body.get("minCount", 0), 0, 1000)
+    high = whole_number(problems, f"{where}.maxCount", body.get("maxCount", 1), 1, 1000)
+    if low is not None and high is not None and low > high:
+        problems.add(where, f"needs minCount <= maxCount, got {low} > {high}")
+    if role == "operator" and low is not None and low < 1:
+        problems.add(
+            f"{where}.minCount",
+            "the operator pool is AKS's system pool and needs at least 1 node",
+        )
+    spot = flag(problems, f"{where}.spot", body.get("spot", False))
+    if role == "operator" and spot:
+        problems.add(f"{where}.spot", "AKS's system pool cannot use Spot VMs")
+    default_disk = 256 if role == "gpu" else 128
+    disk = whole_number(
+        problems, f"{where}.osDiskSizeGb", body.get("osDiskSizeGb", default_disk), 30, 2048
+    )
+    driver = body.get("gpuDriver")
+    if role != "gpu":
+        if driver is not None:
+            problems.add(f"{where}.gpuDriver", "only applies to gpu pools")
+        driver = None
+    else:
+        driver = driver if driver is not None else "aks"
+        if driver not in GPU_DRIVERS:
+            problems.add(
+                f"{where}.gpuDriver",
+                f"{show(driver)} is not one of: aks (AKS installs the driver), operator (the GPU "
+                "Operator does)",
+            )
+    if len(problems.lines) > before:
+        return None
+    return AksNodePoolSpec(
+        name=str(name),
+        role=str(role),
+        vm_size=str(size),
+        min_count=int(low or 0),
+        max_count=int(high or 1),
+        spot=bool(spot),
+        os_disk_size_gb=int(disk or default_disk),
+        gpu_driver=cast(GpuDriver | None, driver),
+    )
+
+
+def _pools(
+    problems: Problems, path: str, value: Any, notices: list[str]
+) -> tuple[AksNodePoolSpec, ...] | None:
+    raw = value if value is not None else [dict(p) for p in DEFAULT_POOLS]
+    if not isinstance(raw, list) or not raw:
+        problems.add(path, f"must be a non-empty list of node pools, got {show(raw)}")
+        return None
+    pools: list[AksNodePoolSpec] = []
+    ok = True
+    for index, item in enumerate(cast(list[Any], raw)):
+        pool = _pool(problems, f"{path}[{index}]", item, notices)
+        if pool is None:
+            ok = False
+        elif pool.name in {p.name for p in pools}:
+            problems.add(f"{path}[{index}].name", f"pool {pool.name!r} is listed twice")
+            ok = False
+        else:
+            pools.append(pool)
+    if not ok:
+        return None
+    operators = [p for p in pools if p.role == "operator"]
+    if len(operators) != 1:
+        problems.add(
+            path,
+            f"needs exactly one operator pool (AKS's system pool, where KAI, the GPU Operator and "
+            f"OSMO's operator run); got {len(operators)}",
+        )
+        return None
+    drivers = sorted({p.gpu_driver for p in pools if p.gpu_driver})
+    if len(drivers) > 1:
+        problems.add(
+            path,
+            f"gpu pools disagree on gpuDriver ({', '.join(drivers)}); the GPU Operator's driver "
+            "switch is cluster-wide, so every gpu pool needs the same one",
+        )
+        return None
+    return tuple(pools)
+
+
+def _api_server(
+    problems: Problems, path: str, value: Any, notices: list[str]
+) -> tuple[bool, tuple[str, ...]]:
+    body = section(
+        problems, path, value, ("privateCluster", "authorizedIpRanges", "allowPublicFromAnywhere")
+    )
+    if body is None:
+        return True, ()
+    ranges = api_cidrs(
+        problems,
+        path,
+        body,
+        "authorizedIpRanges",
+        notices=notices,
+        anywhere_notice="the AKS API server accepts connections from any address (CIS AKS "
+        "5.4.1, Checkov CKV_AZURE_6)",
+    )
+    private = flag(problems, f"{path}.privateCluster", body.get("privateCluster", not ranges))
+    if private and ranges:
+        problems.add(
+            path,
+            "privateCluster and authorizedIpRanges are mutually exclusive in AKS; keep one of them",
+        )
+    elif private is False and not ranges:
+        problems.add(
+            f"{path}.authorizedIpRanges",
+            "a public API server needs the networks allowed to reach it (or privateCluster: true)",
+        )
+    if private and not ranges:
+        notices.append(
+            f"{path}: the API server is private; pulumi up must run inside the VNet (or a "
+            "network peered with it)"
+        )
+    return bool(private), ranges
+
+
+def _zones(problems: Problems, path: str, value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    items = cast(list[Any], value) if isinstance(value, list) else None
+    if items is None or not items or any(str(z) not in ("1", "2", "3") for z in items):
+        problems.add(path, f"must list availability zones from 1, 2, 3, got {show(value)}")
+        return ()
+    return tuple(sorted({str(z) for z in items}))
+
+
+def _guids(problems: Problems, path: str, value: Any) -> tuple[str, ...]:
+    raw = value if value is not None else []
+    if not isinstance(raw, list) or any(
+        not isinstance(g, str) or not _GUID.match(g) for g in cast(list[Any], raw)
+    ):
+        problems.add(path, f"must be a list of Entra ID group object ids, got {show(raw)}")
+        return ()
+    return tuple(cast(list[str], raw))
+
+
+def parse_aks(
+    problems: Problems,
+    body: dict[str, Any],
+    *,
+    azure_location: str | None,
+    notices: list[str],
+) -> AksClusterSpec | None:
+    path = f"{PROJECT}:cluster"
+    unknown_keys(problems, path, body, AKS_KEYS)
+    before = len(problems.lines)
+    name = body.get("name")
+    if not isinstance(name, str) or not _NAME.match(name) or len(name) > NAME_MAX:
+        problems.add(
+            f"{path}.name",
+            f"{show(name)} is not an AKS cluster name for this project: lowercase letters, "
+            f"digits and '-', starting and ending with a letter or digit, at most {NAME_MAX}",
+        )
+        name = None
+    location = body.get("location", azure_location)
+    if not isinstance(location, str) or not _LOCATION.match(location):
+        problems.add(
+            f"{path}.location",
+            f"{show(location)} is not an Azure location like eastus (or set azure-native:location)",
+        )
+    group = body.get("resourceGroup", f"{name}-rg" if name else None)
+    if group is not None and (not isinstance(group, str) or not _RESOURCE_GROUP.match(group)):
+        problems.add(f"{path}.resourceGroup", f"{show(group)} is not a resource group name")
+    create_group = flag(
+        problems, f"{path}.createResourceGroup", body.get("createResourceGroup", True)
+    )
+    version = str(body.get("kubernetesVersion", "1.33"))
+    match = _VERSION.match(version)
+    if match is None or int(match.group(1)) < MIN_KUBERNETES_MINOR:
+        problems.add(
+            f"{path}.kubernetesVersion",
+            f"{show(version)} is not supported; use 1.{MIN_KUBERNETES_MINOR} or later, quoted",
+        )
+    channel = body.get("upgradeChannel", "stable")
+    if channel not in UPGRADE_CHANNELS:
+        problems.add(
+            f"{path}.upgradeChannel",
+            f"{show(channel)} is not one of: {', '.join(UPGRADE_CHANNELS)}",
+        )
+    tier = body.get("tier", "Standard")
+    if tier not in TIERS:
+        problems.add(f"{path}.tier", f"{show(tier)} is not one of: {', '.join(TIERS)}")
+    zones = _zones(problems, f"{path}.zones", body.get("zones"))
+    network = _network(problems, f"{path}.network", body.get("network"))
+    private, ranges = _api_server(problems, f"{path}.apiServer", body.get("apiServer"), notices)
+    admins = _guids(problems, f"{path}.adminGroupObjectIds", body.get("adminGroupObjectIds"))
+    workspace = body.get("logAnalyticsWorkspaceId")
+    if workspace is not None and (
+        not isinstance(workspace, str) or not _WORKSPACE_ID.match(workspace)
+    ):
+        problems.add(
+            f"{path}.logAnalyticsWorkspaceId",
+            f"{show(workspace)} is not a Log Analytics workspace resource id",
+        )
+    auth = section(problems, f"{path}.kubeconfigAuth", body.get("kubeconfigAuth"), ("login",))
+    login = (auth or {}).get("login", "azurecli")
+    if login not in KUBELOGIN_MODES:
+        problems.add(
+            f"{path}.kubeconfigAuth.login",
+            f"{show(login)} is not one of: {', '.join(KUBELOGIN_MODES)} (kubelogin login modes)",
+        )
+    deployer = body.get("deployerPrincipalType", "User")
+    if deployer not in PRINCIPAL_TYPES:
+        problems.add(
+            f"{path}.deployerPrincipalType",
+            f"{show(deployer)} is not one of: {', '.join(PRINCIPAL_TYPES)} (what runs pulumi up)",
+        )
+    pools = _pools(problems, f"{path}.nodePools", body.get("nodePools"), notices)
+    if len(problems.lines) > before or network is None or pools is None:
+        return None
+    return AksClusterSpec(
+        kind="aks",
+        name=str(name),
+        location=str(location),
+        resource_group=str(group),
+        create_resource_group=create_group is not False,
+        kubernetes_version=version,
+        upgrade_channel=cast(UpgradeChannel, channel),
+        tier=cast(Tier, tier),
+        zones=zones,
+        network=network,
+        private_cluster=private,
+        authorized_ip_ranges=ranges,
+        admin_group_object_ids=admins,
+        log_analytics_workspace_id=cast(str | None, workspace),
+        node_pools=pools,
+        kubelogin_mode=cast(KubeloginMode, login),
+        deployer_principal_type=cast(PrincipalType, deployer),
+    )
