@@ -15,6 +15,7 @@ import pulumi
 
 from components import versions
 from components.cluster import ClusterHandle, ExistingCluster
+from components.cluster.base import WorkflowBucket
 from components.config import AksClusterSpec, ExistingClusterSpec, GkeClusterSpec, StackSpec
 from components.connection import Connection
 from components.monitoring import Monitoring
@@ -40,6 +41,8 @@ class OsmoBackend(pulumi.ComponentResource):
     """One OSMO backend: a cluster and everything OSMO needs on it."""
 
     cluster: ClusterHandle
+    workflow_bucket: WorkflowBucket | None
+    """The workflow data bucket the stack created (storage.bucket), with its identity."""
     connection: Connection
     operators: OperatorLayer
     monitoring: Monitoring | None
@@ -83,12 +86,19 @@ class OsmoBackend(pulumi.ComponentResource):
         monitoring = self.monitoring
         self.grafana_url = monitoring.grafana_url if monitoring else None
         self.dashboard_url = monitoring.dashboard_url if monitoring else None
+        bucket_spec, make_bucket = spec.storage.bucket, self.cluster.workflow_bucket
+        self.workflow_bucket = (
+            make_bucket(bucket_spec, spec.osmo.workflow_namespace)
+            if bucket_spec is not None and make_bucket is not None
+            else None
+        )
         self.connection = Connection(
             f"{name}-connection",
             {
                 "osmo": spec.osmo,
                 "cluster": self.cluster,
                 "workflow_data": spec.storage.workflow_data,
+                "workflow_bucket": self.workflow_bucket,
                 "grafana_url": self.grafana_url,
                 "dashboard_url": self.dashboard_url,
             },
@@ -119,8 +129,13 @@ class OsmoBackend(pulumi.ComponentResource):
         self.backend_name = pulumi.Output.from_input(spec.osmo.backend_name)
         self.kubeconfig = cluster.kubeconfig
         self.service_values = connection.service_values
+        bucket_egress = self.workflow_bucket.egress if self.workflow_bucket else ()
         self.egress_allowlist = egress_allowlist(
-            spec.osmo, spec.operators, spec.monitoring, spec.networking, self.cluster.egress
+            spec.osmo,
+            spec.operators,
+            spec.monitoring,
+            spec.networking,
+            (*self.cluster.egress, *bucket_egress),
         )
         self.ingress = None
         if spec.networking.ingress is not None:

@@ -18,16 +18,22 @@ still in state during the overlap and only the slot being reissued changes.
 import base64
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from components._namespaces import namespace
-from components.cluster.base import ClusterHandle, NodeRole
+from components.cluster.base import ClusterHandle, NodeRole, WorkflowBucket
 from components.config import OsmoSpec, PullSecretSpec, Role, TokenSpec, WorkflowDataSpec
 from components.config.storage import DATA_CREDENTIAL_SECRET
+from components.storage import (
+    identity_pod_template,
+    identity_storage_values,
+    identity_template_name,
+    workflow_service_account,
+)
 
 TYPE = "osmo-backend:index:Connection"
 TOKEN_BYTES = 32
@@ -70,6 +76,9 @@ class ConnectionArgs(TypedDict):
     """The compute cluster (node roles for the service-side pod templates)."""
     workflow_data: WorkflowDataSpec | None
     """The workflow data bucket, when the stack configures one (`storage.workflowData`)."""
+    workflow_bucket: NotRequired[WorkflowBucket | None]
+    """A bucket the stack created with workload identity (`storage.bucket`): its ServiceAccount
+    goes in the workflow namespace."""
     grafana_url: str | None
     """Grafana's external URL, linked from OSMO's UI (`grafana_url`), when known."""
     dashboard_url: str | None
@@ -130,6 +139,7 @@ def service_values(
     grafana_url: str | None = None,
     dashboard_url: str | None = None,
     workflow_data: WorkflowDataSpec | None = None,
+    workflow_bucket: WorkflowBucket | None = None,
 ) -> dict[str, Any]:
     """The OSMO service chart values this backend needs (no secrets: Secrets are named)."""
     links = {
@@ -152,6 +162,12 @@ def service_values(
         platforms[platform] = {"override_pod_template": [template]}
     default_platform = "gpu" if "gpu" in platforms else "cpu"
     storage = workflow_storage_values(workflow_data) if workflow_data is not None else {}
+    pool_defaults = dict(_POOL_DEFAULTS)
+    if workflow_bucket is not None:
+        storage = identity_storage_values(workflow_bucket)
+        identity = identity_template_name(backend)
+        templates[identity] = identity_pod_template(workflow_bucket)
+        pool_defaults["common_pod_template"] = [*_POOL_DEFAULTS["common_pod_template"], identity]
     return {
         "services": {
             "backendApiTokens": {
@@ -179,7 +195,7 @@ def service_values(
                         "description": f"Pool on backend {backend}",
                         "backend": backend,
                         "default_platform": default_platform,
-                        **_POOL_DEFAULTS,
+                        **pool_defaults,
                         "platforms": platforms,
                     }
                 },
@@ -201,6 +217,9 @@ class Connection(pulumi.ComponentResource):
     control_plane_secret: k8s.core.v1.Secret | None
     storage_secret: k8s.core.v1.Secret | None
     """The workflow data bucket credential on the control plane (static keys), when both exist."""
+    workflow_service_account: k8s.core.v1.ServiceAccount | None
+    """The workflow pods' ServiceAccount bound to the bucket's cloud identity, when the stack
+    creates the bucket."""
     pull_secrets: list[k8s.core.v1.Secret]
     service_values: dict[str, Any]
     """Control-plane values fragment (plain data, no secrets)."""
@@ -278,6 +297,13 @@ class Connection(pulumi.ComponentResource):
                     opts=pulumi.ResourceOptions(parent=self, provider=provider),
                 )
 
+        self.workflow_service_account = None
+        bucket = args.get("workflow_bucket")
+        if bucket is not None:
+            self.workflow_service_account = workflow_service_account(
+                f"{name}-workflow-sa", bucket, self.workflow_namespace, child
+            )
+
         self.pull_secrets = self._pull_secrets(name, osmo.pull_secret, child)
         self.service_values = service_values(
             osmo,
@@ -285,6 +311,7 @@ class Connection(pulumi.ComponentResource):
             grafana_url=args["grafana_url"],
             dashboard_url=args["dashboard_url"],
             workflow_data=args["workflow_data"],
+            workflow_bucket=bucket,
         )
         self.register_outputs({})
 

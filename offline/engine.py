@@ -238,6 +238,7 @@ _AZURE_NAME_INPUT = {
     "azure-native:keyvault:Vault": "vaultName",
     "azure-native:containerservice:ManagedCluster": "resourceName",
     "azure-native:managedidentity:UserAssignedIdentity": "resourceName",
+    "azure-native:storage:StorageAccount": "accountName",
 }
 
 
@@ -343,6 +344,9 @@ _COMPUTED_OUTPUTS: dict[str, Callable[[str, Mapping[str, Any]], dict[str, Any]]]
     "aws:iam/openIdConnectProvider:OpenIdConnectProvider": _fake_oidc_provider,
     "aws:kms/key:Key": _fake_arn("kms", "key"),
     "aws:ec2/launchTemplate:LaunchTemplate": lambda _name, _inputs: {"latestVersion": 1},
+    "aws:s3/bucket:Bucket": lambda name, inputs: {
+        "arn": f"arn:aws:s3:::{inputs.get('bucket') or name}"
+    },
     "gcp:container/cluster:Cluster": _fake_gke_cluster,
     "gcp:serviceaccount/account:Account": _fake_service_account,
     **{t: _azure_name(t) for t in _AZURE_NAME_INPUT},

@@ -28,8 +28,14 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 import yaml
 
-from components.cluster.base import GPU_TAINT, GPU_TOLERATION, ClusterHandle, NodeRole
-from components.config import GpuStackSpec, Role
+from components.cluster.base import (
+    GPU_TAINT,
+    GPU_TOLERATION,
+    ClusterHandle,
+    NodeRole,
+    WorkflowBucket,
+)
+from components.config import BucketSpec, GpuStackSpec, Role
 from components.config.aks import AksClusterSpec, AksNodePoolSpec
 
 TYPE = "osmo-backend:index:AksCluster"
@@ -42,6 +48,8 @@ KEY_VAULT_CRYPTO_USER = "12338af0-0e69-4776-bea7-57ae8d297424"
 """Built-in role "Key Vault Crypto User" (KMS: wrap and unwrap with the key)."""
 NETWORK_CONTRIBUTOR = "4d97b98b-1d4f-4787-a291-c67834d212e7"
 """Built-in role "Network Contributor" (the cluster identity joins nodes to the subnet)."""
+STORAGE_BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
+"""Built-in role "Storage Blob Data Contributor" (OSMO's workflow data, research 4.2)."""
 AKS_AAD_SERVER_ID = "6dae42f8-4368-4678-94ff-3960e28e3630"
 """The Entra ID application of AKS's API server (kubelogin --server-id)."""
 
@@ -323,6 +331,7 @@ class AksCluster(pulumi.ComponentResource):
             cluster_cidrs=cidrs,
             egress=cloud_egress(spec.location),
             bind_workload_identity=self.bind_workload_identity,
+            workflow_bucket=self.workflow_bucket,
             gpu_operator_values=gpu_operator_values(spec),
         )
         self.register_outputs({"kubeconfig": self.kubeconfig})
@@ -509,18 +518,11 @@ class AksCluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=["count"]),
         )
 
-    def bind_workload_identity(
-        self,
-        suffix: str,
-        namespace: str,
-        service_account: str,
-        grants: Sequence[pulumi.Input[str]],
-    ) -> pulumi.Output[str]:
+    def _federated_identity(
+        self, suffix: str, namespace: str, service_account: str
+    ) -> azure.managedidentity.UserAssignedIdentity:
         """A user-assigned identity only `system:serviceaccount:<namespace>:<service_account>`
-        can federate into through the cluster's OIDC issuer, with the given built-in role ids
-        assigned on the cluster's resource group; returns its client id (the service account's
-        `azure.workload.identity/client-id` annotation; pods also need the
-        `azure.workload.identity/use: "true"` label)."""
+        can federate into through the cluster's OIDC issuer."""
         spec, name = self._spec, self._name
         child = pulumi.ResourceOptions(parent=self)
         identity = azure.managedidentity.UserAssignedIdentity(
@@ -543,21 +545,94 @@ class AksCluster(pulumi.ComponentResource):
             audiences=[WORKLOAD_IDENTITY_AUDIENCE],
             opts=child,
         )
+        return identity
+
+    def _assign(
+        self,
+        name: str,
+        identity: azure.managedidentity.UserAssignedIdentity,
+        role: pulumi.Input[str],
+        scope: pulumi.Input[str],
+    ) -> azure.authorization.RoleAssignment:
+        return azure.authorization.RoleAssignment(
+            name,
+            principal_id=identity.principal_id,
+            principal_type="ServicePrincipal",
+            role_definition_id=pulumi.Output.all(self._subscription, role).apply(
+                lambda parts: role_definition(str(parts[0]), str(parts[1]))
+            ),
+            scope=scope,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def bind_workload_identity(
+        self,
+        suffix: str,
+        namespace: str,
+        service_account: str,
+        grants: Sequence[pulumi.Input[str]],
+    ) -> pulumi.Output[str]:
+        """A federated identity for one service account, with the given built-in role ids
+        assigned on the cluster's resource group; returns its client id (the service account's
+        `azure.workload.identity/client-id` annotation; pods also need the
+        `azure.workload.identity/use: "true"` label)."""
+        identity = self._federated_identity(suffix, namespace, service_account)
         scope = pulumi.Output.all(self._subscription, self._group).apply(
             lambda parts: f"/subscriptions/{parts[0]}/resourceGroups/{parts[1]}"
         )
         for index, role in enumerate(grants):
-            azure.authorization.RoleAssignment(
-                f"{name}-{suffix}-wi-{index}",
-                principal_id=identity.principal_id,
-                principal_type="ServicePrincipal",
-                role_definition_id=pulumi.Output.all(self._subscription, role).apply(
-                    lambda parts: role_definition(str(parts[0]), str(parts[1]))
-                ),
-                scope=scope,
-                opts=child,
-            )
+            self._assign(f"{self._name}-{suffix}-wi-{index}", identity, role, scope)
         return identity.client_id
+
+    def workflow_bucket(self, spec: BucketSpec, namespace: str) -> WorkflowBucket:
+        """A storage account (no public blob access, no shared keys: Entra ID only, TLS 1.2,
+        HTTPS only) with a private container, blob versioning unless turned off, kept on
+        destroy unless opted out; a federated identity for the workflow pods' ServiceAccount
+        with Storage Blob Data Contributor on this account only."""
+        cluster, name = self._spec, self._name
+        retain = pulumi.ResourceOptions(parent=self, retain_on_delete=spec.retain_on_delete)
+        account = azure.storage.StorageAccount(
+            f"{name}-workflow-storage",
+            resource_group_name=self._group,
+            account_name=spec.name,
+            location=cluster.location,
+            kind="StorageV2",
+            sku={"name": "Standard_ZRS" if cluster.zones else "Standard_LRS"},
+            allow_blob_public_access=False,
+            allow_shared_key_access=False,
+            enable_https_traffic_only=True,
+            minimum_tls_version="TLS1_2",
+            tags=self._tags,
+            opts=retain,
+        )
+        azure.storage.BlobServiceProperties(
+            f"{name}-workflow-storage-blobs",
+            resource_group_name=self._group,
+            account_name=account.name,
+            blob_services_name="default",
+            is_versioning_enabled=spec.versioning,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        azure.storage.BlobContainer(
+            f"{name}-workflow-container",
+            resource_group_name=self._group,
+            account_name=account.name,
+            container_name=spec.container,
+            public_access=azure.storage.PublicAccess.NONE,
+            opts=retain,
+        )
+        identity = self._federated_identity("workflow", namespace, spec.service_account)
+        self._assign(
+            f"{name}-workflow-storage-access", identity, STORAGE_BLOB_DATA_CONTRIBUTOR, account.id
+        )
+        return WorkflowBucket(
+            uri=f"azure://{spec.name}/{spec.container}",
+            region=cluster.location,
+            spec=spec,
+            egress=((f"{spec.name}.blob.core.windows.net", "workflow data storage account"),),
+            annotations={"azure.workload.identity/client-id": identity.client_id},
+            pod_labels={"azure.workload.identity/use": "true"},
+        )
 
 
 def aks_cluster(

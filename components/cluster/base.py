@@ -15,6 +15,7 @@ from components.config import (
     GPU_TAINT_EFFECT,
     GPU_TAINT_KEY,
     GPU_TAINT_VALUE,
+    BucketSpec,
     ClusterKind,
     GpuStackSpec,
     Role,
@@ -62,6 +63,32 @@ class WorkloadIdentityBinder(Protocol):
 
 
 @dataclass(frozen=True)
+class WorkflowBucket:
+    """A workflow data bucket in the cluster's cloud and the identity workflow pods reach it with
+    (made by the cluster kind; the Connection creates the ServiceAccount and the service side's
+    wiring from it)."""
+
+    uri: str
+    """`s3://<bucket>`, `gs://<bucket>` or `azure://<account>/<container>`."""
+    region: str
+    spec: BucketSpec
+    annotations: Mapping[str, pulumi.Input[str]] = field(
+        default_factory=dict[str, pulumi.Input[str]]
+    )
+    """On the ServiceAccount: the cloud identity it federates into."""
+    pod_labels: Mapping[str, str] = field(default_factory=dict[str, str])
+    """On the workflow pods (AKS's webhook only injects tokens into labelled pods)."""
+    egress: tuple[tuple[str, str], ...] = ()
+    """The object storage endpoints workflow pods reach (host, why) on TCP 443."""
+
+
+class WorkflowBucketFactory(Protocol):
+    """`(spec, namespace) -> WorkflowBucket`: the bucket, its identity and the grants."""
+
+    def __call__(self, spec: BucketSpec, namespace: str) -> WorkflowBucket: ...
+
+
+@dataclass(frozen=True)
 class ClusterHandle:
     """What every cluster kind hands to the rest of the stack."""
 
@@ -93,6 +120,8 @@ class ClusterHandle:
     Identity on GKE)."""
     gpu_operator_values: Mapping[str, Any] = field(default_factory=dict[str, Any])
     """GPU Operator values this kind of cluster needs (GKE: CDI and the driver install paths)."""
+    workflow_bucket: WorkflowBucketFactory | None = field(default=None, repr=False)
+    """Creates a workflow data bucket with workload identity (cloud kinds only)."""
     critical_pods_quota: bool = False
     """The GPU Operator's namespace needs a ResourceQuota admitting system-node-critical and
     system-cluster-critical pods (GKE admits them outside kube-system only with one)."""

@@ -23,8 +23,14 @@ import pulumi_kubernetes as k8s
 import yaml
 
 from components import _helm, versions
-from components.cluster.base import GPU_TAINT, ClusterHandle, NodeRole, role_tolerations
-from components.config import GpuStackSpec, Role
+from components.cluster.base import (
+    GPU_TAINT,
+    ClusterHandle,
+    NodeRole,
+    WorkflowBucket,
+    role_tolerations,
+)
+from components.config import BucketSpec, GpuStackSpec, Role
 from components.config.eks import EKS_LOG_TYPES, EksClusterSpec, EksNodePoolSpec, ami_type
 
 TYPE = "osmo-backend:index:EksCluster"
@@ -157,6 +163,27 @@ def irsa_trust_policy(provider_arn: str, issuer_url: str, subject: str) -> str:
         "Condition": {"StringEquals": condition},
     }
     return json.dumps({"Version": "2012-10-17", "Statement": [statement]}, sort_keys=True)
+
+
+def workflow_bucket_policy(bucket_arn: str) -> dict[str, Any]:
+    """What OSMO's workflow data access needs on its bucket, plus the
+    `iam:SimulatePrincipalPolicy` its data validation calls (research: osmo-requirements 4.2)."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["s3:ListBucket", "s3:GetBucketLocation"],
+                "Resource": bucket_arn,
+            },
+            {
+                "Effect": "Allow",
+                "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+                "Resource": f"{bucket_arn}/*",
+            },
+            {"Effect": "Allow", "Action": "iam:SimulatePrincipalPolicy", "Resource": "*"},
+        ],
+    }
 
 
 AUTOSCALER_POLICY = {
@@ -359,6 +386,7 @@ class EksCluster(pulumi.ComponentResource):
             cluster_cidrs=(*cidrs, spec.service_cidr),
             egress=cloud_egress(spec.region, spec.cluster_autoscaler),
             bind_workload_identity=self.bind_workload_identity,
+            workflow_bucket=self.workflow_bucket,
         )
         self.register_outputs({"kubeconfig": self.kubeconfig})
 
@@ -585,6 +613,68 @@ class EksCluster(pulumi.ComponentResource):
                 f"{self._name}-{suffix}-irsa-{index}", role=role.name, policy_arn=policy, opts=child
             )
         return role.arn
+
+    def workflow_bucket(self, spec: BucketSpec, namespace: str) -> WorkflowBucket:
+        """An S3 bucket (public access blocked, owner-enforced, SSE-KMS with bucket keys,
+        versioned unless turned off, kept on destroy unless opted out) and an IRSA role for the
+        workflow pods' ServiceAccount with what OSMO's data access and validation need."""
+        name, region = self._name, self._spec.region
+        child = pulumi.ResourceOptions(parent=self)
+        bucket = aws.s3.Bucket(
+            f"{name}-workflow-bucket",
+            bucket=spec.name,
+            force_destroy=False,
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=spec.retain_on_delete),
+        )
+        aws.s3.BucketPublicAccessBlock(
+            f"{name}-workflow-bucket-public-access",
+            bucket=bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=child,
+        )
+        aws.s3.BucketOwnershipControls(
+            f"{name}-workflow-bucket-ownership",
+            bucket=bucket.id,
+            rule={"object_ownership": "BucketOwnerEnforced"},
+            opts=child,
+        )
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-workflow-bucket-encryption",
+            bucket=bucket.id,
+            rules=[
+                {
+                    "apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms"},
+                    "bucket_key_enabled": True,
+                }
+            ],
+            opts=child,
+        )
+        aws.s3.BucketVersioning(
+            f"{name}-workflow-bucket-versioning",
+            bucket=bucket.id,
+            versioning_configuration={"status": "Enabled" if spec.versioning else "Suspended"},
+            opts=child,
+        )
+        policy = aws.iam.Policy(
+            f"{name}-workflow-bucket-policy",
+            policy=bucket.arn.apply(
+                lambda arn: json.dumps(workflow_bucket_policy(arn), sort_keys=True)
+            ),
+            opts=child,
+        )
+        role = self.bind_workload_identity(
+            "workflow", namespace, spec.service_account, [policy.arn]
+        )
+        return WorkflowBucket(
+            uri=f"s3://{spec.name}",
+            region=region,
+            spec=spec,
+            egress=((f"{spec.name}.s3.{region}.amazonaws.com", "workflow data bucket"),),
+            annotations={"eks.amazonaws.com/role-arn": role},
+        )
 
     def _autoscaler(
         self, in_cluster: pulumi.ResourceOptions, operator_group: aws.eks.NodeGroup

@@ -26,8 +26,14 @@ import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 import yaml
 
-from components.cluster.base import GPU_TAINT, ClusterHandle, NodeRole, role_tolerations
-from components.config import GpuStackSpec, Role
+from components.cluster.base import (
+    GPU_TAINT,
+    ClusterHandle,
+    NodeRole,
+    WorkflowBucket,
+    role_tolerations,
+)
+from components.config import BucketSpec, GpuStackSpec, Role
 from components.config.gke import GkeClusterSpec, GkeNodePoolSpec, ImageType, initial_nodes_per_zone
 
 TYPE = "osmo-backend:index:GkeCluster"
@@ -424,6 +430,7 @@ class GkeCluster(pulumi.ComponentResource):
             cluster_cidrs=cidrs,
             egress=cloud_egress(),
             bind_workload_identity=self.bind_workload_identity,
+            workflow_bucket=self.workflow_bucket,
             gpu_operator_values=gpu_operator_values(spec),
             critical_pods_quota=True,
         )
@@ -661,6 +668,43 @@ class GkeCluster(pulumi.ComponentResource):
                 opts=child,
             )
         return account.email
+
+    def workflow_bucket(self, spec: BucketSpec, namespace: str) -> WorkflowBucket:
+        """A GCS bucket (uniform access, public access prevented, versioned unless turned off,
+        kept on destroy unless opted out) and a Google service account for the workflow pods'
+        ServiceAccount, granted object access on this bucket only."""
+        cluster, name = self._spec, self._name
+        bucket = gcp.storage.Bucket(
+            f"{name}-workflow-bucket",
+            project=cluster.project,
+            name=spec.name,
+            location=cluster.region.upper(),
+            uniform_bucket_level_access=True,
+            public_access_prevention="enforced",
+            versioning={"enabled": spec.versioning},
+            force_destroy=False,
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=spec.retain_on_delete),
+        )
+        email = self.bind_workload_identity("workflow", namespace, spec.service_account, [])
+        for role in WORKFLOW_BUCKET_ROLES:
+            gcp.storage.BucketIAMMember(
+                f"{name}-workflow-bucket-{role.split('.')[-1].lower()}",
+                bucket=bucket.name,
+                role=role,
+                member=email.apply(lambda address: f"serviceAccount:{address}"),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+        return WorkflowBucket(
+            uri=f"gs://{spec.name}",
+            region=cluster.region,
+            spec=spec,
+            egress=(("storage.googleapis.com", "workflow data bucket"),),
+            annotations={"iam.gke.io/gcp-service-account": email},
+        )
+
+
+WORKFLOW_BUCKET_ROLES = ("roles/storage.objectUser", "roles/storage.objectViewer")
+"""Bucket-scoped: upload and delete, download (research: osmo-requirements 4.2)."""
 
 
 def workload_identity_member(project: str, namespace: str, service_account: str) -> str:

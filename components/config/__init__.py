@@ -60,7 +60,7 @@ from components.config.osmo import (
     parse_osmo,
 )
 from components.config.policy import PolicySpec, parse_policy
-from components.config.storage import StorageSpec, WorkflowDataSpec, parse_storage
+from components.config.storage import BucketSpec, StorageSpec, WorkflowDataSpec, parse_storage
 
 __all__ = [
     "BACKEND_TOKEN_KEY",
@@ -77,6 +77,7 @@ __all__ = [
     "TOKEN_PATTERN",
     "AksClusterSpec",
     "AksNodePoolSpec",
+    "BucketSpec",
     "ClusterKind",
     "ConfigError",
     "ControlPlaneSpec",
@@ -262,7 +263,9 @@ def load_spec(
         notices=notices,
     )
     networking = parse_networking(problems, cfg.get("networking"), cluster_cidrs_known=cidrs_known)
-    storage = parse_storage(problems, cfg.get("storage"), cfg)
+    storage = parse_storage(
+        problems, cfg.get("storage"), cfg, _raw_kind(cfg.get("cluster")) or kind
+    )
     policy = parse_policy(problems, cfg.get("policy"))
     problems.check()
     if networking is not None and monitoring is not None and networking.ingress is not None:

@@ -492,8 +492,27 @@ def storage_schema() -> Json:
         },
         required=("uri",),
     )
+    bucket = obj(
+        {
+            "name": string("S3/GCS bucket name; on AKS the storage account name."),
+            "container": string("AKS: the blob container.", default="osmo-workflows"),
+            "versioning": boolean("Object versioning.", True),
+            "retainOnDelete": boolean("Keep the bucket on pulumi destroy.", True),
+            "serviceAccount": string(
+                "Workflow pods' ServiceAccount bound to the bucket's identity.",
+                default="osmo-workflow",
+            ),
+            "alsoForLogs": boolean("Use it for workflow_log and workflow_app too.", False),
+        },
+        required=("name",),
+        doc="A workflow data bucket the stack creates (eks, gke, aks), with workload identity.",
+    )
     return obj(
-        {"storageClass": string("StorageClass for in-cluster state."), "workflowData": data},
+        {
+            "storageClass": string("StorageClass for in-cluster state."),
+            "workflowData": data,
+            "bucket": bucket,
+        },
         doc="Storage.",
     )
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, cast, get_args
 from urllib.parse import urlparse
 
-from components._validate import Problems, show
+from components._validate import Problems, dns1123_label_problem, show
 from components.config._common import PROJECT, absolute_url, decode, flag, section, subdomain
 
 AddressingStyle = Literal["virtual", "path", "auto"]
@@ -35,10 +35,28 @@ class WorkflowDataSpec:
 
 
 @dataclass(frozen=True)
+class BucketSpec:
+    """A workflow data bucket the stack creates in the cluster's cloud, reached by workflow pods
+    through workload identity (no static keys)."""
+
+    name: str
+    """S3 or GCS bucket name; on AKS the storage account name."""
+    container: str = "osmo-workflows"
+    """AKS: the blob container in the storage account."""
+    versioning: bool = True
+    retain_on_delete: bool = True
+    """The bucket (and its data) outlives `pulumi destroy` unless explicitly opted out."""
+    service_account: str = "osmo-workflow"
+    """The Kubernetes ServiceAccount in the workflow namespace bound to the cloud identity."""
+    also_logs: bool = False
+
+
+@dataclass(frozen=True)
 class StorageSpec:
     storage_class: str | None = None
     """StorageClass for in-cluster state (Prometheus, Loki); None: the cluster's default."""
     workflow_data: WorkflowDataSpec | None = None
+    bucket: BucketSpec | None = None
 
 
 def _bucket_uri(problems: Problems, path: str, value: Any) -> str | None:
@@ -101,11 +119,89 @@ def _workflow_data(
     )
 
 
-def parse_storage(problems: Problems, value: Any, cfg: dict[str, Any]) -> StorageSpec | None:
-    path = f"{PROJECT}:storage"
-    body = section(problems, path, decode(problems, path, value), ("storageClass", "workflowData"))
+_GCS_BUCKET = re.compile(r"^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$")
+_AZURE_ACCOUNT = re.compile(r"^[a-z0-9]{3,24}$")
+_AZURE_CONTAINER = re.compile(r"^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$")
+_BUCKET_RULES = {
+    "eks": (_BUCKET, "an S3 bucket name: 3-63 lowercase letters, digits, '.' and '-'"),
+    "gke": (_GCS_BUCKET, "a GCS bucket name: 3-63 lowercase letters, digits, '.', '_' and '-'"),
+    "aks": (_AZURE_ACCOUNT, "a storage account name: 3-24 lowercase letters and digits"),
+}
+_BUCKET_KEYS = (
+    "name",
+    "container",
+    "versioning",
+    "retainOnDelete",
+    "serviceAccount",
+    "alsoForLogs",
+)
+
+
+def _bucket(problems: Problems, path: str, value: Any, cluster_kind: str) -> BucketSpec | None:
+    body = section(problems, path, value, _BUCKET_KEYS)
     if body is None:
         return None
+    before = len(problems.lines)
+    rule = _BUCKET_RULES.get(cluster_kind)
+    if rule is None:
+        problems.add(
+            path,
+            "the stack creates buckets in the cluster's cloud (eks, gke, aks); on an existing "
+            "cluster use storage.workflowData with an S3-compatible endpoint",
+        )
+        return None
+    name = body.get("name")
+    pattern_, what = rule
+    if not isinstance(name, str) or not pattern_.match(name) or ".." in name:
+        problems.add(f"{path}.name", f"{show(name)} is not {what}")
+    elif cluster_kind == "gke" and (name.startswith("goog") or "google" in name):
+        problems.add(
+            f"{path}.name",
+            f"{name!r}: GCS bucket names cannot contain 'google' or start with 'goog'",
+        )
+    container = body.get("container", "osmo-workflows")
+    if "container" in body and cluster_kind != "aks":
+        problems.add(f"{path}.container", "only applies on aks (a blob container)")
+    elif not isinstance(container, str) or not _AZURE_CONTAINER.match(container):
+        problems.add(f"{path}.container", f"{show(container)} is not a blob container name")
+    versioning = flag(problems, f"{path}.versioning", body.get("versioning", True))
+    retain = flag(problems, f"{path}.retainOnDelete", body.get("retainOnDelete", True))
+    account = body.get("serviceAccount", "osmo-workflow")
+    if not isinstance(account, str) or dns1123_label_problem(account) is not None:
+        problems.add(f"{path}.serviceAccount", f"{show(account)} is not a DNS-1123 label")
+    also_logs = flag(problems, f"{path}.alsoForLogs", body.get("alsoForLogs", False))
+    if len(problems.lines) > before:
+        return None
+    return BucketSpec(
+        name=str(name),
+        container=str(container),
+        versioning=versioning is not False,
+        retain_on_delete=retain is not False,
+        service_account=str(account),
+        also_logs=bool(also_logs),
+    )
+
+
+def parse_storage(
+    problems: Problems, value: Any, cfg: dict[str, Any], cluster_kind: str = "existing"
+) -> StorageSpec | None:
+    path = f"{PROJECT}:storage"
+    body = section(
+        problems,
+        path,
+        decode(problems, path, value),
+        ("storageClass", "workflowData", "bucket"),
+    )
+    if body is None:
+        return None
+    bucket = None
+    if body.get("bucket") is not None:
+        if body.get("workflowData") is not None:
+            problems.add(path, "set bucket (the stack creates one) or workflowData, not both")
+            return None
+        bucket = _bucket(problems, f"{path}.bucket", body["bucket"], cluster_kind)
+        if bucket is None:
+            return None
     storage_class = None
     if body.get("storageClass") is not None:
         storage_class = subdomain(problems, f"{path}.storageClass", body["storageClass"])
@@ -119,4 +215,4 @@ def parse_storage(problems: Problems, value: Any, cfg: dict[str, Any]) -> Storag
     elif cfg.get("storageAccessKeyId") is not None or cfg.get("storageSecretAccessKey") is not None:
         problems.add(path, "storage credentials are set but storage.workflowData is not")
         return None
-    return StorageSpec(storage_class=storage_class, workflow_data=workflow_data)
+    return StorageSpec(storage_class=storage_class, workflow_data=workflow_data, bucket=bucket)

@@ -1,0 +1,275 @@
+"""`storage.bucket` on each cloud kind: the bucket's security settings as exact inputs, the
+identity bound to exactly `system:serviceaccount:<workflow-ns>:<sa>`, the grants, retention on
+destroy, the ServiceAccount, the service-side wiring, and the config's refusals."""
+
+import json
+from functools import cache
+from typing import Any
+
+import pytest
+
+from components.config import ConfigError, load_spec
+from offline import engine
+from tests.components.test_aks_cluster import aks_config
+from tests.components.test_eks_cluster import eks_config
+from tests.components.test_gke_cluster import gke_config
+from tests.harness import REPO, config, encode, run_main
+
+BUCKETS = {"eks": "osmo-usw2-workflows", "gke": "osmo-usc1-workflows", "aks": "osmoeusworkflows"}
+MAKERS = {"eks": eks_config, "gke": gke_config, "aks": aks_config}
+SUBJECT = "system:serviceaccount:osmo-workflows:osmo-workflow"
+
+
+def with_bucket(kind: str, **bucket: Any) -> dict[str, Any]:
+    values = MAKERS[kind]()
+    values["osmo-backend:storage"] = {"bucket": {"name": BUCKETS[kind], **bucket}}
+    return values
+
+
+@cache
+def recording(kind: str) -> engine.Recording:
+    return run_main(with_bucket(kind))
+
+
+def service_values(rec: engine.Recording) -> dict[str, Any]:
+    return rec.raw_outputs["osmo_service_values"]["services"]["configs"]
+
+
+def test_s3_bucket_is_private_encrypted_versioned_and_kept() -> None:
+    rec = recording("eks")
+    bucket = rec.get("aws:s3/bucket:Bucket", "osmo-cluster-workflow-bucket")
+    assert bucket.raw_inputs["bucket"] == "osmo-usw2-workflows"
+    assert bucket.raw_inputs["forceDestroy"] is False
+    assert bucket.options["retainOnDelete"] is True
+    block = rec.get(
+        "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+        "osmo-cluster-workflow-bucket-public-access",
+    ).raw_inputs
+    assert {k: v for k, v in block.items() if k != "bucket"} == {
+        "blockPublicAcls": True,
+        "blockPublicPolicy": True,
+        "ignorePublicAcls": True,
+        "restrictPublicBuckets": True,
+    }
+    encryption = rec.get(
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+        "osmo-cluster-workflow-bucket-encryption",
+    ).raw_inputs
+    assert encryption["rules"] == [
+        {
+            "applyServerSideEncryptionByDefault": {"sseAlgorithm": "aws:kms"},
+            "bucketKeyEnabled": True,
+        }
+    ]
+    versioning = rec.get(
+        "aws:s3/bucketVersioning:BucketVersioning", "osmo-cluster-workflow-bucket-versioning"
+    ).raw_inputs
+    assert versioning["versioningConfiguration"] == {"status": "Enabled"}
+    ownership = rec.get(
+        "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
+        "osmo-cluster-workflow-bucket-ownership",
+    ).raw_inputs
+    assert ownership["rule"] == {"objectOwnership": "BucketOwnerEnforced"}
+
+
+def test_s3_access_is_an_irsa_role_with_osmos_actions() -> None:
+    rec = recording("eks")
+    policy = json.loads(
+        rec.get("aws:iam/policy:Policy", "osmo-cluster-workflow-bucket-policy").raw_inputs["policy"]
+    )
+    arn = "arn:aws:s3:::osmo-usw2-workflows"
+    assert policy["Statement"] == [
+        {"Effect": "Allow", "Action": ["s3:ListBucket", "s3:GetBucketLocation"], "Resource": arn},
+        {
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+            "Resource": f"{arn}/*",
+        },
+        {"Effect": "Allow", "Action": "iam:SimulatePrincipalPolicy", "Resource": "*"},
+    ]
+    trust = json.loads(
+        rec.get("aws:iam/role:Role", "osmo-cluster-workflow-irsa").raw_inputs["assumeRolePolicy"]
+    )
+    (statement,) = trust["Statement"]
+    (condition,) = [
+        v for k, v in statement["Condition"]["StringEquals"].items() if k.endswith(":sub")
+    ]
+    assert condition == SUBJECT
+    account = rec.get("kubernetes:core/v1:ServiceAccount", "osmo-connection-workflow-sa")
+    assert account.raw_inputs["metadata"]["annotations"] == {
+        "eks.amazonaws.com/role-arn": "arn:aws:iam::000000000000:role/osmo-cluster-workflow-irsa"
+    }
+    assert account.raw_inputs["metadata"]["namespace"] == "osmo-workflows"
+    assert account.raw_inputs["metadata"]["name"] == "osmo-workflow"
+
+
+def test_gcs_bucket_and_its_bucket_scoped_grants() -> None:
+    rec = recording("gke")
+    bucket = rec.get("gcp:storage/bucket:Bucket", "osmo-cluster-workflow-bucket")
+    inputs = bucket.raw_inputs
+    assert (inputs["name"], inputs["location"]) == ("osmo-usc1-workflows", "US-CENTRAL1")
+    assert inputs["uniformBucketLevelAccess"] is True
+    assert inputs["publicAccessPrevention"] == "enforced"
+    assert inputs["versioning"] == {"enabled": True}
+    assert inputs["forceDestroy"] is False
+    assert bucket.options["retainOnDelete"] is True
+    email = "osmo-usc1-workflow@osmo-test-1.iam.gserviceaccount.com"
+    grants = {
+        r.raw_inputs["role"]: (r.raw_inputs["bucket"], r.raw_inputs["member"])
+        for r in rec.by_type("gcp:storage/bucketIAMMember:BucketIAMMember")
+    }
+    assert grants == {
+        "roles/storage.objectUser": ("osmo-usc1-workflows", f"serviceAccount:{email}"),
+        "roles/storage.objectViewer": ("osmo-usc1-workflows", f"serviceAccount:{email}"),
+    }
+    # No project-wide role for the workflow identity.
+    assert not [r for r in rec.by_type("gcp:projects/iAMMember:IAMMember") if "workflow" in r.name]
+    user = rec.get("gcp:serviceaccount/iAMMember:IAMMember", "osmo-cluster-workflow-wi-user")
+    assert user.raw_inputs["member"] == (
+        "serviceAccount:osmo-test-1.svc.id.goog[osmo-workflows/osmo-workflow]"
+    )
+    account = rec.get("kubernetes:core/v1:ServiceAccount", "osmo-connection-workflow-sa")
+    assert account.raw_inputs["metadata"]["annotations"] == {
+        "iam.gke.io/gcp-service-account": email
+    }
+
+
+def test_azure_storage_account_without_shared_keys_and_a_federated_identity() -> None:
+    rec = recording("aks")
+    account = rec.get("azure-native:storage:StorageAccount", "osmo-cluster-workflow-storage")
+    inputs = account.raw_inputs
+    assert inputs["accountName"] == "osmoeusworkflows"
+    assert inputs["kind"] == "StorageV2"
+    assert inputs["sku"] == {"name": "Standard_ZRS"}
+    assert inputs["allowBlobPublicAccess"] is False
+    assert inputs["allowSharedKeyAccess"] is False
+    assert inputs["enableHttpsTrafficOnly"] is True
+    assert inputs["minimumTlsVersion"] == "TLS1_2"
+    assert account.options["retainOnDelete"] is True
+    container = rec.get("azure-native:storage:BlobContainer", "osmo-cluster-workflow-container")
+    assert container.raw_inputs["containerName"] == "osmo-workflows"
+    assert container.raw_inputs["publicAccess"] == "None"
+    assert container.options["retainOnDelete"] is True
+    blobs = rec.get(
+        "azure-native:storage:BlobServiceProperties", "osmo-cluster-workflow-storage-blobs"
+    )
+    assert blobs.raw_inputs["isVersioningEnabled"] is True
+    federation = rec.get(
+        "azure-native:managedidentity:FederatedIdentityCredential",
+        "osmo-cluster-workflow-wi-federation",
+    ).raw_inputs
+    assert federation["subject"] == SUBJECT
+    grant = rec.get(
+        "azure-native:authorization:RoleAssignment", "osmo-cluster-workflow-storage-access"
+    )
+    assert grant.raw_inputs["roleDefinitionId"].endswith("ba92f5b4-2d11-453d-a403-e96b0029c9fe")
+    assert grant.raw_inputs["scope"] == "osmo-cluster-workflow-storage-id"
+    sa = rec.get("kubernetes:core/v1:ServiceAccount", "osmo-connection-workflow-sa")
+    assert list(sa.raw_inputs["metadata"]["annotations"]) == ["azure.workload.identity/client-id"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "uri", "region", "labels"),
+    [
+        ("eks", "s3://osmo-usw2-workflows", "us-west-2", None),
+        ("gke", "gs://osmo-usc1-workflows", "us-central1", None),
+        (
+            "aks",
+            "azure://osmoeusworkflows/osmo-workflows",
+            "eastus",
+            {"azure.workload.identity/use": "true"},
+        ),
+    ],
+)
+def test_service_values_carry_the_bucket_and_the_identity_template(
+    kind: str, uri: str, region: str, labels: dict[str, str] | None
+) -> None:
+    rec = recording(kind)
+    configs = service_values(rec)
+    assert configs["workflow"] == {
+        "workflow_data": {"credential": {"endpoint": uri, "region": region}, "base_url": uri}
+    }
+    assert "secretRefs" not in configs
+    template = configs["podTemplates"]["lab-backend-workflow-identity"]
+    assert template["spec"] == {"serviceAccountName": "osmo-workflow"}
+    assert template.get("metadata", {}).get("labels") == labels
+    pool = configs["pools"]["lab-backend"]
+    assert pool["common_pod_template"] == [
+        "default_ctrl",
+        "default_user",
+        "lab-backend-workflow-identity",
+    ]
+    hosts = {e["host"] for e in rec.raw_outputs["egress_allowlist"]}
+    expected = {
+        "eks": "osmo-usw2-workflows.s3.us-west-2.amazonaws.com",
+        "gke": "storage.googleapis.com",
+        "aks": "osmoeusworkflows.blob.core.windows.net",
+    }[kind]
+    assert expected in hosts
+
+
+def test_opting_out_of_retention_and_versioning_and_into_logs() -> None:
+    rec = run_main(with_bucket("gke", retainOnDelete=False, versioning=False, alsoForLogs=True))
+    bucket = rec.get("gcp:storage/bucket:Bucket", "osmo-cluster-workflow-bucket")
+    assert bucket.options["retainOnDelete"] is False
+    assert bucket.raw_inputs["versioning"] == {"enabled": False}
+    workflow = service_values(rec)["workflow"]
+    credential = {"endpoint": "gs://osmo-usc1-workflows", "region": "us-central1"}
+    assert workflow["workflow_log"] == {"credential": credential}
+    assert workflow["workflow_app"] == {"credential": credential}
+
+
+def problems(values: dict[str, Any]) -> tuple[str, ...]:
+    with pytest.raises(ConfigError) as err:
+        load_spec(encode(values), base_dir=REPO)
+    return err.value.problems
+
+
+S = "osmo-backend:storage.bucket"
+
+
+@pytest.mark.parametrize(
+    ("kind", "bucket", "expected"),
+    [
+        ("eks", {"name": "Osmo_Bucket"}, f"{S}.name: 'Osmo_Bucket' is not an S3 bucket name"),
+        ("gke", {"name": "google-data"}, f"{S}.name: 'google-data': GCS bucket names cannot"),
+        (
+            "aks",
+            {"name": "osmo-workflows"},
+            f"{S}.name: 'osmo-workflows' is not a storage account name",
+        ),
+        (
+            "aks",
+            {"name": "osmoeus", "container": "A"},
+            f"{S}.container: 'A' is not a blob container name",
+        ),
+        ("eks", {"name": "osmo-data", "container": "x"}, f"{S}.container: only applies on aks"),
+        (
+            "gke",
+            {"name": "osmo-data", "serviceAccount": "Bad"},
+            f"{S}.serviceAccount: 'Bad' is not a DNS-1123 label",
+        ),
+        (
+            "eks",
+            {"name": "osmo-data", "retainOnDelete": "no"},
+            f"{S}.retainOnDelete: must be true or false",
+        ),
+    ],
+)
+def test_bucket_mistakes(kind: str, bucket: dict[str, Any], expected: str) -> None:
+    values = MAKERS[kind]()
+    values["osmo-backend:storage"] = {"bucket": bucket}
+    assert any(p.startswith(expected) for p in problems(values)), problems(values)
+
+
+def test_no_created_bucket_on_an_adopted_cluster_and_not_next_to_workflow_data() -> None:
+    values = config(storage={"bucket": {"name": "osmo-lab"}})
+    assert problems(values) == (
+        f"{S}: the stack creates buckets in the cluster's cloud (eks, gke, aks); on an existing "
+        "cluster use storage.workflowData with an S3-compatible endpoint",
+    )
+    values = with_bucket("eks")
+    values["osmo-backend:storage"]["workflowData"] = {"uri": "s3://other"}
+    assert problems(values) == (
+        "osmo-backend:storage: set bucket (the stack creates one) or workflowData, not both",
+    )
