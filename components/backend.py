@@ -63,7 +63,13 @@ class OsmoBackend(pulumi.ComponentResource):
     ) -> None:
         super().__init__(TYPE, name, None, opts)
         spec = args["spec"]
-        cluster = _cluster(name, spec, pulumi.ResourceOptions(parent=self))
+        cluster = _cluster(
+            name,
+            spec,
+            pulumi.ResourceOptions(
+                parent=self, transformations=_protected() if spec.policy.protect else None
+            ),
+        )
         self.cluster = cluster.handle
         spec = _with_cluster_facts(spec, self.cluster)
         on_cluster = pulumi.ResourceOptions(
@@ -184,6 +190,35 @@ def _with_cluster_facts(spec: StackSpec, cluster: ClusterHandle) -> StackSpec:
     return dataclasses.replace(
         spec, networking=dataclasses.replace(spec.networking, workflow_policy=policy)
     )
+
+
+PROTECTED_TYPES = frozenset(
+    {
+        "aws:eks/cluster:Cluster",
+        "aws:kms/key:Key",
+        "aws:s3/bucket:Bucket",
+        "gcp:container/cluster:Cluster",
+        "gcp:kms/cryptoKey:CryptoKey",
+        "gcp:storage/bucket:Bucket",
+        "azure-native:containerservice:ManagedCluster",
+        "azure-native:keyvault:Vault",
+        "azure-native:keyvault:Key",
+        "azure-native:storage:StorageAccount",
+    }
+)
+"""What `policy.protect` guards: the cloud cluster and the resources holding data or keys."""
+
+
+def _protected() -> list[pulumi.ResourceTransformation]:
+    def transform(
+        args: pulumi.ResourceTransformationArgs,
+    ) -> pulumi.ResourceTransformationResult | None:
+        if args.type_ not in PROTECTED_TYPES:
+            return None
+        opts = pulumi.ResourceOptions.merge(args.opts, pulumi.ResourceOptions(protect=True))
+        return pulumi.ResourceTransformationResult(args.props, opts)
+
+    return [transform]
 
 
 CLOUD_ARTIFACT_CHARTS = frozenset(

@@ -1,11 +1,16 @@
 """Security checks over the resources a stack registers (the records the offline engine writes).
 
 Pure functions: each takes one resource record (`type`, `name`, `urn`, `provider`, masked
-`inputs`) and returns findings. `osmo-backend plan` runs them on every plan and fails (exit 2) on
-an error unless the stack lists the check id under `osmo-backend:policy.allow`, which the plan
-prints. The benchmark ids are CIS Amazon EKS Benchmark v1.8.0 section 4 (the Kubernetes-object
-policies read the same in the GKE and AKS benchmarks) and Checkov 3.x where one exists; a check
-with neither is this project's own rule (DESIGN section 7).
+`inputs`, effective `options`) and returns findings. `osmo-backend plan` runs them on every plan
+and fails (exit 2) on an error unless the stack lists the check id under
+`osmo-backend:policy.allow`, which the plan prints. Every check names its benchmark with the
+version its section number comes from (numbering drifts between versions): the Kubernetes-object
+checks cite CIS Amazon EKS Benchmark v1.8.0 section 4 (the same policies in the GKE and AKS
+benchmarks), the cloud checks CIS EKS v1.4.0 (as Aqua encodes it), CIS GKE v1.6.0 and CIS AKS
+v1.8.0 (as kube-bench encodes them), plus the Checkov 3.3.30 id where one exists; a check with
+neither is this project's own rule (DESIGN section 7). A config switch that opts out of a secure
+default (for example `allowPublicFromAnywhere`) still fails here until the stack also allows the
+check: two explicit steps.
 """
 
 import re
@@ -18,6 +23,9 @@ from components.versions import EXACT_VERSION
 
 Severity = Literal["error", "warning"]
 CIS = "CIS Amazon EKS Benchmark v1.8.0"
+CIS_EKS = "CIS Amazon EKS Benchmark v1.4.0"
+CIS_GKE = "CIS GKE Benchmark v1.6.0"
+CIS_AKS = "CIS AKS Benchmark v1.8.0"
 _SECRET = "[secret]"
 
 
@@ -29,6 +37,8 @@ class Check:
     cis: str | None
     checkov: str | None
     fix: str
+    benchmark: str = CIS
+    """The benchmark and version `cis` is numbered in."""
 
 
 @dataclass(frozen=True)
@@ -41,7 +51,7 @@ class Finding:
         refs = ", ".join(
             ref
             for ref in (
-                f"{CIS} {self.check.cis}" if self.check.cis else None,
+                f"{self.check.benchmark} {self.check.cis}" if self.check.cis else None,
                 self.check.checkov,
             )
             if ref
@@ -122,6 +132,189 @@ EXPLICIT_PROVIDER = Check(
     "pass the cluster's provider (parent the resource to a component that has it)",
 )
 
+EKS_ENDPOINT = Check(
+    "OSMO-EKS-001",
+    "The EKS API endpoint is private or limited to listed networks",
+    "error",
+    "5.4.2",
+    "CKV_AWS_38",
+    "list networks in cluster.endpoint.publicAccessCidrs, or none for a private endpoint",
+    CIS_EKS,
+)
+EKS_SECRETS = Check(
+    "OSMO-EKS-002",
+    "EKS Secrets are envelope-encrypted with KMS",
+    "error",
+    "5.3.1",
+    "CKV_AWS_58",
+    "set encryption_config resources [secrets] with a KMS key",
+    CIS_EKS,
+)
+EKS_LOGS = Check(
+    "OSMO-EKS-003",
+    "All five EKS control-plane log types are on",
+    "error",
+    "2.1.1",
+    "CKV_AWS_37",
+    "enable api, audit, authenticator, controllerManager and scheduler logs",
+    CIS_EKS,
+)
+EKS_IMDS = Check(
+    "OSMO-EKS-004",
+    "Nodes require IMDSv2",
+    "error",
+    None,
+    "CKV_AWS_79",
+    "set the launch template's metadata_options http_tokens to required",
+    CIS_EKS,
+)
+KMS_ROTATION = Check(
+    "OSMO-KMS-001",
+    "Customer KMS keys rotate",
+    "error",
+    None,
+    "CKV_AWS_7",
+    "set enable_key_rotation",
+    CIS_EKS,
+)
+GKE_PRIVATE_NODES = Check(
+    "OSMO-GKE-001",
+    "GKE nodes have no public IPs",
+    "error",
+    "5.6.5",
+    "CKV_GCP_64",
+    "keep cluster.privateNodes true",
+    CIS_GKE,
+)
+GKE_ENDPOINT = Check(
+    "OSMO-GKE-002",
+    "The GKE control plane is private or limited to listed networks",
+    "error",
+    "5.6.4",
+    "CKV_GCP_18",
+    "keep endpoint.privateEndpoint true, or list networks without 0.0.0.0/0",
+    CIS_GKE,
+)
+GKE_SECRETS = Check(
+    "OSMO-GKE-003",
+    "GKE Secrets are encrypted with Cloud KMS",
+    "error",
+    "5.3.1",
+    None,
+    "set database_encryption state ENCRYPTED with a KMS key",
+    CIS_GKE,
+)
+GKE_IDENTITY = Check(
+    "OSMO-GKE-004",
+    "Workload Identity with the GKE metadata server on every pool",
+    "error",
+    "5.2.2",
+    "CKV_GCP_69",
+    "set workload_identity_config and the pools' workload_metadata_config mode GKE_METADATA",
+    CIS_GKE,
+)
+GKE_NODE_ACCOUNT = Check(
+    "OSMO-GKE-005",
+    "GKE nodes run as a dedicated service account",
+    "error",
+    "5.2.1",
+    None,
+    "give node_config a dedicated service_account",
+    CIS_GKE,
+)
+GKE_NODE_MANAGEMENT = Check(
+    "OSMO-GKE-006",
+    "GKE pools auto-repair and auto-upgrade",
+    "error",
+    "5.5.2",
+    "CKV_GCP_9",
+    "set management auto_repair and auto_upgrade",
+    CIS_GKE,
+)
+GKE_AUTH = Check(
+    "OSMO-GKE-007",
+    "No legacy ABAC and no client certificate",
+    "error",
+    "5.8.1",
+    "CKV_GCP_13",
+    "set enable_legacy_abac false and issue_client_certificate false",
+    CIS_GKE,
+)
+GKE_PLATFORM = Check(
+    "OSMO-GKE-008",
+    "Release channel, network policy and shielded nodes",
+    "error",
+    "5.5.4",
+    "CKV_GCP_70",
+    "set a release_channel, datapath_provider ADVANCED_DATAPATH and enable_shielded_nodes",
+    CIS_GKE,
+)
+GKE_SECURE_BOOT = Check(
+    "OSMO-GKE-009",
+    "GKE nodes use Secure Boot",
+    "warning",
+    "5.5.7",
+    "CKV_GCP_68",
+    "off only on pools whose GPU driver the GPU Operator builds (gpuDriver: operator): "
+    "Secure Boot refuses its unsigned modules",
+    CIS_GKE,
+)
+AKS_ENDPOINT = Check(
+    "OSMO-AKS-001",
+    "The AKS API server is private or limited to listed ranges",
+    "error",
+    "5.4.2",
+    "CKV_AZURE_6",
+    "keep apiServer private, or list authorizedIpRanges without 0.0.0.0/0",
+    CIS_AKS,
+)
+AKS_IDENTITY = Check(
+    "OSMO-AKS-002",
+    "Entra ID with Azure RBAC and no local accounts",
+    "error",
+    "5.5.1",
+    "CKV_AZURE_141",
+    "set aad_profile enable_azure_rbac and disable_local_accounts",
+    CIS_AKS,
+)
+AKS_PLATFORM = Check(
+    "OSMO-AKS-003",
+    "Network policy, KMS, Workload Identity and an upgrade channel",
+    "error",
+    "5.4.4",
+    "CKV_AZURE_7",
+    "set network_policy, azure_key_vault_kms, the OIDC issuer, workload_identity and an "
+    "upgrade_channel",
+    CIS_AKS,
+)
+AKS_NODE_IPS = Check(
+    "OSMO-AKS-004",
+    "AKS nodes have no public IPs",
+    "error",
+    "5.4.3",
+    "CKV_AZURE_143",
+    "set enable_node_public_ip false on every pool",
+    CIS_AKS,
+)
+BUCKET_PRIVATE = Check(
+    "OSMO-DATA-001",
+    "Workflow buckets block public access",
+    "error",
+    None,
+    "CKV_AWS_53",
+    "block public ACLs and policies (S3), enforce public access prevention and uniform access "
+    "(GCS), disallow public blobs, shared keys and old TLS (Azure)",
+)
+KEEP_ON_DESTROY = Check(
+    "OSMO-DATA-002",
+    "Buckets and encryption keys survive pulumi destroy",
+    "warning",
+    None,
+    None,
+    "keep retain_on_delete (storage.bucket.retainOnDelete: true); data and keys cannot be "
+    "recovered once deleted",
+)
+
 CHECKS = (
     PSA_ENFORCE,
     PSA_PRIVILEGED,
@@ -131,6 +324,26 @@ CHECKS = (
     HELM_PINNED,
     IMAGE_TAG,
     EXPLICIT_PROVIDER,
+    EKS_ENDPOINT,
+    EKS_SECRETS,
+    EKS_LOGS,
+    EKS_IMDS,
+    KMS_ROTATION,
+    GKE_PRIVATE_NODES,
+    GKE_ENDPOINT,
+    GKE_SECRETS,
+    GKE_IDENTITY,
+    GKE_NODE_ACCOUNT,
+    GKE_NODE_MANAGEMENT,
+    GKE_AUTH,
+    GKE_PLATFORM,
+    GKE_SECURE_BOOT,
+    AKS_ENDPOINT,
+    AKS_IDENTITY,
+    AKS_PLATFORM,
+    AKS_NODE_IPS,
+    BUCKET_PRIVATE,
+    KEEP_ON_DESTROY,
 )
 
 
@@ -229,6 +442,152 @@ def _provider_checks(record: Record) -> Iterable[tuple[Check, str]]:
         yield EXPLICIT_PROVIDER, "has no explicit provider"
 
 
+def _inputs(record: Record) -> Mapping[str, Any]:
+    inputs = record.get("inputs", {})
+    return inputs if isinstance(inputs, Mapping) else {}
+
+
+def _get(value: Any, *path: str) -> Any:
+    for key in path:
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(key)
+    return value
+
+
+_OPEN = "0.0.0.0/0"
+_EKS_LOG_TYPES = {"api", "audit", "authenticator", "controllerManager", "scheduler"}
+
+
+def _eks_checks(record: Record) -> Iterable[tuple[Check, str]]:
+    inputs, type_ = _inputs(record), record["type"]
+    if type_ == "aws:eks/cluster:Cluster":
+        vpc = inputs.get("vpcConfig") or {}
+        cidrs = vpc.get("publicAccessCidrs") or []
+        if vpc.get("endpointPublicAccess") and (not cidrs or _OPEN in cidrs):
+            yield EKS_ENDPOINT, f"public endpoint open to {cidrs or 'every address'}"
+        if "secrets" not in (_get(inputs, "encryptionConfig", "resources") or []):
+            yield EKS_SECRETS, "Secrets are not envelope-encrypted"
+        missing = _EKS_LOG_TYPES - set(inputs.get("enabledClusterLogTypes") or [])
+        if missing:
+            yield EKS_LOGS, f"control-plane logs off: {', '.join(sorted(missing))}"
+    elif type_ == "aws:ec2/launchTemplate:LaunchTemplate":
+        if _get(inputs, "metadataOptions", "httpTokens") != "required":
+            yield EKS_IMDS, "IMDSv1 is allowed"
+    elif type_ == "aws:kms/key:Key" and inputs.get("enableKeyRotation") is not True:
+        yield KMS_ROTATION, "key rotation is off"
+
+
+def _gke_checks(record: Record) -> Iterable[tuple[Check, str]]:
+    inputs, type_ = _inputs(record), record["type"]
+    if type_ == "gcp:container/cluster:Cluster":
+        private = inputs.get("privateClusterConfig") or {}
+        if private.get("enablePrivateNodes") is not True:
+            yield GKE_PRIVATE_NODES, "nodes get public IPs"
+        blocks = [
+            b.get("cidrBlock")
+            for b in _get(inputs, "masterAuthorizedNetworksConfig", "cidrBlocks") or []
+        ]
+        if private.get("enablePrivateEndpoint") is not True and (not blocks or _OPEN in blocks):
+            yield GKE_ENDPOINT, f"public control plane open to {blocks or 'every address'}"
+        if _get(inputs, "databaseEncryption", "state") != "ENCRYPTED":
+            yield GKE_SECRETS, "Secrets are not encrypted with Cloud KMS"
+        if not _get(inputs, "workloadIdentityConfig", "workloadPool"):
+            yield GKE_IDENTITY, "Workload Identity is off"
+        if inputs.get("enableLegacyAbac") is not False or (
+            _get(inputs, "masterAuth", "clientCertificateConfig", "issueClientCertificate")
+            is not False
+        ):
+            yield GKE_AUTH, "legacy ABAC or client certificates are not turned off"
+        if (
+            _get(inputs, "releaseChannel", "channel") in (None, "UNSPECIFIED")
+            or (
+                inputs.get("datapathProvider") != "ADVANCED_DATAPATH"
+                and _get(inputs, "networkPolicy", "enabled") is not True
+            )
+            or inputs.get("enableShieldedNodes") is not True
+        ):
+            yield GKE_PLATFORM, "no release channel, network policy or shielded nodes"
+    elif type_ == "gcp:container/nodePool:NodePool":
+        node = inputs.get("nodeConfig") or {}
+        if _get(node, "workloadMetadataConfig", "mode") != "GKE_METADATA":
+            yield GKE_IDENTITY, "the pool does not use the GKE metadata server"
+        if node.get("serviceAccount") in (None, "", "default"):
+            yield GKE_NODE_ACCOUNT, "nodes run as the Compute Engine default service account"
+        management = inputs.get("management") or {}
+        if management.get("autoRepair") is not True or management.get("autoUpgrade") is not True:
+            yield GKE_NODE_MANAGEMENT, "auto-repair or auto-upgrade is off"
+        if _get(node, "shieldedInstanceConfig", "enableSecureBoot") is not True:
+            yield GKE_SECURE_BOOT, "Secure Boot is off"
+
+
+def _aks_pool_public(pool: Any) -> bool:
+    return isinstance(pool, Mapping) and pool.get("enableNodePublicIP") is not False
+
+
+def _aks_checks(record: Record) -> Iterable[tuple[Check, str]]:
+    inputs, type_ = _inputs(record), record["type"]
+    if type_ == "azure-native:containerservice:ManagedCluster":
+        access = inputs.get("apiServerAccessProfile") or {}
+        ranges = access.get("authorizedIPRanges") or []
+        if access.get("enablePrivateCluster") is not True and (not ranges or _OPEN in ranges):
+            yield AKS_ENDPOINT, f"public API server open to {ranges or 'every address'}"
+        if (
+            _get(inputs, "aadProfile", "enableAzureRBAC") is not True
+            or inputs.get("disableLocalAccounts") is not True
+        ):
+            yield AKS_IDENTITY, "no Azure RBAC, or local accounts are on"
+        security = inputs.get("securityProfile") or {}
+        if (
+            not _get(inputs, "networkProfile", "networkPolicy")
+            or _get(security, "azureKeyVaultKms", "enabled") is not True
+            or _get(security, "workloadIdentity", "enabled") is not True
+            or _get(inputs, "oidcIssuerProfile", "enabled") is not True
+            or _get(inputs, "autoUpgradeProfile", "upgradeChannel") in (None, "none")
+        ):
+            yield (
+                AKS_PLATFORM,
+                "network policy, KMS, Workload Identity or an upgrade channel is off",
+            )
+        if any(_aks_pool_public(p) for p in inputs.get("agentPoolProfiles") or []):
+            yield AKS_NODE_IPS, "a pool gives nodes public IPs"
+    elif type_ == "azure-native:containerservice:AgentPool" and _aks_pool_public(inputs):
+        yield AKS_NODE_IPS, "the pool gives nodes public IPs"
+
+
+def _data_checks(record: Record) -> Iterable[tuple[Check, str]]:
+    inputs, type_ = _inputs(record), record["type"]
+    if type_ == "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock":
+        keys = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+        off = [k for k in keys if inputs.get(k) is not True]
+        if off:
+            yield BUCKET_PRIVATE, f"public access not blocked: {', '.join(off)}"
+    elif type_ == "gcp:storage/bucket:Bucket" and (
+        inputs.get("publicAccessPrevention") != "enforced"
+        or inputs.get("uniformBucketLevelAccess") is not True
+    ):
+        yield BUCKET_PRIVATE, "public access prevention or uniform access is off"
+    elif type_ == "azure-native:storage:StorageAccount" and (
+        inputs.get("allowBlobPublicAccess") is not False
+        or inputs.get("allowSharedKeyAccess") is not False
+        or inputs.get("minimumTlsVersion") != "TLS1_2"
+        or inputs.get("enableHttpsTrafficOnly") is not True
+    ):
+        yield BUCKET_PRIVATE, "public blobs, shared keys, plain HTTP or old TLS are allowed"
+    kept = (
+        "aws:s3/bucket:Bucket",
+        "aws:kms/key:Key",
+        "gcp:storage/bucket:Bucket",
+        "gcp:kms/cryptoKey:CryptoKey",
+        "azure-native:storage:StorageAccount",
+        "azure-native:keyvault:Vault",
+        "azure-native:keyvault:Key",
+    )
+    options = record.get("options") or {}
+    if type_ in kept and not (options.get("retainOnDelete") or options.get("protect")):
+        yield KEEP_ON_DESTROY, "is deleted by pulumi destroy"
+
+
 _RULES = (
     _namespace_checks,
     _binding_checks,
@@ -236,6 +595,10 @@ _RULES = (
     _secret_checks,
     _helm_checks,
     _provider_checks,
+    _eks_checks,
+    _gke_checks,
+    _aks_checks,
+    _data_checks,
 )
 
 

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from components._validate import Problems, show
-from components.config._common import PROJECT, decode, section
+from components.config._common import PROJECT, decode, flag, section
 from components.policy import CHECKS
 
 
@@ -12,12 +12,18 @@ from components.policy import CHECKS
 class PolicySpec:
     allow: tuple[str, ...] = ()
     """Check ids whose errors do not fail the plan (each is printed on every plan)."""
+    protect: bool = False
+    """Production preset: the cloud cluster, buckets and encryption keys get Pulumi's `protect`,
+    so `pulumi destroy` (or a replacement) fails until it is turned off."""
 
 
 def parse_policy(problems: Problems, value: Any) -> PolicySpec | None:
     path = f"{PROJECT}:policy"
-    body = section(problems, path, decode(problems, path, value), ("allow",))
+    body = section(problems, path, decode(problems, path, value), ("allow", "protect"))
     if body is None:
+        return None
+    protect = flag(problems, f"{path}.protect", body.get("protect", False))
+    if protect is None:
         return None
     allow = body.get("allow", [])
     if not isinstance(allow, list):
@@ -32,4 +38,6 @@ def parse_policy(problems: Problems, value: Any) -> PolicySpec | None:
                 f"{show(item)} is not a check id (known: {', '.join(sorted(known))})",
             )
             ok = False
-    return PolicySpec(allow=tuple(str(a) for a in cast(list[Any], allow))) if ok else None
+    if not ok:
+        return None
+    return PolicySpec(allow=tuple(str(a) for a in cast(list[Any], allow)), protect=protect)

@@ -521,7 +521,15 @@ def policy_schema() -> Json:
     from components.policy import CHECKS
 
     allow = {"type": "array", "items": {"enum": sorted(c.id for c in CHECKS)}}
-    return obj({"allow": {**allow, "description": "Check ids allowed to fail."}}, doc="Policy.")
+    return obj(
+        {
+            "allow": {**allow, "description": "Check ids allowed to fail."},
+            "protect": boolean(
+                "Production preset: protect the cloud cluster, buckets and keys.", False
+            ),
+        },
+        doc="Policy.",
+    )
 
 
 SECTIONS = {
