@@ -484,7 +484,9 @@ def networking_schema() -> Json:
 def storage_schema() -> Json:
     data = obj(
         {
-            "uri": string("s3://<bucket>[/prefix]"),
+            "uri": string(
+                "s3://<bucket>[/prefix], gs://<bucket>[/prefix] or azure://<account>/<container>"
+            ),
             "endpoint": string("S3-compatible service URL."),
             "region": string("Region.", default="us-east-1"),
             "addressingStyle": string("Addressing style.", enum=list(ADDRESSING_STYLES)),

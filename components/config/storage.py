@@ -16,6 +16,9 @@ DATA_CREDENTIAL_SECRET = "osmo-workflow-data-cred"
 """The Secret name OSMO's scripts and docs use for the workflow data bucket credential."""
 # https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_GCS_BUCKET = re.compile(r"^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$")
+_AZURE_ACCOUNT = re.compile(r"^[a-z0-9]{3,24}$")
+_AZURE_CONTAINER = re.compile(r"^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$")
 
 
 @dataclass(frozen=True)
@@ -60,15 +63,38 @@ class StorageSpec:
 
 
 def _bucket_uri(problems: Problems, path: str, value: Any) -> str | None:
+    """`s3://<bucket>[/prefix]`, `gs://<bucket>[/prefix]` or `azure://<account>/<container>`, each
+    checked against its store's naming rules (OSMO's URI formats)."""
     parsed = urlparse(value) if isinstance(value, str) else None
-    if parsed is None or parsed.scheme != "s3" or not parsed.netloc:
-        problems.add(path, f"{show(value)} must be an s3://<bucket>[/prefix] URI")
-        return None
-    if not _BUCKET.match(parsed.netloc) or ".." in parsed.netloc:
+    if parsed is None or parsed.scheme not in ("s3", "gs", "azure") or not parsed.netloc:
         problems.add(
             path,
-            f"bucket {parsed.netloc!r} breaks S3 naming rules: 3-63 lowercase letters, digits, "
-            "'.' and '-', starting and ending with a letter or digit",
+            f"{show(value)} must be an s3://<bucket>[/prefix], gs://<bucket>[/prefix] or "
+            "azure://<account>/<container> URI",
+        )
+        return None
+    host = parsed.netloc
+    if parsed.scheme == "azure":
+        container = parsed.path.strip("/").split("/")[0]
+        if not _AZURE_ACCOUNT.match(host) or not _AZURE_CONTAINER.match(container):
+            problems.add(
+                path,
+                f"{show(value)} needs a storage account (3-24 lowercase letters and digits) and a "
+                "container (3-63 lowercase letters, digits and '-')",
+            )
+            return None
+    elif parsed.scheme == "gs" and not _GCS_BUCKET.match(host):
+        problems.add(
+            path,
+            f"bucket {host!r} breaks GCS naming rules: 3-63 lowercase letters, digits, '.', '_' "
+            "and '-', starting and ending with a letter or digit",
+        )
+        return None
+    elif parsed.scheme == "s3" and (not _BUCKET.match(host) or ".." in host):
+        problems.add(
+            path,
+            f"bucket {host!r} breaks S3 naming rules: 3-63 lowercase letters, digits, '.' and '-', "
+            "starting and ending with a letter or digit",
         )
         return None
     return value.rstrip("/")
@@ -85,7 +111,9 @@ def _workflow_data(
     before = len(problems.lines)
     uri = _bucket_uri(problems, f"{path}.uri", given.get("uri"))
     endpoint = given.get("endpoint")
-    if endpoint is not None:
+    if endpoint is not None and uri is not None and not uri.startswith("s3://"):
+        problems.add(f"{path}.endpoint", "only applies to s3:// buckets (S3-compatible stores)")
+    elif endpoint is not None:
         endpoint = absolute_url(problems, f"{path}.endpoint", endpoint, ("https", "http"))
     region = given.get("region", "us-east-1")
     if not isinstance(region, str) or not re.match(r"^[a-z0-9-]{2,32}$", region):
@@ -119,9 +147,6 @@ def _workflow_data(
     )
 
 
-_GCS_BUCKET = re.compile(r"^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$")
-_AZURE_ACCOUNT = re.compile(r"^[a-z0-9]{3,24}$")
-_AZURE_CONTAINER = re.compile(r"^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$")
 _BUCKET_RULES = {
     "eks": (_BUCKET, "an S3 bucket name: 3-63 lowercase letters, digits, '.' and '-'"),
     "gke": (_GCS_BUCKET, "a GCS bucket name: 3-63 lowercase letters, digits, '.', '_' and '-'"),

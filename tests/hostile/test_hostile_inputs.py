@@ -408,7 +408,7 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     (
         "bucket uri scheme",
         change(S, {"workflowData": {"uri": "https://bucket"}}),
-        [f"{S}.workflowData.uri: 'https://bucket' must be an s3://<bucket>[/prefix] URI"],
+        [f"{S}.workflowData.uri: 'https://bucket' must be an s3://<bucket>[/prefix], gs://"],
     ),
     (
         "unknown top-level key",

@@ -60,12 +60,39 @@ def test_workflow_data_bucket_with_static_keys() -> None:
 
 
 @pytest.mark.parametrize(
+    "uri", ["s3://osmo-lab/workflows", "gs://osmo_lab-data/prefix", "azure://osmolab/workflows"]
+)
+def test_every_osmo_uri_scheme_is_accepted(uri: str) -> None:
+    data = spec(with_keys(config(storage={"workflowData": {"uri": uri}}))).storage.workflow_data
+    assert data is not None
+    assert data.uri == uri
+    assert storage_credential(data)["endpoint"] == uri
+
+
+@pytest.mark.parametrize(
     ("bucket", "expected"),
     [
         (
+            {"uri": "tos://x/y"},
+            "osmo-backend:storage.workflowData.uri: 'tos://x/y' must be an "
+            "s3://<bucket>[/prefix], gs://<bucket>[/prefix] or azure://<account>/<container> URI",
+        ),
+        (
             {"uri": "gs://x/y"},
-            "osmo-backend:storage.workflowData.uri: 'gs://x/y' must be an "
-            "s3://<bucket>[/prefix] URI",
+            "osmo-backend:storage.workflowData.uri: bucket 'x' breaks GCS naming rules: 3-63 "
+            "lowercase letters, digits, '.', '_' and '-', starting and ending with a letter or "
+            "digit",
+        ),
+        (
+            {"uri": "azure://Osmo/data"},
+            "osmo-backend:storage.workflowData.uri: 'azure://Osmo/data' needs a storage account "
+            "(3-24 lowercase letters and digits) and a container (3-63 lowercase letters, digits "
+            "and '-')",
+        ),
+        (
+            {"uri": "gs://osmo-data", "endpoint": "https://storage.example.com"},
+            "osmo-backend:storage.workflowData.endpoint: only applies to s3:// buckets "
+            "(S3-compatible stores)",
         ),
         (
             {"uri": "s3://Osmo_Data"},
