@@ -142,6 +142,7 @@ class OsmoBackend(pulumi.ComponentResource):
             spec.monitoring,
             spec.networking,
             (*self.cluster.egress, *bucket_egress),
+            workflow_data=spec.storage.workflow_data,
         )
         self.ingress = None
         if spec.networking.ingress is not None:

@@ -24,6 +24,7 @@ from components.config import (
     NetworkingSpec,
     OperatorsSpec,
     OsmoSpec,
+    WorkflowDataSpec,
     WorkflowPolicySpec,
 )
 
@@ -58,13 +59,16 @@ def egress_allowlist(
     monitoring: MonitoringSpec,
     networking: NetworkingSpec | None = None,
     cluster_egress: Sequence[tuple[str, str]] = (),
+    *,
+    workflow_data: WorkflowDataSpec | None = None,
 ) -> list[dict[str, Any]]:
-    """Destinations the backend's nodes and pods reach (TCP 443 each), with why. Registries may
-    redirect blob downloads to their CDNs; allow those as the registry documents."""
-    entries: dict[str, list[str]] = {}
+    """Destinations the backend's nodes and pods reach (TCP 443 unless the object store's URL
+    names another port), with why. Registries may redirect blob downloads to their CDNs; allow
+    those as the registry documents."""
+    entries: dict[tuple[str, int], list[str]] = {}
 
-    def need(host: str, why: str) -> None:
-        entries.setdefault(host, []).append(why)
+    def need(host: str, why: str, port: int = 443) -> None:
+        entries.setdefault((host, port), []).append(why)
 
     need(_host(osmo.service_url), "OSMO service: backend listener/worker WebSockets, workflow pods")
     need(_host(osmo.router_address), "OSMO router: exec and port-forward from workflow pods")
@@ -87,10 +91,27 @@ def egress_allowlist(
         need("docker.io", "Traefik image")
     for host, why in cluster_egress:
         need(host, why)
+    if workflow_data is not None:
+        need(*data_store_endpoint(workflow_data))
     return [
-        {"host": host, "port": 443, "purpose": "; ".join(whys)}
-        for host, whys in sorted(entries.items())
+        {"host": host, "port": port, "purpose": "; ".join(whys)}
+        for (host, port), whys in sorted(entries.items())
     ]
+
+
+def data_store_endpoint(data: WorkflowDataSpec) -> tuple[str, str, int]:
+    """Where workflow pods reach the workflow data bucket they were given keys for."""
+    why = "workflow data bucket"
+    if data.endpoint is not None:
+        parsed = urlparse(data.endpoint)
+        default = 443 if parsed.scheme == "https" else 80
+        return str(parsed.hostname), why, parsed.port or default
+    parsed = urlparse(data.uri)
+    if parsed.scheme == "gs":
+        return "storage.googleapis.com", why, 443
+    if parsed.scheme == "azure":
+        return f"{parsed.netloc}.blob.core.windows.net", why, 443
+    return f"{parsed.netloc}.s3.{data.region}.amazonaws.com", why, 443
 
 
 def ingress_values(spec: IngressControllerSpec, cluster: ClusterHandle) -> dict[str, Any]:

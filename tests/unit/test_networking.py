@@ -123,6 +123,40 @@ def test_egress_allowlist_follows_what_the_stack_installs() -> None:
     assert entries[1]["purpose"] == "OSMO backend-operator images"
 
 
+@pytest.mark.parametrize(
+    ("data", "entry"),
+    [
+        (
+            {"uri": "s3://osmo-lab", "endpoint": "http://minio.lab.internal:9000"},
+            ("minio.lab.internal", 9000),
+        ),
+        ({"uri": "s3://osmo-lab", "endpoint": "https://s3.lab.internal"}, ("s3.lab.internal", 443)),
+        (
+            {"uri": "s3://osmo-lab", "region": "eu-west-1"},
+            ("osmo-lab.s3.eu-west-1.amazonaws.com", 443),
+        ),
+        ({"uri": "gs://osmo-lab"}, ("storage.googleapis.com", 443)),
+        ({"uri": "azure://osmolab/workflows"}, ("osmolab.blob.core.windows.net", 443)),
+    ],
+)
+def test_egress_allowlist_names_the_workflow_data_store(
+    data: dict[str, Any], entry: tuple[str, int]
+) -> None:
+    values = config(storage={"workflowData": data})
+    values["osmo-backend:storageAccessKeyId"] = "AKID"
+    values["osmo-backend:storageSecretAccessKey"] = "secret"
+    keys = ("osmo-backend:storageAccessKeyId", "osmo-backend:storageSecretAccessKey")
+    loaded = load_spec(encode(values), keys, base_dir=REPO)
+    entries = egress_allowlist(
+        loaded.osmo,
+        loaded.operators,
+        loaded.monitoring,
+        workflow_data=loaded.storage.workflow_data,
+    )
+    found = [e for e in entries if e["purpose"] == "workflow data bucket"]
+    assert [(e["host"], e["port"]) for e in found] == [entry]
+
+
 def test_ingress_controller_is_off_by_default_and_validated() -> None:
     assert spec(config()).networking.ingress is None
     on = spec(
