@@ -32,8 +32,8 @@ from components.cluster.base import (
     GPU_TAINT,
     GPU_TOLERATION,
     ClusterHandle,
-    NodeRole,
     WorkflowBucket,
+    pool_roles,
 )
 from components.config import BucketSpec, GpuStackSpec, Role
 from components.config.aks import AksClusterSpec, AksNodePoolSpec
@@ -311,11 +311,9 @@ class AksCluster(pulumi.ComponentResource):
             ),
         )
 
-        roles: dict[Role, NodeRole] = {
-            role: NodeRole(selector={"node-type": role}, tolerations=role_tolerations(spec, role))
-            for role in ("operator", "compute", "gpu")
-            if any(p.role == role for p in spec.node_pools)
-        }
+        roles = pool_roles(
+            (p.role for p in spec.node_pools), lambda role: role_tolerations(spec, role)
+        )
         network = spec.network
         cidrs = tuple(c for c in (network.vnet_cidr, network.pod_cidr, network.service_cidr) if c)
         self.handle = ClusterHandle(

@@ -4,12 +4,13 @@ Components downstream of the cluster (operator layer, storage, monitoring, conne
 this handle; they never look at which kind of cluster produced it.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import pulumi
 import pulumi_kubernetes as k8s
+import yaml
 
 from components.config import (
     GPU_TAINT_EFFECT,
@@ -47,6 +48,34 @@ GPU_TAINT: Mapping[str, str] = {
 def role_tolerations(role: Role) -> tuple[Mapping[str, str], ...]:
     """Tolerations OSMO's pods need for a role's nodes: GPU nodes carry the GPU taint."""
     return (GPU_TOLERATION,) if role == "gpu" else ()
+
+
+def pool_roles(
+    pool_roles_present: Iterable[str],
+    tolerations: Callable[[Role], tuple[Mapping[str, str], ...]],
+) -> dict[Role, NodeRole]:
+    """OSMO's roles a cloud cluster's pools provide, selected by their `node-type` label."""
+    present = set(pool_roles_present)
+    return {
+        role: NodeRole(selector={"node-type": role}, tolerations=tolerations(role))
+        for role in ("operator", "compute", "gpu")
+        if role in present
+    }
+
+
+def exec_kubeconfig_yaml(name: str, cluster: Mapping[str, Any], user: Mapping[str, Any]) -> str:
+    """A one-context kubeconfig whose user runs an exec credential plugin (no static secret)."""
+    return yaml.safe_dump(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": name, "cluster": dict(cluster)}],
+            "users": [{"name": name, "user": {"exec": dict(user)}}],
+            "contexts": [{"name": name, "context": {"cluster": name, "user": name}}],
+            "current-context": name,
+        },
+        sort_keys=True,
+    )
 
 
 class WorkloadIdentityBinder(Protocol):

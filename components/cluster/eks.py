@@ -20,17 +20,17 @@ from typing import Any, NotRequired, TypedDict
 import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
-import yaml
 
 from components import _helm, versions
 from components.cluster.base import (
     GPU_TAINT,
     ClusterHandle,
-    NodeRole,
     WorkflowBucket,
+    exec_kubeconfig_yaml,
+    pool_roles,
     role_tolerations,
 )
-from components.config import BucketSpec, GpuStackSpec, Role
+from components.config import BucketSpec, GpuStackSpec
 from components.config.eks import EKS_LOG_TYPES, EksClusterSpec, EksNodePoolSpec, ami_type
 
 TYPE = "osmo-backend:index:EksCluster"
@@ -127,17 +127,7 @@ def exec_kubeconfig(
     if profile is not None:
         user["env"] = [{"name": "AWS_PROFILE", "value": profile}]
     cluster = {"server": endpoint, "certificate-authority-data": ca_data}
-    return yaml.safe_dump(
-        {
-            "apiVersion": "v1",
-            "kind": "Config",
-            "clusters": [{"name": name, "cluster": cluster}],
-            "users": [{"name": name, "user": {"exec": user}}],
-            "contexts": [{"name": name, "context": {"cluster": name, "user": name}}],
-            "current-context": name,
-        },
-        sort_keys=True,
-    )
+    return exec_kubeconfig_yaml(name, cluster, user)
 
 
 def _assume(service: str) -> str:
@@ -366,11 +356,7 @@ class EksCluster(pulumi.ComponentResource):
         if spec.cluster_autoscaler:
             self._autoscaler(in_cluster, operator_group)
 
-        roles: dict[Role, NodeRole] = {
-            role: NodeRole(selector={"node-type": role}, tolerations=role_tolerations(role))
-            for role in ("operator", "compute", "gpu")
-            if any(p.role == role for p in spec.node_pools)
-        }
+        roles = pool_roles((p.role for p in spec.node_pools), role_tolerations)
         cidrs = (spec.network.vpc_cidr,) if spec.network.vpc_cidr else ()
         self.handle = ClusterHandle(
             name=spec.name,

@@ -24,16 +24,16 @@ from typing import Any, NotRequired, TypedDict
 import pulumi
 import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
-import yaml
 
 from components.cluster.base import (
     GPU_TAINT,
     ClusterHandle,
-    NodeRole,
     WorkflowBucket,
+    exec_kubeconfig_yaml,
+    pool_roles,
     role_tolerations,
 )
-from components.config import BucketSpec, GpuStackSpec, Role
+from components.config import BucketSpec, GpuStackSpec
 from components.config.gke import GkeClusterSpec, GkeNodePoolSpec, ImageType, initial_nodes_per_zone
 
 TYPE = "osmo-backend:index:GkeCluster"
@@ -135,17 +135,7 @@ def exec_kubeconfig(name: str, server: str, ca_data: str | None) -> str:
         "gke-gcloud-auth-plugin",
         "provideClusterInfo": True,
     }
-    return yaml.safe_dump(
-        {
-            "apiVersion": "v1",
-            "kind": "Config",
-            "clusters": [{"name": name, "cluster": cluster}],
-            "users": [{"name": name, "user": {"exec": user}}],
-            "contexts": [{"name": name, "context": {"cluster": name, "user": name}}],
-            "current-context": name,
-        },
-        sort_keys=True,
-    )
+    return exec_kubeconfig_yaml(name, cluster, user)
 
 
 def _installer_spec(image: ImageType) -> k8s.core.v1.PodSpecArgsDict:
@@ -407,11 +397,7 @@ class GkeCluster(pulumi.ComponentResource):
             for image in sorted(images):
                 self._driver_installer(image, in_cluster)
 
-        roles: dict[Role, NodeRole] = {
-            role: NodeRole(selector={"node-type": role}, tolerations=role_tolerations(role))
-            for role in ("operator", "compute", "gpu")
-            if any(p.role == role for p in spec.node_pools)
-        }
+        roles = pool_roles((p.role for p in spec.node_pools), role_tolerations)
         cidrs = tuple(
             c
             for c in (spec.network.subnet_cidr, spec.network.pod_cidr, spec.network.service_cidr)

@@ -4,10 +4,10 @@ sources, and small typed validators that report into `Problems`."""
 import ipaddress
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Protocol, TypeVar, cast
 from urllib.parse import urlparse
 
 from components import chart_keys, versions
@@ -266,3 +266,76 @@ def api_cidrs(
         notices.append(f"{path}.allowPublicFromAnywhere is set: {anywhere_notice}")
         public = public or ["0.0.0.0/0"]
     return tuple(public)
+
+
+MIN_KUBERNETES_MINOR = 30
+"""OSMO's minimum Kubernetes version is 1.30."""
+_MINOR_VERSION = re.compile(r"^1\.(\d+)$")
+
+
+def kubernetes_version(problems: Problems, path: str, value: Any) -> str:
+    """A quoted `1.<minor>` at or above OSMO's minimum (default 1.33)."""
+    version = str(value if value is not None else "1.33")
+    match = _MINOR_VERSION.match(version)
+    if match is None or int(match.group(1)) < MIN_KUBERNETES_MINOR:
+        problems.add(
+            path,
+            f"{show(version)} is not supported; use 1.{MIN_KUBERNETES_MINOR} or later, quoted",
+        )
+    return version
+
+
+def private_cidr(problems: Problems, path: str, value: Any, low: int, high: int) -> str | None:
+    """A private IPv4 network with a prefix from /low to /high."""
+    try:
+        network = ipaddress.ip_network(str(value), strict=True)
+    except ValueError as err:
+        problems.add(path, f"{show(value)} is not a CIDR ({err})")
+        return None
+    if network.version != 4 or not network.is_private or not low <= network.prefixlen <= high:
+        problems.add(path, f"{value} must be a private IPv4 /{low} to /{high}")
+        return None
+    return str(network)
+
+
+def report_overlaps(problems: Problems, path: str, ranges: Mapping[str, str | None]) -> None:
+    """Each pair of overlapping ranges, reported on the later key."""
+    known = [(k, ipaddress.ip_network(v)) for k, v in ranges.items() if v is not None]
+    for index, (key, net) in enumerate(known):
+        for other, other_net in known[index + 1 :]:
+            if net.overlaps(other_net):
+                problems.add(f"{path}.{other}", f"{other_net} overlaps {key} {net}")
+
+
+class _Named(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+_Pool = TypeVar("_Pool", bound=_Named)
+
+
+def pool_list(
+    problems: Problems,
+    path: str,
+    value: Any,
+    defaults: Sequence[Mapping[str, Any]],
+    parse_one: Callable[[str, Any], _Pool | None],
+) -> list[_Pool] | None:
+    """Node pools (the kind's defaults when absent): each parsed, names unique."""
+    raw = value if value is not None else [dict(p) for p in defaults]
+    if not isinstance(raw, list) or not raw:
+        problems.add(path, f"must be a non-empty list of node pools, got {show(raw)}")
+        return None
+    pools: list[_Pool] = []
+    ok = True
+    for index, item in enumerate(cast(list[Any], raw)):
+        pool = parse_one(f"{path}[{index}]", item)
+        if pool is None:
+            ok = False
+        elif pool.name in {p.name for p in pools}:
+            problems.add(f"{path}[{index}].name", f"pool {pool.name!r} is listed twice")
+            ok = False
+        else:
+            pools.append(pool)
+    return pools if ok else None

@@ -7,10 +7,18 @@ from dataclasses import dataclass
 from typing import Any, Literal, cast, get_args
 
 from components._validate import Problems, expect_mapping, show, unknown_keys
-from components.config._common import PROJECT, api_cidrs, flag, section, whole_number
+from components.config._common import (
+    PROJECT,
+    api_cidrs,
+    flag,
+    kubernetes_version,
+    pool_list,
+    private_cidr,
+    report_overlaps,
+    section,
+    whole_number,
+)
 
-MIN_KUBERNETES_MINOR = 30
-"""OSMO's minimum Kubernetes version is 1.30."""
 NAME_MAX = 40
 """AKS allows 63; the name also prefixes the DNS prefix, identities and the Key Vault."""
 
@@ -30,7 +38,6 @@ KUBELOGIN_MODES: tuple[KubeloginMode, ...] = get_args(KubeloginMode)
 _NAME = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
 _POOL = re.compile(r"^[a-z][a-z0-9]{0,11}$")
 _LOCATION = re.compile(r"^[a-z]+[a-z0-9]*$")
-_VERSION = re.compile(r"^1\.(\d+)$")
 _VM_SIZE = re.compile(r"^Standard_([A-Z]+)[a-z]*\d+[A-Za-z0-9_-]*$")
 _RESOURCE_GROUP = re.compile(r"^[-\w._()]{1,89}[-\w_()]$")
 _SUBNET_ID = re.compile(
@@ -168,18 +175,6 @@ _NETWORK_KEYS = (
 )
 
 
-def _cidr(problems: Problems, path: str, value: Any, low: int, high: int) -> str | None:
-    try:
-        network = ipaddress.ip_network(str(value), strict=True)
-    except ValueError as err:
-        problems.add(path, f"{show(value)} is not a CIDR ({err})")
-        return None
-    if network.version != 4 or not network.is_private or not low <= network.prefixlen <= high:
-        problems.add(path, f"{value} must be a private IPv4 /{low} to /{high}")
-        return None
-    return str(network)
-
-
 def _network(problems: Problems, path: str, value: Any) -> AksNetworkSpec | None:
     body = section(problems, path, value, _NETWORK_KEYS)
     if body is None:
@@ -195,8 +190,10 @@ def _network(problems: Problems, path: str, value: Any) -> AksNetworkSpec | None
             problems.add(f"{path}.subnetId", f"{show(subnet_id)} is not a subnet resource id")
         vnet, nodes = None, None
     else:
-        vnet = _cidr(problems, f"{path}.vnetCidr", body.get("vnetCidr", defaults.vnet_cidr), 8, 24)
-        nodes = _cidr(
+        vnet = private_cidr(
+            problems, f"{path}.vnetCidr", body.get("vnetCidr", defaults.vnet_cidr), 8, 24
+        )
+        nodes = private_cidr(
             problems,
             f"{path}.nodeSubnetCidr",
             body.get("nodeSubnetCidr", defaults.node_subnet_cidr),
@@ -209,16 +206,11 @@ def _network(problems: Problems, path: str, value: Any) -> AksNetworkSpec | None
             and not ipaddress.IPv4Network(nodes).subnet_of(ipaddress.IPv4Network(vnet))
         ):
             problems.add(f"{path}.nodeSubnetCidr", f"{nodes} is not inside the VNet {vnet}")
-    pods = _cidr(problems, f"{path}.podCidr", body.get("podCidr", defaults.pod_cidr), 8, 24)
-    services = _cidr(
+    pods = private_cidr(problems, f"{path}.podCidr", body.get("podCidr", defaults.pod_cidr), 8, 24)
+    services = private_cidr(
         problems, f"{path}.serviceCidr", body.get("serviceCidr", defaults.service_cidr), 8, 28
     )
-    ranges = {"vnetCidr": vnet, "podCidr": pods, "serviceCidr": services}
-    known = [(k, ipaddress.ip_network(v)) for k, v in ranges.items() if v is not None]
-    for index, (key, net) in enumerate(known):
-        for other, other_net in known[index + 1 :]:
-            if net.overlaps(other_net):
-                problems.add(f"{path}.{other}", f"{other_net} overlaps {key} {net}")
+    report_overlaps(problems, path, {"vnetCidr": vnet, "podCidr": pods, "serviceCidr": services})
     dns = body.get("dnsServiceIp", defaults.dns_service_ip)
     try:
         dns_ip = ipaddress.ip_address(str(dns))
@@ -324,22 +316,14 @@ def _pool(problems: Problems, where: str, item: Any, notices: list[str]) -> AksN
 def _pools(
     problems: Problems, path: str, value: Any, notices: list[str]
 ) -> tuple[AksNodePoolSpec, ...] | None:
-    raw = value if value is not None else [dict(p) for p in DEFAULT_POOLS]
-    if not isinstance(raw, list) or not raw:
-        problems.add(path, f"must be a non-empty list of node pools, got {show(raw)}")
-        return None
-    pools: list[AksNodePoolSpec] = []
-    ok = True
-    for index, item in enumerate(cast(list[Any], raw)):
-        pool = _pool(problems, f"{path}[{index}]", item, notices)
-        if pool is None:
-            ok = False
-        elif pool.name in {p.name for p in pools}:
-            problems.add(f"{path}[{index}].name", f"pool {pool.name!r} is listed twice")
-            ok = False
-        else:
-            pools.append(pool)
-    if not ok:
+    pools = pool_list(
+        problems,
+        path,
+        value,
+        DEFAULT_POOLS,
+        lambda where, item: _pool(problems, where, item, notices),
+    )
+    if pools is None:
         return None
     operators = [p for p in pools if p.role == "operator"]
     if len(operators) != 1:
@@ -446,13 +430,9 @@ def parse_aks(
     create_group = flag(
         problems, f"{path}.createResourceGroup", body.get("createResourceGroup", True)
     )
-    version = str(body.get("kubernetesVersion", "1.33"))
-    match = _VERSION.match(version)
-    if match is None or int(match.group(1)) < MIN_KUBERNETES_MINOR:
-        problems.add(
-            f"{path}.kubernetesVersion",
-            f"{show(version)} is not supported; use 1.{MIN_KUBERNETES_MINOR} or later, quoted",
-        )
+    version = kubernetes_version(
+        problems, f"{path}.kubernetesVersion", body.get("kubernetesVersion")
+    )
     channel = body.get("upgradeChannel", "stable")
     if channel not in UPGRADE_CHANNELS:
         problems.add(

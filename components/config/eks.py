@@ -11,13 +11,13 @@ from components.config._common import (
     PROJECT,
     api_cidrs,
     flag,
+    kubernetes_version,
     overrides,
+    pool_list,
     section,
     whole_number,
 )
 
-MIN_KUBERNETES_MINOR = 30
-"""OSMO's minimum Kubernetes version is 1.30."""
 NAME_MAX = 40
 """Cluster names prefix IAM role, node group and launch template names (64-character limits)."""
 
@@ -29,7 +29,6 @@ EKS_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "schedule
 """All five control-plane log types (CIS EKS 2.1.1, Checkov CKV_AWS_37)."""
 
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
-_VERSION = re.compile(r"^1\.(\d+)$")
 _INSTANCE = re.compile(r"^([a-z][a-z0-9-]*?)(\d+)([a-z-]*)\.([a-z0-9]+)$")
 _ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:(role|user)/[\w+=,.@/-]+$")
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
@@ -325,27 +324,21 @@ def _gpus(problems: Problems, path: str, body: Any, instance: Any) -> int | None
 def _pools(
     problems: Problems, path: str, value: Any, notices: list[str]
 ) -> tuple[EksNodePoolSpec, ...] | None:
-    raw = value if value is not None else [dict(p) for p in DEFAULT_POOLS]
-    if not isinstance(raw, list) or not raw:
-        problems.add(path, f"must be a non-empty list of node pools, got {show(raw)}")
+    pools = pool_list(
+        problems,
+        path,
+        value,
+        DEFAULT_POOLS,
+        lambda where, item: _pool(problems, where, item, notices),
+    )
+    if pools is None:
         return None
-    pools: list[EksNodePoolSpec] = []
-    ok = True
-    for index, item in enumerate(cast(list[Any], raw)):
-        pool = _pool(problems, f"{path}[{index}]", item, notices)
-        if pool is None:
-            ok = False
-        elif pool.name in {p.name for p in pools}:
-            problems.add(f"{path}[{index}].name", f"pool {pool.name!r} is listed twice")
-            ok = False
-        else:
-            pools.append(pool)
-    if ok and not any(p.role == "operator" for p in pools):
+    if not any(p.role == "operator" for p in pools):
         problems.add(
             path, "needs an operator pool (KAI, the GPU Operator and OSMO's operator run there)"
         )
         return None
-    return tuple(pools) if ok else None
+    return tuple(pools)
 
 
 def _zones(problems: Problems, path: str, value: Any, region: str) -> tuple[str, ...]:
@@ -431,13 +424,9 @@ def parse_eks(
             f"{show(region)} is not an AWS region like us-west-2 (or set aws:region)",
         )
         region = None
-    version = str(body.get("kubernetesVersion", "1.33"))
-    match = _VERSION.match(version)
-    if match is None or int(match.group(1)) < MIN_KUBERNETES_MINOR:
-        problems.add(
-            f"{path}.kubernetesVersion",
-            f"{show(version)} is not supported; use 1.{MIN_KUBERNETES_MINOR} or later, quoted",
-        )
+    version = kubernetes_version(
+        problems, f"{path}.kubernetesVersion", body.get("kubernetesVersion")
+    )
     zones = (
         _zones(problems, f"{path}.availabilityZones", body.get("availabilityZones"), region)
         if region

@@ -1,17 +1,24 @@
 """`osmo-backend:cluster` with `kind: gke`: project, location, network, control-plane access and
 node pools with their GPU stack profile."""
 
-import ipaddress
 import math
 import re
 from dataclasses import dataclass
 from typing import Any, Literal, cast, get_args
 
 from components._validate import Problems, expect_dns_label, expect_mapping, show, unknown_keys
-from components.config._common import PROJECT, api_cidrs, flag, section, whole_number
+from components.config._common import (
+    PROJECT,
+    api_cidrs,
+    flag,
+    kubernetes_version,
+    pool_list,
+    private_cidr,
+    report_overlaps,
+    section,
+    whole_number,
+)
 
-MIN_KUBERNETES_MINOR = 30
-"""OSMO's minimum Kubernetes version is 1.30."""
 NAME_MAX = 40
 """GKE cluster names: a lowercase letter first, at most 40 characters."""
 POOL_NAME_MAX = 20
@@ -29,7 +36,6 @@ images only, NVIDIA's GKE page)."""
 
 _REGION = re.compile(r"^[a-z]+-[a-z]+\d+$")
 _PROJECT_ID = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
-_VERSION = re.compile(r"^1\.(\d+)$")
 _MACHINE = re.compile(r"^([a-z][a-z0-9]*)-([a-z]+)-(\d+)(g?)(-lssd)?$")
 _ACCELERATOR = re.compile(r"^nvidia-[a-z0-9-]+$")
 _RANGE_NAME = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
@@ -212,25 +218,13 @@ _NETWORK_KEYS = (
 _DISK_TYPES = ("pd-balanced", "pd-ssd", "pd-standard", "hyperdisk-balanced")
 
 
-def _cidr(problems: Problems, path: str, value: Any, low: int, high: int) -> str | None:
-    try:
-        network = ipaddress.ip_network(str(value), strict=True)
-    except ValueError as err:
-        problems.add(path, f"{show(value)} is not a CIDR ({err})")
-        return None
-    if network.version != 4 or not network.is_private or not low <= network.prefixlen <= high:
-        problems.add(path, f"{value} must be a private IPv4 /{low} to /{high}")
-        return None
-    return str(network)
-
-
 def _network(problems: Problems, path: str, value: Any) -> GkeNetworkSpec | None:
     body = section(problems, path, value, _NETWORK_KEYS)
     if body is None:
         return None
     before = len(problems.lines)
     master = body.get("masterCidr")
-    master_cidr = _cidr(problems, f"{path}.masterCidr", master, 28, 28) if master else None
+    master_cidr = private_cidr(problems, f"{path}.masterCidr", master, 28, 28) if master else None
     if body.get("network") is not None:
         if any(k in body for k in ("subnetCidr", "podCidr", "serviceCidr")):
             problems.add(
@@ -268,24 +262,18 @@ def _network(problems: Problems, path: str, value: Any) -> GkeNetworkSpec | None
         if key in body:
             problems.add(f"{path}.{key}", "only applies with network (a network you bring)")
     defaults = GkeNetworkSpec()
-    subnet = _cidr(
+    subnet = private_cidr(
         problems, f"{path}.subnetCidr", body.get("subnetCidr", defaults.subnet_cidr), 8, 24
     )
-    pods = _cidr(problems, f"{path}.podCidr", body.get("podCidr", defaults.pod_cidr), 8, 21)
-    services = _cidr(
+    pods = private_cidr(problems, f"{path}.podCidr", body.get("podCidr", defaults.pod_cidr), 8, 21)
+    services = private_cidr(
         problems, f"{path}.serviceCidr", body.get("serviceCidr", defaults.service_cidr), 8, 27
     )
-    ranges = {
-        "subnetCidr": subnet,
-        "podCidr": pods,
-        "serviceCidr": services,
-        "masterCidr": master_cidr,
-    }
-    known = [(k, ipaddress.ip_network(v)) for k, v in ranges.items() if v is not None]
-    for index, (key, net) in enumerate(known):
-        for other, other_net in known[index + 1 :]:
-            if net.overlaps(other_net):
-                problems.add(f"{path}.{other}", f"{other_net} overlaps {key} {net}")
+    report_overlaps(
+        problems,
+        path,
+        {"subnetCidr": subnet, "podCidr": pods, "serviceCidr": services, "masterCidr": master_cidr},
+    )
     if len(problems.lines) > before:
         return None
     return GkeNetworkSpec(
@@ -433,22 +421,14 @@ def _gpu_driver(
 def _pools(
     problems: Problems, path: str, value: Any, notices: list[str]
 ) -> tuple[GkeNodePoolSpec, ...] | None:
-    raw = value if value is not None else [dict(p) for p in DEFAULT_POOLS]
-    if not isinstance(raw, list) or not raw:
-        problems.add(path, f"must be a non-empty list of node pools, got {show(raw)}")
-        return None
-    pools: list[GkeNodePoolSpec] = []
-    ok = True
-    for index, item in enumerate(cast(list[Any], raw)):
-        pool = _pool(problems, f"{path}[{index}]", item, notices)
-        if pool is None:
-            ok = False
-        elif pool.name in {p.name for p in pools}:
-            problems.add(f"{path}[{index}].name", f"pool {pool.name!r} is listed twice")
-            ok = False
-        else:
-            pools.append(pool)
-    if not ok:
+    pools = pool_list(
+        problems,
+        path,
+        value,
+        DEFAULT_POOLS,
+        lambda where, item: _pool(problems, where, item, notices),
+    )
+    if pools is None:
         return None
     if not any(p.role == "operator" for p in pools):
         problems.add(
@@ -569,13 +549,9 @@ def parse_gke(
     node_zones = (
         _zones(problems, f"{path}.nodeZones", body.get("nodeZones"), region, zone) if region else ()
     )
-    version = str(body.get("kubernetesVersion", "1.33"))
-    match = _VERSION.match(version)
-    if match is None or int(match.group(1)) < MIN_KUBERNETES_MINOR:
-        problems.add(
-            f"{path}.kubernetesVersion",
-            f"{show(version)} is not supported; use 1.{MIN_KUBERNETES_MINOR} or later, quoted",
-        )
+    version = kubernetes_version(
+        problems, f"{path}.kubernetesVersion", body.get("kubernetesVersion")
+    )
     channel = body.get("releaseChannel", "REGULAR")
     if channel not in RELEASE_CHANNELS:
         problems.add(
