@@ -16,10 +16,18 @@ import pulumi
 from components import versions
 from components.cluster import ClusterHandle, ExistingCluster
 from components.cluster.base import WorkflowBucket
-from components.config import AksClusterSpec, ExistingClusterSpec, GkeClusterSpec, StackSpec
+from components.config import (
+    AksClusterSpec,
+    ExistingClusterSpec,
+    GkeClusterSpec,
+    StackSpec,
+    WorkflowDataSpec,
+)
+from components.config.storage import ObjectStoreSpec
 from components.connection import Connection
 from components.monitoring import Monitoring
 from components.networking import IngressController, egress_allowlist
+from components.object_store import LabObjectStore
 from components.operator import OperatorLayer
 
 if TYPE_CHECKING:
@@ -43,6 +51,8 @@ class OsmoBackend(pulumi.ComponentResource):
     cluster: ClusterHandle
     workflow_bucket: WorkflowBucket | None
     """The workflow data bucket the stack created (storage.bucket), with its identity."""
+    object_store: LabObjectStore | None
+    """The lab object store (storage.objectStore) on an existing cluster."""
     connection: Connection
     operators: OperatorLayer
     monitoring: Monitoring | None
@@ -98,12 +108,28 @@ class OsmoBackend(pulumi.ComponentResource):
             if bucket_spec is not None and make_bucket is not None
             else None
         )
+        workflow_data, data_keys = spec.storage.workflow_data, None
+        self.object_store = None
+        store = spec.storage.object_store
+        if store is not None:
+            self.object_store = LabObjectStore(
+                f"{name}-object-store",
+                {
+                    "spec": store,
+                    "workflow_namespace": spec.osmo.workflow_namespace,
+                    "ingress": spec.networking.ingress,
+                },
+                on_cluster,
+            )
+            workflow_data = lab_workflow_data(store)
+            data_keys = (self.object_store.access_key_id, self.object_store.secret_access_key)
         self.connection = Connection(
             f"{name}-connection",
             {
                 "osmo": spec.osmo,
                 "cluster": self.cluster,
-                "workflow_data": spec.storage.workflow_data,
+                "workflow_data": workflow_data,
+                "workflow_data_keys": data_keys,
                 "workflow_bucket": self.workflow_bucket,
                 "grafana_url": self.grafana_url,
                 "dashboard_url": self.dashboard_url,
@@ -182,12 +208,29 @@ def _cluster(
     return eks_cluster(f"{name}-cluster", spec.cluster, storage_class, opts)
 
 
+def lab_workflow_data(store: ObjectStoreSpec) -> WorkflowDataSpec:
+    """The workflow data settings for the lab object store (path-style, MinIO's region); the
+    keys are the store's generated root credentials, passed separately."""
+    return WorkflowDataSpec(
+        uri=f"s3://{store.bucket}",
+        endpoint=store.url,
+        region="us-east-1",
+        addressing_style="path",
+        also_logs=store.also_logs,
+    )
+
+
 def _with_cluster_facts(spec: StackSpec, cluster: ClusterHandle) -> StackSpec:
     """Fill what a cloud cluster knows and the config left out: the workflow policy's cluster
-    CIDRs (the VPC and service ranges)."""
+    CIDRs (the VPC and service ranges); and let workflow pods reach the lab object store."""
     policy = spec.networking.workflow_policy
     if not policy.cluster_cidrs and cluster.cluster_cidrs:
         policy = dataclasses.replace(policy, cluster_cidrs=cluster.cluster_cidrs)
+    store = spec.storage.object_store
+    if store is not None and store.namespace not in policy.allowed_namespaces:
+        policy = dataclasses.replace(
+            policy, allowed_namespaces=(*policy.allowed_namespaces, store.namespace)
+        )
     return dataclasses.replace(
         spec, networking=dataclasses.replace(spec.networking, workflow_policy=policy)
     )

@@ -76,6 +76,8 @@ class ConnectionArgs(TypedDict):
     """The compute cluster (node roles for the service-side pod templates)."""
     workflow_data: WorkflowDataSpec | None
     """The workflow data bucket, when the stack configures one (`storage.workflowData`)."""
+    workflow_data_keys: NotRequired[tuple[str, pulumi.Output[str]] | None]
+    """Static keys of a store the stack runs (the lab object store), instead of config's."""
     workflow_bucket: NotRequired[WorkflowBucket | None]
     """A bucket the stack created with workload identity (`storage.bucket`): its ServiceAccount
     goes in the workflow namespace."""
@@ -116,20 +118,24 @@ def workflow_storage_values(data: WorkflowDataSpec) -> dict[str, Any]:
     return {"secretRefs": [{"secretName": DATA_CREDENTIAL_SECRET}], "workflow": workflow}
 
 
-def storage_credential(data: WorkflowDataSpec) -> dict[str, str]:
-    """The credential Secret's keys as OSMO's storage SDK reads them (static keys)."""
-    assert data.access_key_id is not None
-    assert data.secret_access_key is not None
-    keys = {
-        "access_key_id": data.access_key_id,
-        "access_key": data.secret_access_key,
+def storage_credential(
+    data: WorkflowDataSpec, keys: tuple[str, pulumi.Input[str]] | None = None
+) -> dict[str, pulumi.Input[str]]:
+    """The credential Secret's keys as OSMO's storage SDK reads them (static keys: from config,
+    or `keys` a store this stack runs generated)."""
+    key_id, secret = keys if keys is not None else (data.access_key_id, data.secret_access_key)
+    assert key_id is not None
+    assert secret is not None
+    credential: dict[str, pulumi.Input[str]] = {
+        "access_key_id": key_id,
+        "access_key": secret,
         "endpoint": data.uri,
         "region": data.region,
         "override_url": data.endpoint or "",
     }
     if data.addressing_style is not None:
-        keys["addressing_style"] = data.addressing_style
-    return keys
+        credential["addressing_style"] = data.addressing_style
+    return credential
 
 
 def service_values(
@@ -293,7 +299,9 @@ class Connection(pulumi.ComponentResource):
                     f"{name}-control-plane-storage-credential",
                     metadata={"name": DATA_CREDENTIAL_SECRET, "namespace": plane.namespace},
                     type="Opaque",
-                    string_data=pulumi.Output.secret(storage_credential(data_bucket)),
+                    string_data=pulumi.Output.secret(
+                        storage_credential(data_bucket, args.get("workflow_data_keys"))
+                    ),
                     opts=pulumi.ResourceOptions(parent=self, provider=provider),
                 )
 

@@ -337,6 +337,7 @@ def _fake_aks_credentials(args: Mapping[str, Any]) -> dict[str, Any]:
 _COMPUTED_OUTPUTS: dict[str, Callable[[str, Mapping[str, Any]], dict[str, Any]]] = {
     "random:index/randomBytes:RandomBytes": _fake_random_bytes,
     "random:index/randomString:RandomString": _fake_random_string,
+    "random:index/randomPassword:RandomPassword": _fake_random_string,
     "aws:eks/cluster:Cluster": _fake_eks_cluster,
     "aws:eks/nodeGroup:NodeGroup": _fake_node_group,
     "aws:iam/role:Role": _fake_arn("iam", "role"),

@@ -267,6 +267,12 @@ def load_spec(
         problems, cfg.get("storage"), cfg, _raw_kind(cfg.get("cluster")) or kind
     )
     policy = parse_policy(problems, cfg.get("policy"))
+    store = storage.object_store if storage is not None else None
+    if store is not None and store.ingress_host and networking and networking.ingress is None:
+        problems.add(
+            f"{PROJECT}:storage.objectStore.ingressHost",
+            "needs the stack's ingress controller (networking.ingress.enabled: true)",
+        )
     problems.check()
     if networking is not None and monitoring is not None and networking.ingress is not None:
         monitoring = _default_ingress_class(monitoring, networking.ingress.class_name)

@@ -509,11 +509,27 @@ def storage_schema() -> Json:
         required=("name",),
         doc="A workflow data bucket the stack creates (eks, gke, aks), with workload identity.",
     )
+    store = obj(
+        {
+            "bucket": string("The workflow data bucket it holds."),
+            "storageSize": string("Its volume size.", default="50Gi"),
+            "storageClass": string("Its volume's StorageClass. Default: the cluster's default."),
+            "namespace": string("Its namespace.", default="osmo-object-store"),
+            "ingressHost": string(
+                "Host the OSMO service reaches it at through networking.ingress. Default: the "
+                "in-cluster address."
+            ),
+            "alsoForLogs": boolean("Use it for workflow_log and workflow_app too.", False),
+        },
+        required=("bucket",),
+        doc="A lab object store (one MinIO server) on an existing cluster.",
+    )
     return obj(
         {
             "storageClass": string("StorageClass for in-cluster state."),
             "workflowData": data,
             "bucket": bucket,
+            "objectStore": store,
         },
         doc="Storage.",
     )

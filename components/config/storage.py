@@ -5,7 +5,12 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, cast, get_args
 from urllib.parse import urlparse
 
-from components._validate import Problems, dns1123_label_problem, show
+from components._validate import (
+    Problems,
+    dns1123_label_problem,
+    dns1123_subdomain_problem,
+    show,
+)
 from components.config._common import PROJECT, absolute_url, decode, flag, section, subdomain
 
 AddressingStyle = Literal["virtual", "path", "auto"]
@@ -55,11 +60,34 @@ class BucketSpec:
 
 
 @dataclass(frozen=True)
+class ObjectStoreSpec:
+    """A single-node S3-compatible store (MinIO) inside an existing cluster, for labs."""
+
+    bucket: str
+    storage_size: str = "50Gi"
+    storage_class: str | None = None
+    namespace: str = "osmo-object-store"
+    ingress_host: str | None = None
+    """Host the OSMO service reaches it at through the stack's ingress controller; None: the
+    in-cluster address (the service must run in this cluster)."""
+    also_logs: bool = False
+
+    @property
+    def in_cluster_url(self) -> str:
+        return f"http://object-store.{self.namespace}.svc.cluster.local:9000"
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.ingress_host}" if self.ingress_host else self.in_cluster_url
+
+
+@dataclass(frozen=True)
 class StorageSpec:
     storage_class: str | None = None
     """StorageClass for in-cluster state (Prometheus, Loki); None: the cluster's default."""
     workflow_data: WorkflowDataSpec | None = None
     bucket: BucketSpec | None = None
+    object_store: ObjectStoreSpec | None = None
 
 
 def _bucket_uri(problems: Problems, path: str, value: Any) -> str | None:
@@ -207,6 +235,59 @@ def _bucket(problems: Problems, path: str, value: Any, cluster_kind: str) -> Buc
     )
 
 
+_QUANTITY = re.compile(r"^[1-9]\d*(Mi|Gi|Ti)$")
+_OBJECT_STORE_KEYS = (
+    "bucket",
+    "storageSize",
+    "storageClass",
+    "namespace",
+    "ingressHost",
+    "alsoForLogs",
+)
+
+
+def _object_store(
+    problems: Problems, path: str, value: Any, cluster_kind: str
+) -> ObjectStoreSpec | None:
+    body = section(problems, path, value, _OBJECT_STORE_KEYS)
+    if body is None:
+        return None
+    before = len(problems.lines)
+    if cluster_kind != "existing":
+        problems.add(
+            path,
+            "is for labs on an existing cluster; cloud clusters use storage.bucket (workload "
+            "identity, no keys)",
+        )
+        return None
+    bucket = body.get("bucket")
+    if not isinstance(bucket, str) or not _BUCKET.match(bucket) or ".." in bucket:
+        problems.add(f"{path}.bucket", f"{show(bucket)} is not an S3 bucket name")
+    size = body.get("storageSize", "50Gi")
+    if not isinstance(size, str) or not _QUANTITY.match(size):
+        problems.add(f"{path}.storageSize", f"{show(size)} is not a size like 50Gi")
+    storage_class = body.get("storageClass")
+    if storage_class is not None:
+        storage_class = subdomain(problems, f"{path}.storageClass", storage_class)
+    ns = body.get("namespace", "osmo-object-store")
+    if not isinstance(ns, str) or dns1123_label_problem(ns) is not None:
+        problems.add(f"{path}.namespace", f"{show(ns)} is not a DNS-1123 label")
+    host = body.get("ingressHost")
+    if host is not None and (not isinstance(host, str) or dns1123_subdomain_problem(host)):
+        problems.add(f"{path}.ingressHost", f"{show(host)} is not a host name")
+    also_logs = flag(problems, f"{path}.alsoForLogs", body.get("alsoForLogs", False))
+    if len(problems.lines) > before:
+        return None
+    return ObjectStoreSpec(
+        bucket=str(bucket),
+        storage_size=str(size),
+        storage_class=storage_class,
+        namespace=str(ns),
+        ingress_host=host,
+        also_logs=bool(also_logs),
+    )
+
+
 def parse_storage(
     problems: Problems, value: Any, cfg: dict[str, Any], cluster_kind: str = "existing"
 ) -> StorageSpec | None:
@@ -215,15 +296,23 @@ def parse_storage(
         problems,
         path,
         decode(problems, path, value),
-        ("storageClass", "workflowData", "bucket"),
+        ("storageClass", "workflowData", "bucket", "objectStore"),
     )
     if body is None:
         return None
+    given = [k for k in ("workflowData", "bucket", "objectStore") if body.get(k) is not None]
+    if len(given) > 1:
+        problems.add(path, f"set one workflow data store, not {' and '.join(given)}")
+        return None
+    object_store = None
+    if body.get("objectStore") is not None:
+        object_store = _object_store(
+            problems, f"{path}.objectStore", body["objectStore"], cluster_kind
+        )
+        if object_store is None:
+            return None
     bucket = None
     if body.get("bucket") is not None:
-        if body.get("workflowData") is not None:
-            problems.add(path, "set bucket (the stack creates one) or workflowData, not both")
-            return None
         bucket = _bucket(problems, f"{path}.bucket", body["bucket"], cluster_kind)
         if bucket is None:
             return None
@@ -240,4 +329,9 @@ def parse_storage(
     elif cfg.get("storageAccessKeyId") is not None or cfg.get("storageSecretAccessKey") is not None:
         problems.add(path, "storage credentials are set but storage.workflowData is not")
         return None
-    return StorageSpec(storage_class=storage_class, workflow_data=workflow_data, bucket=bucket)
+    return StorageSpec(
+        storage_class=storage_class,
+        workflow_data=workflow_data,
+        bucket=bucket,
+        object_store=object_store,
+    )

@@ -42,6 +42,7 @@ osmo-backend:index:OsmoBackend  osmo
 ├─ osmo-backend:index:Connection  osmo-connection
 │  ├─ kubernetes:core/v1:Namespace  osmo-connection-operator-ns  (provider osmo-cluster-k8s)
 │  ├─ kubernetes:core/v1:Namespace  osmo-connection-workflows-ns  (provider osmo-cluster-k8s)
+│  ├─ kubernetes:core/v1:Secret  osmo-connection-control-plane-storage-credential  (provider osmo-connection-control-plane-k8s)
 │  ├─ kubernetes:core/v1:Secret  osmo-connection-control-plane-token  (provider osmo-connection-control-plane-k8s)
 │  ├─ kubernetes:core/v1:Secret  osmo-connection-token  (provider osmo-cluster-k8s)
 │  ├─ pulumi:providers:kubernetes  osmo-connection-control-plane-k8s
@@ -56,6 +57,16 @@ osmo-backend:index:OsmoBackend  osmo
 ├─ osmo-backend:index:IngressController  osmo-ingress
 │  ├─ kubernetes:core/v1:Namespace  osmo-ingress-ns  (provider osmo-cluster-k8s)
 │  └─ kubernetes:helm.sh/v3:Release  osmo-ingress-traefik  (provider osmo-cluster-k8s)
+├─ osmo-backend:index:LabObjectStore  osmo-object-store
+│  ├─ kubernetes:apps/v1:Deployment  osmo-object-store-server  (provider osmo-cluster-k8s)
+│  ├─ kubernetes:batch/v1:Job  osmo-object-store-bucket  (provider osmo-cluster-k8s)
+│  ├─ kubernetes:core/v1:Namespace  osmo-object-store-ns  (provider osmo-cluster-k8s)
+│  ├─ kubernetes:core/v1:PersistentVolumeClaim  osmo-object-store-data  (provider osmo-cluster-k8s)
+│  ├─ kubernetes:core/v1:Secret  osmo-object-store-root  (provider osmo-cluster-k8s)
+│  ├─ kubernetes:core/v1:Service  osmo-object-store-service  (provider osmo-cluster-k8s)
+│  ├─ kubernetes:networking.k8s.io/v1:Ingress  osmo-object-store-ingress  (provider osmo-cluster-k8s)
+│  ├─ kubernetes:networking.k8s.io/v1:NetworkPolicy  osmo-object-store-policy  (provider osmo-cluster-k8s)
+│  └─ random:index/randomPassword:RandomPassword  osmo-object-store-root-password
 ├─ osmo-backend:index:Monitoring  osmo-monitoring
 │  ├─ kubernetes:core/v1:Namespace  osmo-monitoring-agents-ns  (provider osmo-cluster-k8s)
 │  ├─ kubernetes:core/v1:Namespace  osmo-monitoring-ns  (provider osmo-cluster-k8s)
@@ -94,8 +105,8 @@ def test_plan_prints_the_tree_outputs_and_summary(
         "osmo_service_values = {...}"
     )
     assert lines[1] == (
-        f"35 resources: 29 custom, 6 components. Wrote {tmp_path}: resources.json, "
-        "manifests/ (17), helm/ (9), osmo-service-values.yaml"
+        f"46 resources: 39 custom, 7 components. Wrote {tmp_path}: resources.json, "
+        "manifests/ (26), helm/ (9), osmo-service-values.yaml"
     )
     assert sorted(p.name for p in (tmp_path / "helm").iterdir()) == [
         "alloy.yaml",

@@ -254,5 +254,4 @@ def test_the_production_preset_protects_the_cluster_data_and_keys(
     rec = run_main(values)
     assert {r.name for r in rec.resources if r.options["protect"]} == protected
     # Exactly those (nothing in the cluster, no node pool); without the preset, nothing.
-    unprotected = run_main(with_bucket(kind))
-    assert not [r.name for r in unprotected.resources if r.options["protect"]]
+    assert not [r.name for r in bucket_recording(kind).resources if r.options["protect"]]

@@ -271,5 +271,5 @@ def test_no_created_bucket_on_an_adopted_cluster_and_not_next_to_workflow_data()
     values = with_bucket("eks")
     values["osmo-backend:storage"]["workflowData"] = {"uri": "s3://other"}
     assert problems(values) == (
-        "osmo-backend:storage: set bucket (the stack creates one) or workflowData, not both",
+        "osmo-backend:storage: set one workflow data store, not workflowData and bucket",
     )

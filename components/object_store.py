@@ -1,0 +1,260 @@
+"""A lab object store: one MinIO server inside an existing cluster, holding the workflow data
+bucket, for labs with no S3-compatible store of their own.
+
+Hardened as far as MinIO allows: a `restricted` namespace, non-root with a read-only root
+filesystem and no capabilities, no service account token, a generated root password kept as a
+Pulumi secret (the pods read it from a Secret), a NetworkPolicy that admits only the workflow
+namespace, the bucket Job and (with an ingress host) the ingress controller. It is one replica on
+one volume: a lab store, not a production one (DESIGN section 7 exceptions: image tags are pinned
+but digests cannot be checked offline; MinIO reads its root credentials from the environment).
+"""
+
+from typing import TypedDict
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pulumi_random as random
+
+from components._namespaces import namespace
+from components.config import IngressControllerSpec
+from components.config.storage import ObjectStoreSpec
+
+TYPE = "osmo-backend:index:LabObjectStore"
+MINIO_IMAGE = "quay.io/minio/minio:RELEASE.2025-09-07T16-13-09Z"
+MC_IMAGE = "quay.io/minio/mc:RELEASE.2025-08-13T08-35-41Z"
+ROOT_USER = "osmo"
+NAME = "object-store"
+PORT = 9000
+UID = 10001
+_LABELS = {"app.kubernetes.io/name": NAME, "app.kubernetes.io/managed-by": "osmo-backend"}
+_POD_SECURITY: k8s.core.v1.PodSecurityContextArgsDict = {
+    "run_as_non_root": True,
+    "run_as_user": UID,
+    "run_as_group": UID,
+    "fs_group": UID,
+    "seccomp_profile": {"type": "RuntimeDefault"},
+}
+_CONTAINER_SECURITY: k8s.core.v1.SecurityContextArgsDict = {
+    "allow_privilege_escalation": False,
+    "read_only_root_filesystem": True,
+    "capabilities": {"drop": ["ALL"]},
+}
+_RESOURCES: k8s.core.v1.ResourceRequirementsArgsDict = {
+    "requests": {"cpu": "250m", "memory": "512Mi"},
+    "limits": {"cpu": "2", "memory": "4Gi"},
+}
+
+
+class LabObjectStoreArgs(TypedDict):
+    spec: ObjectStoreSpec
+    workflow_namespace: str
+    ingress: IngressControllerSpec | None
+
+
+def _root_env() -> list[k8s.core.v1.EnvVarArgsDict]:
+    return [
+        {
+            "name": key,
+            "value_from": {"secret_key_ref": {"name": f"{NAME}-root", "key": key}},
+        }
+        for key in ("MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD")
+    ]
+
+
+def bucket_script(spec: ObjectStoreSpec) -> str:
+    return (
+        f'mc alias set lab {spec.in_cluster_url} "$MINIO_ROOT_USER" "$MINIO_ROOT_PASSWORD" '
+        f"&& mc mb --ignore-existing lab/{spec.bucket}"
+    )
+
+
+class LabObjectStore(pulumi.ComponentResource):
+    """MinIO with the workflow data bucket, in its own namespace."""
+
+    access_key_id: str
+    secret_access_key: pulumi.Output[str]
+    """The root password (secret): the static key OSMO's credential carries."""
+    deployment: k8s.apps.v1.Deployment
+    bucket_job: k8s.batch.v1.Job
+
+    def __init__(
+        self, name: str, args: LabObjectStoreArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(TYPE, name, None, opts)
+        spec = args["spec"]
+        child = pulumi.ResourceOptions(parent=self)
+        ns = namespace(
+            f"{name}-ns", name=spec.namespace, role=NAME, enforce="restricted", opts=child
+        )
+        self._ns = ns
+        password = random.RandomPassword(
+            f"{name}-root-password", length=40, special=False, opts=child
+        )
+        self.access_key_id = ROOT_USER
+        self.secret_access_key = pulumi.Output.secret(password.result)
+        root = k8s.core.v1.Secret(
+            f"{name}-root",
+            metadata=self._meta(f"{NAME}-root"),
+            type="Opaque",
+            string_data={
+                "MINIO_ROOT_USER": ROOT_USER,
+                "MINIO_ROOT_PASSWORD": self.secret_access_key,
+            },
+            opts=child,
+        )
+        claim = k8s.core.v1.PersistentVolumeClaim(
+            f"{name}-data",
+            metadata=self._meta(f"{NAME}-data"),
+            spec={
+                "access_modes": ["ReadWriteOnce"],
+                "resources": {"requests": {"storage": spec.storage_size}},
+                "storage_class_name": spec.storage_class,
+            },
+            opts=child,
+        )
+        selector = {"app.kubernetes.io/name": NAME}
+        live: k8s.core.v1.ProbeArgsDict = {
+            "http_get": {"path": "/minio/health/live", "port": PORT},
+            "period_seconds": 10,
+        }
+        ready: k8s.core.v1.ProbeArgsDict = {
+            "http_get": {"path": "/minio/health/ready", "port": PORT},
+            "period_seconds": 10,
+        }
+        self.deployment = k8s.apps.v1.Deployment(
+            f"{name}-server",
+            metadata=self._meta(NAME),
+            spec={
+                "replicas": 1,
+                # One ReadWriteOnce volume: the old pod must let go before the new one starts.
+                "strategy": {"type": "Recreate"},
+                "selector": {"match_labels": selector},
+                "template": {
+                    "metadata": {"labels": {**_LABELS, **selector}},
+                    "spec": {
+                        "automount_service_account_token": False,
+                        "security_context": _POD_SECURITY,
+                        "containers": [
+                            {
+                                "name": "minio",
+                                "image": MINIO_IMAGE,
+                                "image_pull_policy": "Always",
+                                "args": ["server", "/data", "--certs-dir", "/tmp/certs"],
+                                "env": _root_env(),
+                                "ports": [{"name": "s3", "container_port": PORT}],
+                                "liveness_probe": live,
+                                "readiness_probe": ready,
+                                "resources": _RESOURCES,
+                                "security_context": _CONTAINER_SECURITY,
+                                "volume_mounts": [
+                                    {"name": "data", "mount_path": "/data"},
+                                    {"name": "tmp", "mount_path": "/tmp"},
+                                ],
+                            }
+                        ],
+                        "volumes": [
+                            {
+                                "name": "data",
+                                "persistent_volume_claim": {"claim_name": f"{NAME}-data"},
+                            },
+                            {"name": "tmp", "empty_dir": {}},
+                        ],
+                    },
+                },
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[root, claim]),
+        )
+        k8s.core.v1.Service(
+            f"{name}-service",
+            metadata=self._meta(NAME),
+            spec={
+                "type": "ClusterIP",
+                "selector": selector,
+                "ports": [{"name": "s3", "port": PORT, "target_port": PORT}],
+            },
+            opts=child,
+        )
+        self.bucket_job = k8s.batch.v1.Job(
+            f"{name}-bucket",
+            metadata=self._meta(f"{NAME}-bucket-{spec.bucket}"[:63].rstrip("-.")),
+            spec={
+                "backoff_limit": 6,
+                "template": {
+                    "metadata": {"labels": {**_LABELS, "app.kubernetes.io/component": "bucket"}},
+                    "spec": {
+                        "restart_policy": "OnFailure",
+                        "automount_service_account_token": False,
+                        "security_context": _POD_SECURITY,
+                        "containers": [
+                            {
+                                "name": "mc",
+                                "image": MC_IMAGE,
+                                "image_pull_policy": "Always",
+                                "command": ["sh", "-c", bucket_script(spec)],
+                                "env": [
+                                    *_root_env(),
+                                    {"name": "MC_CONFIG_DIR", "value": "/tmp/mc"},
+                                ],
+                                "resources": {
+                                    "requests": {"cpu": "50m", "memory": "64Mi"},
+                                    "limits": {"cpu": "500m", "memory": "256Mi"},
+                                },
+                                "security_context": _CONTAINER_SECURITY,
+                                "volume_mounts": [{"name": "tmp", "mount_path": "/tmp"}],
+                            }
+                        ],
+                        "volumes": [{"name": "tmp", "empty_dir": {}}],
+                    },
+                },
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.deployment]),
+        )
+        sources: list[k8s.networking.v1.NetworkPolicyPeerArgsDict] = [
+            {"namespace_selector": _named(args["workflow_namespace"])},
+            {"pod_selector": {"match_labels": {"app.kubernetes.io/component": "bucket"}}},
+        ]
+        ingress = args["ingress"]
+        if spec.ingress_host and ingress is not None:
+            sources.append({"namespace_selector": _named(ingress.namespace)})
+            k8s.networking.v1.Ingress(
+                f"{name}-ingress",
+                metadata=self._meta(NAME),
+                spec={
+                    "ingress_class_name": ingress.class_name,
+                    "rules": [
+                        {
+                            "host": spec.ingress_host,
+                            "http": {
+                                "paths": [
+                                    {
+                                        "path": "/",
+                                        "path_type": "Prefix",
+                                        "backend": {
+                                            "service": {"name": NAME, "port": {"number": PORT}}
+                                        },
+                                    }
+                                ]
+                            },
+                        }
+                    ],
+                },
+                opts=child,
+            )
+        k8s.networking.v1.NetworkPolicy(
+            f"{name}-policy",
+            metadata=self._meta(NAME),
+            spec={
+                "pod_selector": {},
+                "policy_types": ["Ingress"],
+                "ingress": [{"from_": sources, "ports": [{"port": PORT, "protocol": "TCP"}]}],
+            },
+            opts=child,
+        )
+        self.register_outputs({})
+
+    def _meta(self, name: str) -> k8s.meta.v1.ObjectMetaArgsDict:
+        return {"name": name, "namespace": self._ns.metadata.name, "labels": dict(_LABELS)}
+
+
+def _named(namespace_name: str) -> k8s.meta.v1.LabelSelectorArgsDict:
+    return {"match_labels": {"kubernetes.io/metadata.name": namespace_name}}
