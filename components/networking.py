@@ -27,6 +27,7 @@ from components.config import (
     WorkflowDataSpec,
     WorkflowPolicySpec,
 )
+from components.config.storage import bucket_host
 
 TYPE = "osmo-backend:index:IngressController"
 INGRESS_TIMEOUT_SECONDS = 600
@@ -106,12 +107,7 @@ def data_store_endpoint(data: WorkflowDataSpec) -> tuple[str, str, int]:
         parsed = urlparse(data.endpoint)
         default = 443 if parsed.scheme == "https" else 80
         return str(parsed.hostname), why, parsed.port or default
-    parsed = urlparse(data.uri)
-    if parsed.scheme == "gs":
-        return "storage.googleapis.com", why, 443
-    if parsed.scheme == "azure":
-        return f"{parsed.netloc}.blob.core.windows.net", why, 443
-    return f"{parsed.netloc}.s3.{data.region}.amazonaws.com", why, 443
+    return bucket_host(data.uri, data.region), why, 443
 
 
 def ingress_values(spec: IngressControllerSpec, cluster: ClusterHandle) -> dict[str, Any]:

@@ -236,7 +236,6 @@ _AZURE_NAME_INPUT = {
     "azure-native:resources:ResourceGroup": "resourceGroupName",
     "azure-native:network:VirtualNetwork": "virtualNetworkName",
     "azure-native:keyvault:Vault": "vaultName",
-    "azure-native:containerservice:ManagedCluster": "resourceName",
     "azure-native:managedidentity:UserAssignedIdentity": "resourceName",
     "azure-native:storage:StorageAccount": "accountName",
 }

@@ -33,10 +33,12 @@ from components.cluster.base import (
     GPU_TOLERATION,
     ClusterHandle,
     WorkflowBucket,
+    cloud_labels,
     pool_roles,
 )
 from components.config import BucketSpec, GpuStackSpec, Role
 from components.config.aks import AksClusterSpec, AksNodePoolSpec
+from components.config.storage import bucket_host
 
 TYPE = "osmo-backend:index:AksCluster"
 MANAGED_CSI = "managed-csi"
@@ -166,7 +168,7 @@ class AksCluster(pulumi.ComponentResource):
         super().__init__(TYPE, name, None, opts)
         spec = args["spec"]
         self._name, self._spec = name, spec
-        self._tags = {"osmo-backend-cluster": spec.name, "managed-by": "pulumi"}
+        self._tags = cloud_labels(spec.name)
         child = pulumi.ResourceOptions(parent=self)
         client = azure.authorization.get_client_config_output(
             opts=pulumi.InvokeOutputOptions(parent=self)
@@ -387,16 +389,7 @@ class AksCluster(pulumi.ComponentResource):
                 opts=child,
             )
             subnet_id = subnet.id
-        grant = azure.authorization.RoleAssignment(
-            f"{name}-identity-network",
-            principal_id=identity.principal_id,
-            principal_type="ServicePrincipal",
-            role_definition_id=self._subscription.apply(
-                lambda sub: role_definition(sub, NETWORK_CONTRIBUTOR)
-            ),
-            scope=subnet_id,
-            opts=child,
-        )
+        grant = self._assign(f"{name}-identity-network", identity, NETWORK_CONTRIBUTOR, subnet_id)
         return subnet_id, grant
 
     def _secrets_key(
@@ -444,16 +437,7 @@ class AksCluster(pulumi.ComponentResource):
             },
             opts=retain,
         )
-        grant = azure.authorization.RoleAssignment(
-            f"{name}-identity-kms",
-            principal_id=identity.principal_id,
-            principal_type="ServicePrincipal",
-            role_definition_id=self._subscription.apply(
-                lambda sub: role_definition(sub, KEY_VAULT_CRYPTO_USER)
-            ),
-            scope=vault.id,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
+        grant = self._assign(f"{name}-identity-kms", identity, KEY_VAULT_CRYPTO_USER, vault.id)
         return key.key_uri_with_version, grant
 
     def _workspace(self) -> pulumi.Input[str]:
@@ -623,11 +607,12 @@ class AksCluster(pulumi.ComponentResource):
         self._assign(
             f"{name}-workflow-storage-access", identity, STORAGE_BLOB_DATA_CONTRIBUTOR, account.id
         )
+        uri, region = f"azure://{spec.name}/{spec.container}", cluster.location
         return WorkflowBucket(
-            uri=f"azure://{spec.name}/{spec.container}",
-            region=cluster.location,
+            uri=uri,
+            region=region,
             spec=spec,
-            egress=((f"{spec.name}.blob.core.windows.net", "workflow data storage account"),),
+            egress=((bucket_host(uri, region), "workflow data storage account"),),
             annotations={"azure.workload.identity/client-id": identity.client_id},
             pod_labels={"azure.workload.identity/use": "true"},
         )

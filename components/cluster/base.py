@@ -63,6 +63,12 @@ def pool_roles(
     }
 
 
+def cloud_labels(cluster: str) -> dict[str, str]:
+    """Labels (GCP) and tags (Azure) on every cloud resource of a stack; key syntax both clouds
+    accept. (EKS uses AWS default tags, which allow `/`.)"""
+    return {"osmo-backend-cluster": cluster, "managed-by": "pulumi"}
+
+
 def exec_kubeconfig_yaml(name: str, cluster: Mapping[str, Any], user: Mapping[str, Any]) -> str:
     """A one-context kubeconfig whose user runs an exec credential plugin (no static secret)."""
     return yaml.safe_dump(

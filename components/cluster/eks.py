@@ -32,6 +32,7 @@ from components.cluster.base import (
 )
 from components.config import BucketSpec, GpuStackSpec
 from components.config.eks import EKS_LOG_TYPES, EksClusterSpec, EksNodePoolSpec, ami_type
+from components.config.storage import bucket_host
 
 TYPE = "osmo-backend:index:EksCluster"
 AUTOSCALER_TIMEOUT_SECONDS = 600
@@ -654,11 +655,12 @@ class EksCluster(pulumi.ComponentResource):
         role = self.bind_workload_identity(
             "workflow", namespace, spec.service_account, [policy.arn]
         )
+        uri = f"s3://{spec.name}"
         return WorkflowBucket(
-            uri=f"s3://{spec.name}",
+            uri=uri,
             region=region,
             spec=spec,
-            egress=((f"{spec.name}.s3.{region}.amazonaws.com", "workflow data bucket"),),
+            egress=((bucket_host(uri, region), "workflow data bucket"),),
             annotations={"eks.amazonaws.com/role-arn": role},
         )
 

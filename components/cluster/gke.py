@@ -29,12 +29,14 @@ from components.cluster.base import (
     GPU_TAINT,
     ClusterHandle,
     WorkflowBucket,
+    cloud_labels,
     exec_kubeconfig_yaml,
     pool_roles,
     role_tolerations,
 )
 from components.config import BucketSpec, GpuStackSpec
 from components.config.gke import GkeClusterSpec, GkeNodePoolSpec, ImageType, initial_nodes_per_zone
+from components.config.storage import bucket_host
 
 TYPE = "osmo-backend:index:GkeCluster"
 STANDARD_RWO = "standard-rwo"
@@ -680,11 +682,12 @@ class GkeCluster(pulumi.ComponentResource):
                 member=email.apply(lambda address: f"serviceAccount:{address}"),
                 opts=pulumi.ResourceOptions(parent=self),
             )
+        uri, region = f"gs://{spec.name}", cluster.region
         return WorkflowBucket(
-            uri=f"gs://{spec.name}",
-            region=cluster.region,
+            uri=uri,
+            region=region,
             spec=spec,
-            egress=(("storage.googleapis.com", "workflow data bucket"),),
+            egress=((bucket_host(uri, region), "workflow data bucket"),),
             annotations={"iam.gke.io/gcp-service-account": email},
         )
 
@@ -710,7 +713,7 @@ def gke_cluster(
         f"{name}-gcp",
         project=spec.project,
         region=spec.region,
-        default_labels={"osmo-backend-cluster": spec.name, "managed-by": "pulumi"},
+        default_labels=cloud_labels(spec.name),
         opts=opts,
     )
     return GkeCluster(

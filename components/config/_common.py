@@ -339,3 +339,38 @@ def pool_list(
         else:
             pools.append(pool)
     return pools if ok else None
+
+
+class _RolePool(Protocol):
+    @property
+    def role(self) -> str: ...
+
+
+class _GpuPool(Protocol):
+    @property
+    def gpu_driver(self) -> str | None: ...
+
+
+def has_operator_pool(problems: Problems, path: str, pools: Sequence[_RolePool]) -> bool:
+    if any(p.role == "operator" for p in pools):
+        return True
+    problems.add(
+        path, "needs an operator pool (KAI, the GPU Operator and OSMO's operator run there)"
+    )
+    return False
+
+
+def one_gpu_driver(
+    problems: Problems, path: str, pools: Sequence[_GpuPool], cluster_wide: str
+) -> bool:
+    """Every GPU pool names the same driver owner (the GPU Operator's switches are
+    cluster-wide); `cluster_wide` says what is."""
+    drivers = sorted({p.gpu_driver for p in pools if p.gpu_driver})
+    if len(drivers) <= 1:
+        return True
+    problems.add(
+        path,
+        f"gpu pools disagree on gpuDriver ({', '.join(drivers)}); the GPU Operator's "
+        f"{cluster_wide} cluster-wide, so every gpu pool needs the same one",
+    )
+    return False

@@ -12,6 +12,7 @@ from components.config._common import (
     api_cidrs,
     flag,
     kubernetes_version,
+    one_gpu_driver,
     pool_list,
     private_cidr,
     report_overlaps,
@@ -333,13 +334,7 @@ def _pools(
             f"OSMO's operator run); got {len(operators)}",
         )
         return None
-    drivers = sorted({p.gpu_driver for p in pools if p.gpu_driver})
-    if len(drivers) > 1:
-        problems.add(
-            path,
-            f"gpu pools disagree on gpuDriver ({', '.join(drivers)}); the GPU Operator's driver "
-            "switch is cluster-wide, so every gpu pool needs the same one",
-        )
+    if not one_gpu_driver(problems, path, pools, "driver switch is"):
         return None
     return tuple(pools)
 

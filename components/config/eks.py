@@ -11,6 +11,7 @@ from components.config._common import (
     PROJECT,
     api_cidrs,
     flag,
+    has_operator_pool,
     kubernetes_version,
     overrides,
     pool_list,
@@ -333,12 +334,7 @@ def _pools(
     )
     if pools is None:
         return None
-    if not any(p.role == "operator" for p in pools):
-        problems.add(
-            path, "needs an operator pool (KAI, the GPU Operator and OSMO's operator run there)"
-        )
-        return None
-    return tuple(pools)
+    return tuple(pools) if has_operator_pool(problems, path, pools) else None
 
 
 def _zones(problems: Problems, path: str, value: Any, region: str) -> tuple[str, ...]:

@@ -11,7 +11,9 @@ from components.config._common import (
     PROJECT,
     api_cidrs,
     flag,
+    has_operator_pool,
     kubernetes_version,
+    one_gpu_driver,
     pool_list,
     private_cidr,
     report_overlaps,
@@ -430,18 +432,9 @@ def _pools(
     )
     if pools is None:
         return None
-    if not any(p.role == "operator" for p in pools):
-        problems.add(
-            path, "needs an operator pool (KAI, the GPU Operator and OSMO's operator run there)"
-        )
-        return None
-    drivers = sorted({p.gpu_driver for p in pools if p.gpu_driver})
-    if len(drivers) > 1:
-        problems.add(
-            path,
-            f"gpu pools disagree on gpuDriver ({', '.join(drivers)}); the GPU Operator's driver "
-            "switch and install paths are cluster-wide, so every gpu pool needs the same one",
-        )
+    if not has_operator_pool(problems, path, pools) or not one_gpu_driver(
+        problems, path, pools, "driver switch and install paths are"
+    ):
         return None
     return tuple(pools)
 

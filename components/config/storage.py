@@ -90,6 +90,17 @@ class StorageSpec:
     object_store: ObjectStoreSpec | None = None
 
 
+def bucket_host(uri: str, region: str) -> str:
+    """The HTTPS host of a bucket URI's cloud store: S3 (virtual-hosted, regional), GCS, or the
+    Azure storage account's Blob endpoint."""
+    parsed = urlparse(uri)
+    if parsed.scheme == "gs":
+        return "storage.googleapis.com"
+    if parsed.scheme == "azure":
+        return f"{parsed.netloc}.blob.core.windows.net"
+    return f"{parsed.netloc}.s3.{region}.amazonaws.com"
+
+
 def _bucket_uri(problems: Problems, path: str, value: Any) -> str | None:
     """`s3://<bucket>[/prefix]`, `gs://<bucket>[/prefix]` or `azure://<account>/<container>`, each
     checked against its store's naming rules (OSMO's URI formats)."""
