@@ -11,7 +11,15 @@ from components._validate import (
     dns1123_subdomain_problem,
     show,
 )
-from components.config._common import PROJECT, absolute_url, decode, flag, section, subdomain
+from components.config._common import (
+    PROJECT,
+    absolute_url,
+    decode,
+    flag,
+    pattern,
+    section,
+    subdomain,
+)
 
 AddressingStyle = Literal["virtual", "path", "auto"]
 ADDRESSING_STYLES: tuple[AddressingStyle, ...] = get_args(AddressingStyle)
@@ -274,9 +282,13 @@ def _object_store(
     bucket = body.get("bucket")
     if not isinstance(bucket, str) or not _BUCKET.match(bucket) or ".." in bucket:
         problems.add(f"{path}.bucket", f"{show(bucket)} is not an S3 bucket name")
-    size = body.get("storageSize", "50Gi")
-    if not isinstance(size, str) or not _QUANTITY.match(size):
-        problems.add(f"{path}.storageSize", f"{show(size)} is not a size like 50Gi")
+    size = pattern(
+        problems,
+        f"{path}.storageSize",
+        body.get("storageSize", "50Gi"),
+        _QUANTITY,
+        "a size like 50Gi",
+    )
     storage_class = body.get("storageClass")
     if storage_class is not None:
         storage_class = subdomain(problems, f"{path}.storageClass", storage_class)
