@@ -4,6 +4,14 @@ Stacks run concurrently up to a bound, each writing its own log; a failure in on
 stop the others and sets the exit code; a summary table closes the run. The Pulumi work goes
 through a `StackRunner`; the real one drives the Pulumi CLI through the Automation API, tests use
 a fake.
+
+`up` and `destroy` preview first and go on only when the preview succeeds. The Automation API runs
+both with `--skip-preview` (pulumi/automation/_stack.py: `up` passes `["up", "--yes",
+"--skip-preview"]`, `destroy` `["--skip-preview", "--yes"]`), and the engine refuses a protected
+resource only when it reaches its delete step (pkg/resource/deploy/step.go, `DeleteStep.Apply`:
+"refusing to delete protected resource", in preview and update alike): without a preview, a
+protected resource stops the run half-way, after everything that did not depend on it is gone.
+The preview fails on the same rule with nothing changed.
 """
 
 import fnmatch
@@ -17,6 +25,14 @@ from typing import Literal, Protocol, get_args
 
 Operation = Literal["preview", "up", "destroy"]
 OPERATIONS: tuple[Operation, ...] = get_args(Operation)
+Step = Literal["preview", "up", "preview-destroy", "destroy"]
+"""What a runner does once: an operation, or the destroy preview (`destroy --preview-only`)."""
+STEPS: dict[Operation, tuple[Step, ...]] = {
+    "preview": ("preview",),
+    "up": ("preview", "up"),
+    "destroy": ("preview-destroy", "destroy"),
+}
+"""The steps of each operation, in order; a step runs only when the one before succeeded."""
 PULUMI_INSTALL = "https://www.pulumi.com/docs/iac/download-install/"
 
 
@@ -25,10 +41,8 @@ class SelectionError(Exception):
 
 
 class StackRunner(Protocol):
-    def run(
-        self, stack: str, operation: Operation, on_output: Callable[[str], None]
-    ) -> dict[str, int]:
-        """Run `operation` on `stack`; return its change summary ({op: count}); raise on failure."""
+    def run(self, stack: str, step: Step, on_output: Callable[[str], None]) -> dict[str, int]:
+        """Run `step` on `stack`; return its change summary ({op: count}); raise on failure."""
         ...
 
 
@@ -96,14 +110,21 @@ def run_fleet(
                 handle.write(text if text.endswith("\n") else text + "\n")
                 handle.flush()
 
-            try:
-                changes = runner.run(stack, operation, write)
+            changes: dict[str, int] = {}
+            result: StackResult | None = None
+            for step in STEPS[operation]:
+                try:
+                    changes = runner.run(stack, step, write)
+                except Exception as err:  # one stack's failure must not stop the others
+                    write(f"error: {err}")
+                    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+                    message = lines[-1] if lines else type(err).__name__
+                    if step != operation:
+                        message = f"{step} failed, nothing changed: {message}"
+                    result = StackResult(stack, False, clock() - start, log, error=message)
+                    break
+            if result is None:
                 result = StackResult(stack, True, clock() - start, log, changes)
-            except Exception as err:  # one stack's failure must not stop the others
-                write(f"error: {err}")
-                lines = [line.strip() for line in str(err).splitlines() if line.strip()]
-                message = lines[-1] if lines else type(err).__name__
-                result = StackResult(stack, False, clock() - start, log, error=message)
         with lock:
             finished[0] += 1
             done = finished[0]
@@ -147,15 +168,17 @@ class AutomationRunner:
     def __init__(self, project_dir: Path) -> None:
         self._project_dir = project_dir
 
-    def run(
-        self, stack: str, operation: Operation, on_output: Callable[[str], None]
-    ) -> dict[str, int]:
+    def run(self, stack: str, step: Step, on_output: Callable[[str], None]) -> dict[str, int]:
         from pulumi import automation as auto
 
         selected = auto.select_stack(stack_name=stack, work_dir=str(self._project_dir))
-        if operation == "preview":
+        if step == "preview":
             changes = selected.preview(on_output=on_output).change_summary
-        elif operation == "up":
+        elif step == "preview-destroy":
+            changes = selected.preview_destroy(
+                on_output=on_output, show_secrets=False
+            ).change_summary
+        elif step == "up":
             changes = selected.up(on_output=on_output, show_secrets=False).summary.resource_changes
         else:
             result = selected.destroy(on_output=on_output, show_secrets=False)

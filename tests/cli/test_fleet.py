@@ -15,25 +15,34 @@ from offline.stackfile import Project
 class FakeRunner:
     """Records concurrency; stacks named in `fail` raise, others report `changes`."""
 
-    def __init__(self, fail: set[str] = frozenset(), delay: float = 0.05) -> None:  # type: ignore[assignment]
+    def __init__(
+        self,
+        fail: set[str] = frozenset(),  # type: ignore[assignment]
+        delay: float = 0.05,
+        fail_step: fleet.Step | None = None,
+    ) -> None:
         self.fail = fail
+        self.fail_step = fail_step
         self.delay = delay
         self.running = 0
         self.peak = 0
         self.calls: list[tuple[str, str]] = []
         self._lock = threading.Lock()
 
-    def run(
-        self, stack: str, operation: fleet.Operation, on_output: Callable[[str], None]
-    ) -> dict[str, int]:
+    def run(self, stack: str, step: fleet.Step, on_output: Callable[[str], None]) -> dict[str, int]:
         with self._lock:
-            self.calls.append((stack, operation))
+            self.calls.append((stack, step))
             self.running += 1
             self.peak = max(self.peak, self.running)
         try:
-            on_output(f"Previewing {operation} ({stack})")
+            on_output(f"Running {step} ({stack})")
             time.sleep(self.delay)
-            if stack in self.fail:
+            if stack in self.fail and self.fail_step in (None, step):
+                if step.startswith("preview") and self.fail_step is not None:
+                    raise RuntimeError(
+                        f"code: 255\n stderr: error: refusing to delete protected resource "
+                        f"'urn:pulumi:{stack}::osmo-backend::gcp:container/cluster:Cluster::c'"
+                    )
                 raise RuntimeError(f"code: 255\n stderr: error: {stack} has no access")
             return {"create": 2, "same": 5, "update": 1}
         finally:
@@ -87,7 +96,7 @@ def test_concurrency_is_bounded_and_every_stack_gets_its_own_log(tmp_path: Path)
     assert [r.stack for r in results] == [f"s{i}" for i in range(6)]
     assert all(r.ok for r in results)
     for i in range(6):
-        assert (tmp_path / "logs" / f"s{i}.log").read_text() == f"Previewing preview (s{i})\n"
+        assert (tmp_path / "logs" / f"s{i}.log").read_text() == f"Running preview (s{i})\n"
     assert (
         sum(
             1
@@ -107,9 +116,47 @@ def test_a_failing_stack_does_not_stop_the_others(tmp_path: Path) -> None:
         ["a", "b", "c"], "up", runner, concurrency=1, log_dir=tmp_path, progress=lambda _: None
     )
     assert [(r.stack, r.ok) for r in results] == [("a", True), ("b", False), ("c", True)]
-    assert results[1].error == "stderr: error: b has no access"
+    assert results[1].error == "preview failed, nothing changed: stderr: error: b has no access"
     assert "error: code: 255" in (tmp_path / "b.log").read_text()
-    assert sorted(runner.calls) == [("a", "up"), ("b", "up"), ("c", "up")]
+    # b's preview failed, so its `up` never ran.
+    assert sorted(runner.calls) == [
+        ("a", "preview"),
+        ("a", "up"),
+        ("b", "preview"),
+        ("c", "preview"),
+        ("c", "up"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("operation", "preview_step"), [("up", "preview"), ("destroy", "preview-destroy")]
+)
+def test_up_and_destroy_go_on_only_after_their_preview_succeeds(
+    tmp_path: Path, operation: fleet.Operation, preview_step: fleet.Step
+) -> None:
+    # The Automation API runs `up` and `destroy` with --skip-preview
+    # (pulumi/automation/_stack.py); the engine refuses a protected resource only at its delete
+    # step (pulumi/pulumi pkg/resource/deploy/step.go, DeleteStep.Apply), so without a preview a
+    # protected cluster stops a destroy half-way. A failing preview must stop the stack first.
+    runner = FakeRunner(fail={"prod"}, fail_step=preview_step)
+    results = fleet.run_fleet(
+        ["dev", "prod"], operation, runner, concurrency=1, log_dir=tmp_path, progress=lambda _: None
+    )
+    assert [(r.stack, r.ok) for r in results] == [("dev", True), ("prod", False)]
+    assert results[1].error == (
+        f"{preview_step} failed, nothing changed: stderr: error: refusing to delete protected "
+        "resource 'urn:pulumi:prod::osmo-backend::gcp:container/cluster:Cluster::c'"
+    )
+    assert runner.calls == [("dev", preview_step), ("dev", operation), ("prod", preview_step)]
+
+
+def test_a_failure_in_the_operation_itself_is_reported_as_it_is(tmp_path: Path) -> None:
+    runner = FakeRunner(fail={"prod"}, fail_step="destroy")
+    results = fleet.run_fleet(
+        ["prod"], "destroy", runner, concurrency=1, log_dir=tmp_path, progress=lambda _: None
+    )
+    assert results[0].error == "stderr: error: prod has no access"
+    assert runner.calls == [("prod", "preview-destroy"), ("prod", "destroy")]
 
 
 def test_summary_table() -> None:
@@ -152,7 +199,7 @@ def test_cli_fleet_refuses_unconfirmed_changes_and_bad_selection(
     assert cli.cmd_fleet(proj, args(concurrency=0), runner) == 2
     assert runner.calls == []
     assert cli.cmd_fleet(proj, args(operation="up", yes=True), runner) == 0
-    assert runner.calls == [("east", "up")]
+    assert runner.calls == [("east", "preview"), ("east", "up")]
 
 
 def test_cli_fleet_without_the_pulumi_cli_says_how_to_install_it(
@@ -189,6 +236,10 @@ def test_automation_runner_hides_secrets_and_maps_op_types(
             seen.append(("destroy", kwargs))
             return SimpleNamespace(summary=SimpleNamespace(resource_changes=None))
 
+        def preview_destroy(self, **kwargs: object) -> object:
+            seen.append(("preview_destroy", kwargs))
+            return SimpleNamespace(change_summary={OpType.DELETE: 4})
+
     selected: list[tuple[str, str]] = []
 
     def select_stack(stack_name: str, work_dir: str) -> FakeStack:
@@ -200,7 +251,9 @@ def test_automation_runner_hides_secrets_and_maps_op_types(
     assert runner.run("east", "preview", print) == {"create": 2, "same": 1}
     assert runner.run("east", "up", print) == {"update": 1}
     assert runner.run("east", "destroy", print) == {}
-    assert selected == [("east", str(tmp_path))] * 3
-    assert [op for op, _ in seen] == ["preview", "up", "destroy"]
+    assert runner.run("east", "preview-destroy", print) == {"delete": 4}
+    assert selected == [("east", str(tmp_path))] * 4
+    assert [op for op, _ in seen] == ["preview", "up", "destroy", "preview_destroy"]
     assert seen[1][1]["show_secrets"] is False
     assert seen[2][1]["show_secrets"] is False
+    assert seen[3][1]["show_secrets"] is False
