@@ -9,6 +9,7 @@ GPU node.
 """
 
 import dataclasses
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TypedDict
 
 import pulumi
@@ -85,7 +86,10 @@ class OsmoBackend(pulumi.ComponentResource):
         on_cluster = pulumi.ResourceOptions(
             parent=self,
             providers={"kubernetes": self.cluster.provider},
-            transformations=_deleted_with(self.cluster.deleted_with, _artifact_namespaces(spec)),
+            transformations=[
+                *_deleted_with(self.cluster.deleted_with, _artifact_namespaces(spec)),
+                *_volume_owners_wait(self.cluster.volume_dependencies, _volume_namespaces(spec)),
+            ],
         )
 
         self.monitoring = None
@@ -265,17 +269,64 @@ def _protected() -> list[pulumi.ResourceTransformation]:
     return [transform]
 
 
-CLOUD_ARTIFACT_CHARTS = frozenset(
-    {versions.KUBE_PROMETHEUS_STACK.chart, versions.LOKI.chart, versions.TRAEFIK.chart}
-)
-"""Releases that own cloud artifacts: PVC-backed volumes (Prometheus, Loki) and a LoadBalancer
-Service (Traefik)."""
+VOLUME_CHARTS = frozenset({versions.KUBE_PROMETHEUS_STACK.chart, versions.LOKI.chart})
+"""Releases whose pods claim cloud volumes (Prometheus, Alertmanager and Grafana; Loki)."""
+CLOUD_ARTIFACT_CHARTS = VOLUME_CHARTS | {versions.TRAEFIK.chart}
+"""Releases that own cloud artifacts: PVC-backed volumes and a LoadBalancer Service (Traefik)."""
+
+
+def _volume_namespaces(spec: StackSpec) -> frozenset[str]:
+    """Namespaces holding claims: deleting one deletes its PVCs, and with them their volumes."""
+    store = spec.storage.object_store
+    monitoring = [spec.monitoring.namespace] if spec.monitoring.enabled else []
+    return frozenset({*monitoring, *([store.namespace] if store else [])})
 
 
 def _artifact_namespaces(spec: StackSpec) -> frozenset[str]:
-    """Namespaces holding those releases' claims and Services."""
+    """Namespaces holding claims and LoadBalancer Services."""
     ingress = spec.networking.ingress
-    return frozenset({spec.monitoring.namespace, *([ingress.namespace] if ingress else [])})
+    return _volume_namespaces(spec) | {
+        spec.monitoring.namespace,
+        *([ingress.namespace] if ingress else []),
+    }
+
+
+def _metadata_name(props: Any) -> Any:
+    metadata: Any = props.get("metadata")
+    return metadata.get("name") if isinstance(metadata, dict) else None  # pyright: ignore[reportUnknownMemberType]
+
+
+def _owns_volumes(type_: str, props: Any, volume_namespaces: frozenset[str]) -> bool:
+    """A release of a volume chart, a PVC, or a namespace holding claims."""
+    if type_ == "kubernetes:helm.sh/v3:Release":
+        return props.get("chart") in VOLUME_CHARTS
+    if type_ == "kubernetes:core/v1:Namespace":
+        return _metadata_name(props) in volume_namespaces
+    return type_ == "kubernetes:core/v1:PersistentVolumeClaim"
+
+
+def _volume_owners_wait(
+    dependencies: Sequence[pulumi.Resource], volume_namespaces: frozenset[str]
+) -> list[pulumi.ResourceTransformation]:
+    """Owners of cloud volumes depend on what deletes their volumes: the nodes (where the CSI
+    node plugin detaches them) and the storage driver (the CSI controller that deletes them).
+    The engine deletes in reverse dependency order (pulumi/pulumi pkg/resource/deploy: deletes
+    are scheduled so that a resource goes before everything it depends on), so these owners go
+    while nodes and driver still run; otherwise the disks outlive `pulumi destroy`."""
+    if not dependencies:
+        return []
+
+    def transform(
+        args: pulumi.ResourceTransformationArgs,
+    ) -> pulumi.ResourceTransformationResult | None:
+        if not _owns_volumes(args.type_, args.props, volume_namespaces):
+            return None
+        opts = pulumi.ResourceOptions.merge(
+            args.opts, pulumi.ResourceOptions(depends_on=list(dependencies))
+        )
+        return pulumi.ResourceTransformationResult(args.props, opts)
+
+    return [transform]
 
 
 def _deleted_with(
@@ -297,8 +348,9 @@ def _deleted_with(
             CLOUD_ARTIFACT_CHARTS
         ):
             return None
-        metadata: Any = args.props.get("metadata")
-        name = metadata.get("name") if isinstance(metadata, dict) else None  # pyright: ignore[reportUnknownMemberType]
+        if args.type_ == "kubernetes:core/v1:PersistentVolumeClaim":
+            return None
+        name = _metadata_name(args.props)
         if args.type_ == "kubernetes:core/v1:Namespace" and name in artifact_namespaces:
             return None
         opts = pulumi.ResourceOptions.merge(args.opts, pulumi.ResourceOptions(deleted_with=cluster))

@@ -157,6 +157,11 @@ class ClusterHandle:
     """GPU Operator values this kind of cluster needs (GKE: CDI and the driver install paths)."""
     workflow_bucket: WorkflowBucketFactory | None = field(default=None, repr=False)
     """Creates a workflow data bucket with workload identity (cloud kinds only)."""
+    volume_dependencies: tuple[pulumi.Resource, ...] = ()
+    """What owners of cloud volumes (releases with PVCs, the lab object store) must wait for, so
+    that destroy removes them while the nodes and the storage driver still run: the operator pool
+    where the provider does not already wait for it, and the CSI driver where it is an add-on of
+    its own (EKS's EBS CSI). Empty where the provider's own dependencies already cover it."""
     critical_pods_quota: bool = False
     """The GPU Operator's namespace needs a ResourceQuota admitting system-node-critical and
     system-cluster-critical pods (GKE admits them outside kube-system only with one)."""
