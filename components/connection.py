@@ -27,7 +27,7 @@ import pulumi_random as random
 from components._namespaces import namespace
 from components.cluster.base import ClusterHandle, NodeRole, WorkflowBucket
 from components.config import OsmoSpec, PullSecretSpec, Role, TokenSpec, WorkflowDataSpec
-from components.config.storage import DATA_CREDENTIAL_SECRET
+from components.config.storage import data_credential_secret
 from components.storage import (
     identity_pod_template,
     identity_storage_values,
@@ -108,14 +108,15 @@ def dockerconfigjson(api_key: str) -> str:
     return json.dumps({"auths": {NGC_REGISTRY: entry}}, sort_keys=True)
 
 
-def workflow_storage_values(data: WorkflowDataSpec) -> dict[str, Any]:
+def workflow_storage_values(data: WorkflowDataSpec, backend: str) -> dict[str, Any]:
     """Service-side `configs` for the workflow data bucket; the credential Secret by name."""
-    credential = {"credential": {"secretName": DATA_CREDENTIAL_SECRET}}
+    secret = data_credential_secret(backend)
+    credential = {"credential": {"secretName": secret}}
     workflow: dict[str, Any] = {"workflow_data": {**credential, "base_url": data.uri}}
     if data.also_logs:
         workflow["workflow_log"] = dict(credential)
         workflow["workflow_app"] = dict(credential)
-    return {"secretRefs": [{"secretName": DATA_CREDENTIAL_SECRET}], "workflow": workflow}
+    return {"secretRefs": [{"secretName": secret}], "workflow": workflow}
 
 
 def storage_credential(
@@ -167,7 +168,7 @@ def service_values(
         templates[template] = {"spec": spec}
         platforms[platform] = {"override_pod_template": [template]}
     default_platform = "gpu" if "gpu" in platforms else "cpu"
-    storage = workflow_storage_values(workflow_data) if workflow_data is not None else {}
+    storage = workflow_storage_values(workflow_data, backend) if workflow_data is not None else {}
     pool_defaults = dict(_POOL_DEFAULTS)
     if workflow_bucket is not None:
         storage = identity_storage_values(workflow_bucket)
@@ -297,7 +298,10 @@ class Connection(pulumi.ComponentResource):
                 # OSMO's service and worker read the workflow data bucket with this credential.
                 self.storage_secret = k8s.core.v1.Secret(
                     f"{name}-control-plane-storage-credential",
-                    metadata={"name": DATA_CREDENTIAL_SECRET, "namespace": plane.namespace},
+                    metadata={
+                        "name": data_credential_secret(osmo.backend_name),
+                        "namespace": plane.namespace,
+                    },
                     type="Opaque",
                     string_data=pulumi.Output.secret(
                         storage_credential(data_bucket, args.get("workflow_data_keys"))

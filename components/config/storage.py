@@ -27,6 +27,16 @@ ACCESS_KEY_ID_KEY = f"{PROJECT}:storageAccessKeyId"
 SECRET_ACCESS_KEY_KEY = f"{PROJECT}:storageSecretAccessKey"
 DATA_CREDENTIAL_SECRET = "osmo-workflow-data-cred"
 """The Secret name OSMO's scripts and docs use for the workflow data bucket credential."""
+
+
+def data_credential_secret(backend: str) -> str:
+    """The workflow data credential's Secret in the service namespace, one per backend: several
+    backends share that namespace, and one fixed name would make each stack overwrite (and its
+    destroy delete) another's credential. A backend name is a DNS label (at most 63), so the name
+    stays a valid Secret name (a DNS subdomain, at most 253) without shortening."""
+    return f"{DATA_CREDENTIAL_SECRET}-{backend}"
+
+
 # https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _GCS_BUCKET = re.compile(r"^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$")

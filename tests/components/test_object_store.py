@@ -136,7 +136,7 @@ def test_the_control_plane_gets_the_generated_credential_as_a_secret_only() -> N
     workflow = rec.raw_outputs["osmo_service_values"]["services"]["configs"]["workflow"]
     assert workflow == {
         "workflow_data": {
-            "credential": {"secretName": "osmo-workflow-data-cred"},
+            "credential": {"secretName": "osmo-workflow-data-cred-lab-backend"},
             "base_url": "s3://osmo-workflows",
         }
     }

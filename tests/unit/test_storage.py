@@ -177,20 +177,25 @@ def test_control_plane_gets_the_credential_secret_and_the_service_the_bucket(
     )
     assert secret.provider is not None
     assert secret.provider.endswith("::osmo-connection-control-plane-k8s")
-    assert secret.inputs["metadata"] == {"name": "osmo-workflow-data-cred", "namespace": "osmo"}
+    # One Secret per backend: the service namespace is shared by every backend (issue 14).
+    assert secret.inputs["metadata"] == {
+        "name": "osmo-workflow-data-cred-lab-backend",
+        "namespace": "osmo",
+    }
     assert secret.inputs["stringData"] == "[secret]"
     assert engine.unwrap_secrets(secret.raw_inputs)["stringData"]["access_key"] == (
         "planted-secret-access-key"
     )
     configs = rec.outputs["osmo_service_values"]["services"]["configs"]
-    assert configs["secretRefs"] == [{"secretName": "osmo-workflow-data-cred"}]
+    name = "osmo-workflow-data-cred-lab-backend"
+    assert configs["secretRefs"] == [{"secretName": name}]
     assert configs["workflow"] == {
         "workflow_data": {
-            "credential": {"secretName": "osmo-workflow-data-cred"},
+            "credential": {"secretName": name},
             "base_url": "s3://osmo-lab/workflows",
         },
-        "workflow_log": {"credential": {"secretName": "osmo-workflow-data-cred"}},
-        "workflow_app": {"credential": {"secretName": "osmo-workflow-data-cred"}},
+        "workflow_log": {"credential": {"secretName": name}},
+        "workflow_app": {"credential": {"secretName": name}},
     }
     plan.write(rec, tmp_path)
     for path in tmp_path.rglob("*"):
@@ -207,8 +212,32 @@ def test_without_a_control_plane_only_the_fragment_names_the_secret() -> None:
 def test_secret_refs_of_two_backends_merge_by_secret_name() -> None:
     data = spec(with_keys(config(storage={"workflowData": BUCKET}))).storage.workflow_data
     assert data is not None
-    fragment = {"services": {"configs": workflow_storage_values(data)}}
+    fragment = {"services": {"configs": workflow_storage_values(data, "lab-backend")}}
     merged = merge([("a", fragment), ("b", fragment)])
     assert merged["services"]["configs"]["secretRefs"] == [
-        {"secretName": "osmo-workflow-data-cred"}
+        {"secretName": "osmo-workflow-data-cred-lab-backend"}
     ]
+
+
+def test_backends_sharing_the_service_namespace_get_their_own_credential_secret() -> None:
+    # Two stacks whose backend names differ only at the end: one fixed name would make each
+    # overwrite the other's Secret, and one stack's destroy delete the other's credential.
+    names = {}
+    for backend in ("osmo-prod-us-central1-a", "osmo-prod-us-central1-b"):
+        values = with_keys(
+            config(
+                osmo={"controlPlane": CONTROL_PLANE, "backendName": backend},
+                storage={"workflowData": BUCKET},
+            )
+        )
+        rec = run_main(values, secret_keys=KEYS)
+        secret = rec.get(
+            "kubernetes:core/v1:Secret", "osmo-connection-control-plane-storage-credential"
+        )
+        names[backend] = secret.inputs["metadata"]["name"]
+        refs = rec.outputs["osmo_service_values"]["services"]["configs"]["secretRefs"]
+        assert refs == [{"secretName": names[backend]}]
+    assert names == {
+        "osmo-prod-us-central1-a": "osmo-workflow-data-cred-osmo-prod-us-central1-a",
+        "osmo-prod-us-central1-b": "osmo-workflow-data-cred-osmo-prod-us-central1-b",
+    }
