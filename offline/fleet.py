@@ -8,10 +8,11 @@ a fake.
 `up` and `destroy` preview first and go on only when the preview succeeds. The Automation API runs
 both with `--skip-preview` (pulumi/automation/_stack.py: `up` passes `["up", "--yes",
 "--skip-preview"]`, `destroy` `["--skip-preview", "--yes"]`), and the engine refuses a protected
-resource only when it reaches its delete step (pkg/resource/deploy/step.go, `DeleteStep.Apply`:
-"refusing to delete protected resource", in preview and update alike): without a preview, a
-protected resource stops the run half-way, after everything that did not depend on it is gone.
-The preview fails on the same rule with nothing changed.
+resource only when it reaches its delete step (pkg/resource/deploy/step.go, `DeleteStep.Apply`
+returns `deleteProtectedError`, "cannot be deleted because it is protected", in preview and update
+alike; step_executor.go continues past it to report them all): without a preview, a protected
+resource fails the run after everything that did not depend on it is gone. The preview fails on
+the same rule with nothing changed.
 """
 
 import fnmatch

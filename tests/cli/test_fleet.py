@@ -40,8 +40,9 @@ class FakeRunner:
             if stack in self.fail and self.fail_step in (None, step):
                 if step.startswith("preview") and self.fail_step is not None:
                     raise RuntimeError(
-                        f"code: 255\n stderr: error: refusing to delete protected resource "
-                        f"'urn:pulumi:{stack}::osmo-backend::gcp:container/cluster:Cluster::c'"
+                        f"code: 255\n stderr: error: resource "
+                        f"'urn:pulumi:{stack}::osmo-backend::gcp:container/cluster:Cluster::c' "
+                        "cannot be deleted because it is protected"
                     )
                 raise RuntimeError(f"code: 255\n stderr: error: {stack} has no access")
             return {"create": 2, "same": 5, "update": 1}
@@ -144,8 +145,9 @@ def test_up_and_destroy_go_on_only_after_their_preview_succeeds(
     )
     assert [(r.stack, r.ok) for r in results] == [("dev", True), ("prod", False)]
     assert results[1].error == (
-        f"{preview_step} failed, nothing changed: stderr: error: refusing to delete protected "
-        "resource 'urn:pulumi:prod::osmo-backend::gcp:container/cluster:Cluster::c'"
+        f"{preview_step} failed, nothing changed: stderr: error: resource "
+        "'urn:pulumi:prod::osmo-backend::gcp:container/cluster:Cluster::c' cannot be deleted "
+        "because it is protected"
     )
     assert runner.calls == [("dev", preview_step), ("dev", operation), ("prod", preview_step)]
 
