@@ -28,6 +28,8 @@ from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc, settings
 from pulumi.runtime.proto import resource_pb2
 
+from components import policy_gate
+
 SECRET = "[secret]"
 UNKNOWN = "[unknown]"
 _STACK_TYPE = "pulumi:pulumi:Stack"
@@ -294,6 +296,13 @@ _STATE_SHAPES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
 provider reports the shape even when values are unknown)."""
 
 
+def _fake_public_ip(name: str, _inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """A static address from TEST-NET-3 (RFC 5737), never a real one."""
+    return {
+        "ipAddress": f"203.0.113.{int(hashlib.sha256(name.encode()).hexdigest(), 16) % 254 + 1}"
+    }
+
+
 def _fake_key(name: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
     uri = f"https://{inputs.get('vaultName')}.vault.azure.net/keys/{inputs.get('keyName')}"
     return {"keyUri": uri, "keyUriWithVersion": f"{uri}/0123456789abcdef0123456789abcdef"}
@@ -353,10 +362,32 @@ _COMPUTED_OUTPUTS: dict[str, Callable[[str, Mapping[str, Any]], dict[str, Any]]]
     "azure-native:managedidentity:UserAssignedIdentity": _fake_identity,
     "azure-native:containerservice:ManagedCluster": _fake_aks_cluster,
     "azure-native:keyvault:Key": _fake_key,
+    "azure-native:network:PublicIPAddress": _fake_public_ip,
 }
 """Outputs a provider computes (not echoed inputs), faked per resource type."""
 
+FAKE_CALLER_ARN = f"arn:aws:sts::{_FAKE_ACCOUNT}:assumed-role/osmo-deployer/offline-plan"
+"""Who the offline plan deploys as on AWS: an assumed-role session, as most deployers are."""
+
+
+def _fake_session_context(args: Mapping[str, Any]) -> dict[str, Any]:
+    """The provider's issuer lookup: an assumed-role session's role (no path in the fakes)."""
+    arn = str(args.get("arn"))
+    parts = arn.split(":", 5)
+    if len(parts) == 6 and parts[2] == "sts" and parts[5].startswith("assumed-role/"):
+        role, session = parts[5].removeprefix("assumed-role/").split("/", 1)
+        issuer = f"arn:{parts[1]}:iam::{parts[4]}:role/{role}"
+        return {"arn": arn, "issuerArn": issuer, "issuerName": role, "sessionName": session}
+    return {"arn": arn, "issuerArn": arn}
+
+
 DEFAULT_INVOKE_FAKES: dict[str, InvokeFake] = {
+    "aws:index/getCallerIdentity:getCallerIdentity": lambda _args: {
+        "accountId": _FAKE_ACCOUNT,
+        "arn": FAKE_CALLER_ARN,
+        "userId": "AROAFAKEOFFLINEPLAN:offline-plan",
+    },
+    "aws:iam/getSessionContext:getSessionContext": _fake_session_context,
     "gcp:organizations/getProject:getProject": lambda args: {
         "projectId": args.get("projectId"),
         "number": _FAKE_PROJECT_NUMBER,
@@ -369,8 +400,9 @@ DEFAULT_INVOKE_FAKES: dict[str, InvokeFake] = {
     },
     "azure-native:containerservice:listManagedClusterUserCredentials": _fake_aks_credentials,
 }
-"""Data sources a stack reads, faked: the GKE service agent's address needs the project number,
-AKS stacks read the deploying identity and the cluster user's kubeconfig."""
+"""Data sources a stack reads, faked: EKS stacks read the deploying identity (its access entry),
+the GKE service agent's address needs the project number, AKS stacks read the deploying identity
+and the cluster user's kubeconfig."""
 
 
 class _Mocks(pulumi_mocks.Mocks):
@@ -589,7 +621,9 @@ def run(
 
         @pulumi.runtime.test
         def _run() -> Any:
-            program()
+            # The plan checks the whole recording itself (offline/cli.py): no second report.
+            with policy_gate.suspended():
+                program()
             return pulumi.Output.from_input(_collect_exports(recording))
 
         _run()

@@ -103,8 +103,9 @@ class WorkflowBucket:
     (made by the cluster kind; the Connection creates the ServiceAccount and the service side's
     wiring from it)."""
 
-    uri: str
-    """`s3://<bucket>`, `gs://<bucket>` or `azure://<account>/<container>`."""
+    uri: pulumi.Input[str]
+    """`s3://<bucket>`, `gs://<bucket>` or `azure://<account>/<container>` (an output when the
+    name has a random suffix)."""
     region: str
     spec: BucketSpec
     annotations: Mapping[str, pulumi.Input[str]] = field(
@@ -162,6 +163,11 @@ class ClusterHandle:
     that destroy removes them while the nodes and the storage driver still run: the operator pool
     where the provider does not already wait for it, and the CSI driver where it is an add-on of
     its own (EKS's EBS CSI). Empty where the provider's own dependencies already cover it."""
+    workload_dependencies: tuple[pulumi.Resource, ...] = ()
+    """What every Helm release that runs pods waits for: the operator pool, where the provider
+    does not already wait for it (a release cannot be ready before the pool runs its pods, and
+    destroy must remove releases while the nodes still run). Never a GPU pool. Empty where the
+    provider's own dependencies cover it (GKE, AKS's system pool) and on adopted clusters."""
     critical_pods_quota: bool = False
     """The GPU Operator's namespace needs a ResourceQuota admitting system-node-critical and
     system-cluster-critical pods (GKE admits them outside kube-system only with one)."""

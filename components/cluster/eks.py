@@ -20,6 +20,7 @@ from typing import Any, NotRequired, TypedDict
 import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
+import pulumi_random as random
 
 from components import _helm, versions
 from components.cluster.base import (
@@ -31,8 +32,15 @@ from components.cluster.base import (
     role_tolerations,
 )
 from components.config import BucketSpec, GpuStackSpec
-from components.config.eks import EKS_LOG_TYPES, EksClusterSpec, EksNodePoolSpec, ami_type
-from components.config.storage import bucket_host
+from components.config.eks import (
+    EKS_LOG_TYPES,
+    EksClusterSpec,
+    EksNodePoolSpec,
+    ami_type,
+    node_group_name,
+    principal_arn,
+)
+from components.config.storage import BUCKET_SUFFIX_LENGTH, bucket_host, suffixed_bucket_name
 
 TYPE = "osmo-backend:index:EksCluster"
 AUTOSCALER_TIMEOUT_SECONDS = 600
@@ -262,9 +270,11 @@ class EksCluster(pulumi.ComponentResource):
             kubernetes_network_config={"service_ipv4_cidr": spec.service_cidr},
             encryption_config={"resources": ["secrets"], "provider": {"key_arn": key.arn}},
             enabled_cluster_log_types=list(EKS_LOG_TYPES),
+            # No implicit entry for the creator: it would collide (409 ResourceInUseException)
+            # with an `admins` entry for the same principal. The deployer's entry is explicit.
             access_config={
                 "authentication_mode": "API",
-                "bootstrap_cluster_creator_admin_permissions": True,
+                "bootstrap_cluster_creator_admin_permissions": False,
             },
             bootstrap_self_managed_addons=False,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[cluster_policy]),
@@ -278,21 +288,16 @@ class EksCluster(pulumi.ComponentResource):
             client_id_lists=["sts.amazonaws.com"],
             opts=child,
         )
-        for index, principal in enumerate(spec.admins):
-            entry = aws.eks.AccessEntry(
-                f"{name}-admin-{index}",
-                cluster_name=cluster.name,
-                principal_arn=principal,
-                opts=child,
-            )
-            aws.eks.AccessPolicyAssociation(
-                f"{name}-admin-{index}-policy",
-                cluster_name=cluster.name,
-                principal_arn=principal,
-                policy_arn=f"arn:{partition(spec.region)}:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
-                access_scope={"type": "cluster"},
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[entry]),
-            )
+        access = {
+            principal: self._admin(f"{name}-admin-{index}", principal)
+            for index, principal in enumerate(spec.admins)
+        }
+        deployer = self._deployer()
+        if deployer not in access:
+            access[deployer] = self._admin(f"{name}-deployer", deployer)
+        # The in-cluster resources below reach the API as the deployer: they wait for its access
+        # (and destroy removes them before it).
+        deployer_access = access[deployer]
 
         # Self-managed add-ons are off: networking before any node, DNS after the first nodes.
         networking_addons = [
@@ -338,7 +343,11 @@ class EksCluster(pulumi.ComponentResource):
             f"{name}-k8s",
             kubeconfig=self.kubeconfig,
             cluster_identifier=cluster.arn,
-            opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["kubeconfig"]),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[deployer_access],
+                additional_secret_outputs=["kubeconfig"],
+            ),
         )
         in_cluster = pulumi.ResourceOptions(parent=self, provider=provider, deleted_with=cluster)
         k8s.storage.v1.StorageClass(
@@ -374,8 +383,40 @@ class EksCluster(pulumi.ComponentResource):
             egress=cloud_egress(spec.region, spec.cluster_autoscaler),
             bind_workload_identity=self.bind_workload_identity,
             workflow_bucket=self.workflow_bucket,
+            # Volume owners are deleted while nodes and the EBS CSI driver still run.
+            volume_dependencies=(operator_group, ebs),
         )
         self.register_outputs({"kubeconfig": self.kubeconfig})
+
+    def _admin(self, name: str, principal: str) -> aws.eks.AccessPolicyAssociation:
+        """An access entry with EKS's cluster admin policy for one IAM principal."""
+        spec = self._spec
+        entry = aws.eks.AccessEntry(
+            name,
+            cluster_name=self.cluster.name,
+            principal_arn=principal,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return aws.eks.AccessPolicyAssociation(
+            f"{name}-policy",
+            cluster_name=self.cluster.name,
+            principal_arn=principal,
+            policy_arn=f"arn:{partition(spec.region)}:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
+            access_scope={"type": "cluster"},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[entry]),
+        )
+
+    def _deployer(self) -> str:
+        """The IAM principal the stack's kubeconfig authenticates as: `kubeconfigAuth.roleArn`
+        when set, otherwise the caller of the AWS provider (an assumed-role session resolved to
+        its role, path included, as access entries need it)."""
+        if self._spec.auth_role_arn is not None:
+            return self._spec.auth_role_arn
+        invoke = pulumi.InvokeOptions(parent=self)
+        caller = aws.get_caller_identity(opts=invoke).arn
+        if principal_arn(caller) == caller:
+            return caller
+        return aws.iam.get_session_context(arn=caller, opts=invoke).issuer_arn
 
     def _addon(
         self,
@@ -547,7 +588,7 @@ class EksCluster(pulumi.ComponentResource):
         group = aws.eks.NodeGroup(
             f"{name}-{pool.name}",
             cluster_name=self.cluster.name,
-            node_group_name=f"{spec.name}-{pool.name}",
+            node_group_name=node_group_name(spec.name, pool.name),
             node_role_arn=role.arn,
             subnet_ids=list(subnets),
             instance_types=[pool.instance_type],
@@ -607,11 +648,24 @@ class EksCluster(pulumi.ComponentResource):
         workflow pods' ServiceAccount with what OSMO's data access and validation need."""
         name, region = self._name, self._spec.region
         child = pulumi.ResourceOptions(parent=self)
+        bucket_name: pulumi.Input[str] = spec.name
+        if spec.random_suffix:
+            bucket_name = random.RandomString(
+                f"{name}-workflow-bucket-suffix",
+                length=BUCKET_SUFFIX_LENGTH,
+                special=False,
+                upper=False,
+                opts=child,
+            ).result.apply(lambda s: suffixed_bucket_name("eks", spec.name, s))
+        # Deleting any of the bucket's settings resources undoes that setting on the bucket
+        # (DeletePublicAccessBlock, DeleteBucketOwnershipControls, encryption reset to SSE-S3,
+        # versioning suspended): a kept bucket keeps them too.
+        kept = pulumi.ResourceOptions(parent=self, retain_on_delete=spec.retain_on_delete)
         bucket = aws.s3.Bucket(
             f"{name}-workflow-bucket",
-            bucket=spec.name,
+            bucket=bucket_name,
             force_destroy=False,
-            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=spec.retain_on_delete),
+            opts=kept,
         )
         aws.s3.BucketPublicAccessBlock(
             f"{name}-workflow-bucket-public-access",
@@ -620,13 +674,13 @@ class EksCluster(pulumi.ComponentResource):
             block_public_policy=True,
             ignore_public_acls=True,
             restrict_public_buckets=True,
-            opts=child,
+            opts=kept,
         )
         aws.s3.BucketOwnershipControls(
             f"{name}-workflow-bucket-ownership",
             bucket=bucket.id,
             rule={"object_ownership": "BucketOwnerEnforced"},
-            opts=child,
+            opts=kept,
         )
         aws.s3.BucketServerSideEncryptionConfiguration(
             f"{name}-workflow-bucket-encryption",
@@ -637,13 +691,13 @@ class EksCluster(pulumi.ComponentResource):
                     "bucket_key_enabled": True,
                 }
             ],
-            opts=child,
+            opts=kept,
         )
         aws.s3.BucketVersioning(
             f"{name}-workflow-bucket-versioning",
             bucket=bucket.id,
             versioning_configuration={"status": "Enabled" if spec.versioning else "Suspended"},
-            opts=child,
+            opts=kept,
         )
         policy = aws.iam.Policy(
             f"{name}-workflow-bucket-policy",
@@ -656,11 +710,18 @@ class EksCluster(pulumi.ComponentResource):
             "workflow", namespace, spec.service_account, [policy.arn]
         )
         uri = f"s3://{spec.name}"
+        # A suffixed name is known only after `up`: allow the region's virtual-hosted bucket
+        # hosts (S3 serves every bucket of the region at s3.<region> path-style anyway).
+        host = (
+            bucket_host(uri, region) if not spec.random_suffix else f"*.s3.{region}.amazonaws.com"
+        )
         return WorkflowBucket(
-            uri=uri,
+            uri=pulumi.Output.from_input(bucket_name).apply(lambda b: f"s3://{b}")
+            if spec.random_suffix
+            else uri,
             region=region,
             spec=spec,
-            egress=((bucket_host(uri, region), "workflow data bucket"),),
+            egress=((host, "workflow data bucket"),),
             annotations={"eks.amazonaws.com/role-arn": role},
         )
 

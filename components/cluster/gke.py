@@ -24,6 +24,7 @@ from typing import Any, NotRequired, TypedDict
 import pulumi
 import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
+import pulumi_random as random
 
 from components.cluster.base import (
     GPU_TAINT,
@@ -35,8 +36,17 @@ from components.cluster.base import (
     role_tolerations,
 )
 from components.config import BucketSpec, GpuStackSpec
-from components.config.gke import GkeClusterSpec, GkeNodePoolSpec, ImageType, initial_nodes_per_zone
-from components.config.storage import bucket_host
+from components.config.gke import (
+    KEY_RING_SUFFIX_LENGTH,
+    GkeClusterSpec,
+    GkeNodePoolSpec,
+    ImageType,
+    compute_names,
+    initial_nodes_per_zone,
+    key_ring_name,
+    service_account_id,
+)
+from components.config.storage import BUCKET_SUFFIX_LENGTH, bucket_host, suffixed_bucket_name
 
 TYPE = "osmo-backend:index:GkeCluster"
 STANDARD_RWO = "standard-rwo"
@@ -46,7 +56,25 @@ GKE_NVIDIA_DIR = "/home/kubernetes/bin/nvidia"
 NO_DEFAULT_DEVICE_PLUGIN = "gke-no-default-nvidia-gpu-device-plugin"
 NODE_ROLES = ("roles/container.defaultNodeServiceAccount", "roles/artifactregistry.reader")
 """GKE's least-privilege node role (CIS GKE 5.2.1) and image pulls from Artifact Registry."""
-APIS = ("compute.googleapis.com", "container.googleapis.com", "cloudkms.googleapis.com")
+APIS = (
+    "compute.googleapis.com",
+    "container.googleapis.com",
+    "cloudkms.googleapis.com",
+    "iam.googleapis.com",
+    "iamcredentials.googleapis.com",
+    "sts.googleapis.com",
+    "cloudresourcemanager.googleapis.com",
+    "logging.googleapis.com",
+    "monitoring.googleapis.com",
+)
+"""The APIs the stack's resources use, enabled first (and left on at destroy): Compute (network,
+NAT, nodes), GKE, Cloud KMS (the Secrets key), IAM (service accounts), IAM Credentials and STS
+(Workload Identity tokens), Cloud Resource Manager (project IAM grants, the project lookup),
+Cloud Logging and Monitoring (the cluster's logging and monitoring). Cloud Storage is enabled
+with the workflow bucket. Enabling them needs the Service Usage API, on by default."""
+STORAGE_API = "storage.googleapis.com"
+DISPLAY_NAME_MAX = 100
+"""Service account display names: at most 100 UTF-8 bytes."""
 LOG_COMPONENTS = ("SYSTEM_COMPONENTS", "APISERVER", "CONTROLLER_MANAGER", "SCHEDULER", "WORKLOADS")
 CLOUD_PLATFORM = "https://www.googleapis.com/auth/cloud-platform"
 """Node OAuth scope: access is decided by IAM (the node role), not by scopes."""
@@ -86,9 +114,8 @@ def node_labels(pool: GkeNodePoolSpec) -> dict[str, str]:
     return labels
 
 
-def service_account_id(cluster: str, suffix: str) -> str:
-    """A service account id (6-30 characters, lowercase, not ending in '-')."""
-    return f"{cluster[: 29 - len(suffix)].rstrip('-')}-{suffix}"
+def display_name(text: str) -> str:
+    return text if len(text.encode()) <= DISPLAY_NAME_MAX else text[: DISPLAY_NAME_MAX - 3] + "..."
 
 
 def gpu_stack(spec: GkeClusterSpec) -> GpuStackSpec:
@@ -272,26 +299,19 @@ class GkeCluster(pulumi.ComponentResource):
         super().__init__(TYPE, name, None, opts)
         spec = args["spec"]
         self._name, self._spec = name, spec
-        child = pulumi.ResourceOptions(parent=self)
 
-        apis = [
-            gcp.projects.Service(
-                f"{name}-api-{api.split('.')[0]}",
-                project=spec.project,
-                service=api,
-                disable_on_destroy=False,
-                opts=child,
-            )
-            for api in APIS
-        ]
+        self._apis = {api: self._api(api) for api in APIS}
+        apis = list(self._apis.values())
+        # Every Google resource waits for the APIs it is made through (first `up` in a new
+        # project); the Service Usage calls themselves are cheap when an API is on already.
         after_apis = pulumi.ResourceOptions(parent=self, depends_on=apis)
         network, subnetwork = self._network(after_apis)
         nodes_sa = gcp.serviceaccount.Account(
             f"{name}-nodes",
             project=spec.project,
             account_id=service_account_id(spec.name, "nodes"),
-            display_name=f"GKE nodes of {spec.name}",
-            opts=child,
+            display_name=display_name(f"GKE nodes of {spec.name}"),
+            opts=after_apis,
         )
         for role in NODE_ROLES:
             gcp.projects.IAMMember(
@@ -299,7 +319,7 @@ class GkeCluster(pulumi.ComponentResource):
                 project=spec.project,
                 role=role,
                 member=nodes_sa.email.apply(lambda email: f"serviceAccount:{email}"),
-                opts=child,
+                opts=after_apis,
             )
         key, key_grant = self._secrets_key(after_apis)
 
@@ -370,10 +390,16 @@ class GkeCluster(pulumi.ComponentResource):
                 parent=self,
                 depends_on=[*apis, key_grant],
                 ignore_changes=["nodeConfig", "initialNodeCount"],
+                # The provider enforces deletionProtection only at the cluster's own delete,
+                # after everything else of the stack is gone; `protect` makes the engine refuse
+                # the destroy up front.
+                protect=spec.deletion_protection,
             ),
         )
         cluster = self.cluster
-        self.node_pools = {pool.name: self._node_pool(pool, nodes_sa) for pool in spec.node_pools}
+        self.node_pools = {
+            pool.name: self._node_pool(pool, nodes_sa, apis) for pool in spec.node_pools
+        }
         operator_pool = next(
             self.node_pools[p.name] for p in spec.node_pools if p.role == "operator"
         )
@@ -424,8 +450,19 @@ class GkeCluster(pulumi.ComponentResource):
         )
         self.register_outputs({"kubeconfig": self.kubeconfig})
 
+    def _api(self, api: str) -> gcp.projects.Service:
+        """An API enabled on the project; left on at destroy (other users may need it)."""
+        return gcp.projects.Service(
+            f"{self._name}-api-{api.split('.', maxsplit=1)[0]}",
+            project=self._spec.project,
+            service=api,
+            disable_on_destroy=False,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
     def _network(self, opts: pulumi.ResourceOptions) -> tuple[pulumi.Input[str], pulumi.Input[str]]:
         spec, name = self._spec, self._name
+        names = compute_names(spec.name)
         net = spec.network
         if net.bring_your_own:
             assert net.network is not None
@@ -437,7 +474,7 @@ class GkeCluster(pulumi.ComponentResource):
         network = gcp.compute.Network(
             f"{name}-vpc",
             project=spec.project,
-            name=spec.name,
+            name=names["network"],
             auto_create_subnetworks=False,
             routing_mode="REGIONAL",
             opts=opts,
@@ -445,7 +482,7 @@ class GkeCluster(pulumi.ComponentResource):
         subnetwork = gcp.compute.Subnetwork(
             f"{name}-nodes",
             project=spec.project,
-            name=f"{spec.name}-nodes",
+            name=names["subnetwork"],
             region=spec.region,
             network=network.id,
             ip_cidr_range=net.subnet_cidr,
@@ -464,7 +501,7 @@ class GkeCluster(pulumi.ComponentResource):
         router = gcp.compute.Router(
             f"{name}-router",
             project=spec.project,
-            name=f"{spec.name}-router",
+            name=names["router"],
             region=spec.region,
             network=network.id,
             opts=opts,
@@ -472,7 +509,7 @@ class GkeCluster(pulumi.ComponentResource):
         gcp.compute.RouterNat(
             f"{name}-nat",
             project=spec.project,
-            name=f"{spec.name}-nat",
+            name=names["nat"],
             region=spec.region,
             router=router.name,
             nat_ip_allocate_option="AUTO_ONLY",
@@ -486,14 +523,24 @@ class GkeCluster(pulumi.ComponentResource):
         self, opts: pulumi.ResourceOptions
     ) -> tuple[gcp.kms.CryptoKey, gcp.kms.CryptoKeyIAMMember]:
         """A KMS key for Secrets envelope encryption, usable by the GKE service agent before the
-        cluster exists. The key outlives `pulumi destroy` (its versions would be destroyed)."""
+        cluster exists. Cloud KMS never deletes key rings or keys (pulumi-gcp kms.KeyRing and
+        kms.CryptoKey: destroying one only removes it from state), so both are kept on destroy
+        and the key ring's name ends in a random suffix: the next deployment gets a new one
+        instead of failing on the name the old one still holds."""
         spec, name = self._spec, self._name
+        suffix = random.RandomString(
+            f"{name}-keyring-suffix",
+            length=KEY_RING_SUFFIX_LENGTH,
+            special=False,
+            upper=False,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
         ring = gcp.kms.KeyRing(
             f"{name}-keyring",
             project=spec.project,
-            name=f"{spec.name}-gke",
+            name=suffix.result.apply(lambda s: key_ring_name(spec.name, s)),
             location=spec.region,
-            opts=opts,
+            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(retain_on_delete=True)),
         )
         key = gcp.kms.CryptoKey(
             f"{name}-secrets-key",
@@ -503,7 +550,10 @@ class GkeCluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(retain_on_delete=True)),
         )
         project = gcp.organizations.get_project_output(
-            project_id=spec.project, opts=pulumi.InvokeOutputOptions(parent=self)
+            project_id=spec.project,
+            opts=pulumi.InvokeOutputOptions(
+                parent=self, depends_on=[self._apis["cloudresourcemanager.googleapis.com"]]
+            ),
         )
         grant = gcp.kms.CryptoKeyIAMMember(
             f"{name}-secrets-key-gke",
@@ -515,12 +565,15 @@ class GkeCluster(pulumi.ComponentResource):
                     "gserviceaccount.com"
                 )
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=opts,
         )
         return key, grant
 
     def _node_pool(
-        self, pool: GkeNodePoolSpec, service_account: gcp.serviceaccount.Account
+        self,
+        pool: GkeNodePoolSpec,
+        service_account: gcp.serviceaccount.Account,
+        apis: Sequence[pulumi.Resource],
     ) -> gcp.container.NodePool:
         spec = self._spec
         taints: list[gcp.container.NodePoolNodeConfigTaintArgsDict] = []
@@ -576,7 +629,9 @@ class GkeCluster(pulumi.ComponentResource):
                 "metadata": {"disable-legacy-endpoints": "true"},
             },
             # The autoscaler owns the size once the pool exists.
-            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["initialNodeCount"]),
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=list(apis), ignore_changes=["initialNodeCount"]
+            ),
         )
 
     def _kubeconfig(self) -> pulumi.Output[str]:
@@ -632,20 +687,24 @@ class GkeCluster(pulumi.ComponentResource):
         Identity), granted the given project roles; returns its email, the value of the
         Kubernetes service account's `iam.gke.io/gcp-service-account` annotation."""
         spec, name = self._spec, self._name
-        child = pulumi.ResourceOptions(parent=self)
+        child = pulumi.ResourceOptions(parent=self, depends_on=list(self._apis.values()))
         account = gcp.serviceaccount.Account(
             f"{name}-{suffix}-wi",
             project=spec.project,
             account_id=service_account_id(spec.name, suffix),
-            display_name=f"{namespace}/{service_account} on {spec.name}",
+            display_name=display_name(f"{namespace}/{service_account} on {spec.name}"),
             opts=child,
         )
+        # The member names the `<project>.svc.id.goog` pool, which exists only once the
+        # project's first Workload Identity cluster does.
         gcp.serviceaccount.IAMMember(
             f"{name}-{suffix}-wi-user",
             service_account_id=account.name,
             role="roles/iam.workloadIdentityUser",
             member=workload_identity_member(spec.project, namespace, service_account),
-            opts=child,
+            opts=pulumi.ResourceOptions.merge(
+                child, pulumi.ResourceOptions(depends_on=[self.cluster])
+            ),
         )
         for index, role in enumerate(grants):
             gcp.projects.IAMMember(
@@ -662,16 +721,29 @@ class GkeCluster(pulumi.ComponentResource):
         kept on destroy unless opted out) and a Google service account for the workflow pods'
         ServiceAccount, granted object access on this bucket only."""
         cluster, name = self._spec, self._name
+        storage_api = self._api(STORAGE_API)
+        after_api = pulumi.ResourceOptions(parent=self, depends_on=[storage_api])
+        bucket_name: pulumi.Input[str] = spec.name
+        if spec.random_suffix:
+            bucket_name = random.RandomString(
+                f"{name}-workflow-bucket-suffix",
+                length=BUCKET_SUFFIX_LENGTH,
+                special=False,
+                upper=False,
+                opts=pulumi.ResourceOptions(parent=self),
+            ).result.apply(lambda s: suffixed_bucket_name("gke", spec.name, s))
         bucket = gcp.storage.Bucket(
             f"{name}-workflow-bucket",
             project=cluster.project,
-            name=spec.name,
+            name=bucket_name,
             location=cluster.region.upper(),
             uniform_bucket_level_access=True,
             public_access_prevention="enforced",
             versioning={"enabled": spec.versioning},
             force_destroy=False,
-            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=spec.retain_on_delete),
+            opts=pulumi.ResourceOptions.merge(
+                after_api, pulumi.ResourceOptions(retain_on_delete=spec.retain_on_delete)
+            ),
         )
         email = self.bind_workload_identity("workflow", namespace, spec.service_account, [])
         for role in WORKFLOW_BUCKET_ROLES:
@@ -680,14 +752,16 @@ class GkeCluster(pulumi.ComponentResource):
                 bucket=bucket.name,
                 role=role,
                 member=email.apply(lambda address: f"serviceAccount:{address}"),
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=after_api,
             )
-        uri, region = f"gs://{spec.name}", cluster.region
+        uri = pulumi.Output.from_input(bucket_name).apply(lambda b: f"gs://{b}")
+        region = cluster.region
         return WorkflowBucket(
-            uri=uri,
+            uri=uri if spec.random_suffix else f"gs://{spec.name}",
             region=region,
             spec=spec,
-            egress=((bucket_host(uri, region), "workflow data bucket"),),
+            # Every GCS bucket is reached at the same host.
+            egress=((bucket_host(f"gs://{spec.name}", region), "workflow data bucket"),),
             annotations={"iam.gke.io/gcp-service-account": email},
         )
 

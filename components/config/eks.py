@@ -19,8 +19,10 @@ from components.config._common import (
     whole_number,
 )
 
-NAME_MAX = 40
-"""Cluster names prefix IAM role, node group and launch template names (64-character limits)."""
+NAME_MAX = 63
+"""Cluster names are DNS labels (EKS takes 100 characters); the node group names derived from
+them are checked on their own (63 characters). IAM roles, policies and launch templates are
+auto-named from the resources' logical names, not from config."""
 
 CapacityType = Literal["on-demand", "spot"]
 CAPACITY_TYPES: tuple[CapacityType, ...] = get_args(CapacityType)
@@ -36,6 +38,8 @@ _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
 _PROFILE = re.compile(r"^[\w.+=@-]{1,64}$")
 _VPC = re.compile(r"^vpc-[0-9a-f]{8,17}$")
 _SUBNET = re.compile(r"^subnet-[0-9a-f]{8,17}$")
+_NODE_GROUP_NAME = re.compile(r"^[0-9A-Za-z][A-Za-z0-9_-]{0,62}$")
+"""EKS node group names (CreateNodegroup, nodegroupName): 1-63 characters."""
 # GPU instance families (NVIDIA): p3/p4/p5/p6 and g4dn/g5/g5g/g6/g6e/gr6...
 _GPU_FAMILIES = ("p", "g", "gr")
 
@@ -92,6 +96,21 @@ def ami_type(instance_type: str) -> str:
     assert family is not None
     arch = "ARM_64" if family.arm else "x86_64"
     return f"AL2023_{arch}_{'NVIDIA' if family.gpu else 'STANDARD'}"
+
+
+def node_group_name(cluster: str, pool: str) -> str:
+    return f"{cluster}-{pool}"
+
+
+def principal_arn(caller_arn: str) -> str:
+    """The IAM principal behind an STS caller ARN, as access entries name it: an assumed-role
+    session `arn:aws:sts::<account>:assumed-role/<role>/<session>` becomes
+    `arn:aws:iam::<account>:role/<role>`; IAM users and roles pass through."""
+    match = re.fullmatch(r"arn:(aws[a-z-]*):sts::(\d{12}):assumed-role/([^/]+)/.+", caller_arn)
+    if match is None:
+        return caller_arn
+    partition_, account, role = match.groups()
+    return f"arn:{partition_}:iam::{account}:role/{role}"
 
 
 @dataclass(frozen=True)
@@ -443,7 +462,22 @@ def parse_eks(
         problems.add(
             f"{path}.admins", f"must be a list of IAM role or user ARNs, got {show(admins)}"
         )
+    elif twice := sorted({a for a in cast(list[str], admins) if admins.count(a) > 1}):
+        problems.add(
+            f"{path}.admins",
+            f"lists {', '.join(twice)} more than once; EKS takes one access entry per principal "
+            "(a second one fails with ResourceInUseException)",
+        )
     pools = _pools(problems, f"{path}.nodePools", body.get("nodePools"), notices)
+    if isinstance(name, str) and pools is not None:
+        for index, pool in enumerate(pools):
+            group = node_group_name(name, pool.name)
+            if not _NODE_GROUP_NAME.match(group):
+                problems.add(
+                    f"{path}.nodePools[{index}].name",
+                    f"gives the node group name {group!r}, which is not 1-63 letters, digits, "
+                    "'-' and '_'",
+                )
     hop = whole_number(problems, f"{path}.imdsHopLimit", body.get("imdsHopLimit", 1), 1, 2)
     autoscaler, autoscaler_values = _autoscaler(
         problems, f"{path}.clusterAutoscaler", body.get("clusterAutoscaler")

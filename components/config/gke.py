@@ -1,6 +1,7 @@
 """`osmo-backend:cluster` with `kind: gke`: project, location, network, control-plane access and
 node pools with their GPU stack profile."""
 
+import hashlib
 import math
 import re
 from dataclasses import dataclass
@@ -65,6 +66,70 @@ _ACCELERATOR_OF_FAMILY = {
 `a3-highgpu-8g`, except for G2)."""
 
 _G2_GPUS = {4: 1, 8: 1, 12: 1, 16: 1, 32: 1, 24: 2, 48: 4, 96: 8}
+
+SERVICE_ACCOUNT_SUFFIXES = ("nodes", "workflow")
+"""The Google service accounts a GKE stack makes, `<cluster>-<suffix>` (or shortened)."""
+_SERVICE_ACCOUNT_ID = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
+"""IAM service account ids: 6-30 characters (projects.serviceAccounts.create, accountId)."""
+KEY_RING_SUFFIX_LENGTH = 6
+"""Cloud KMS never deletes key rings or keys, so their names are never free again: the key ring
+name ends in a random suffix kept in state, new for each deployment."""
+_KEY_RING_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,63}$")
+"""Cloud KMS key ring ids (projects.locations.keyRings.create, keyRingId)."""
+_COMPUTE_NAME = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
+"""Compute Engine resource names (RFC 1035, at most 63 characters)."""
+
+
+def service_account_id(cluster: str, suffix: str) -> str:
+    """`<cluster>-<suffix>` when that is a valid id; otherwise the cluster name cut short plus a
+    short hash of the full name, so that clusters whose long names differ only at the end (which
+    share a project) still get different ids."""
+    full = f"{cluster}-{suffix}"
+    if _SERVICE_ACCOUNT_ID.match(full):
+        return full
+    digest = hashlib.sha256(full.encode()).hexdigest()[:6]
+    keep = 30 - len(suffix) - len(digest) - 2
+    return f"{cluster[: max(keep, 1)].rstrip('-')}-{digest}-{suffix}"
+
+
+def key_ring_name(cluster: str, suffix: str) -> str:
+    return f"{cluster}-gke-{suffix}"
+
+
+def compute_names(cluster: str) -> dict[str, str]:
+    """Names of the Compute Engine resources a stack that creates its network gives them."""
+    return {
+        "network": cluster,
+        "subnetwork": f"{cluster}-nodes",
+        "router": f"{cluster}-router",
+        "nat": f"{cluster}-nat",
+    }
+
+
+def derived_name_problems(problems: Problems, path: str, cluster: str) -> None:
+    """Every name the stack derives from the cluster name, checked against its target's rules."""
+    for suffix in SERVICE_ACCOUNT_SUFFIXES:
+        account = service_account_id(cluster, suffix)
+        if not _SERVICE_ACCOUNT_ID.match(account):
+            problems.add(
+                path,
+                f"gives the service account id {account!r}, which is not 6-30 lowercase letters, "
+                "digits and '-' starting with a letter",
+            )
+    ring = key_ring_name(cluster, "x" * KEY_RING_SUFFIX_LENGTH)
+    if not _KEY_RING_NAME.match(ring):
+        problems.add(
+            path,
+            f"gives the KMS key ring name {ring!r} (with its random suffix), which is not 1-63 "
+            "letters, digits, '_' and '-'",
+        )
+    for what, name in compute_names(cluster).items():
+        if not _COMPUTE_NAME.match(name):
+            problems.add(
+                path,
+                f"gives the {what} name {name!r}, which is not a Compute Engine name (a lowercase "
+                "letter first, lowercase letters, digits and '-', at most 63 characters)",
+            )
 
 
 @dataclass(frozen=True)
@@ -520,6 +585,8 @@ def parse_gke(
             f"{show(name)} is not a GKE cluster name: a lowercase letter first, then lowercase "
             f"letters, digits and '-', not ending in '-', at most {NAME_MAX} characters",
         )
+    else:
+        derived_name_problems(problems, f"{path}.name", name)
     project = body.get("project", gcp_project)
     if not isinstance(project, str) or not _PROJECT_ID.match(project):
         problems.add(

@@ -500,6 +500,9 @@ def storage_schema() -> Json:
             "container": string("AKS: the blob container.", default="osmo-workflows"),
             "versioning": boolean("Object versioning.", True),
             "retainOnDelete": boolean("Keep the bucket on pulumi destroy.", True),
+            "randomSuffix": boolean(
+                "Append a random suffix, kept in state, to the globally unique name.", False
+            ),
             "serviceAccount": string(
                 "Workflow pods' ServiceAccount bound to the bucket's identity.",
                 default="osmo-workflow",

@@ -75,6 +75,10 @@ class BucketSpec:
     service_account: str = "osmo-workflow"
     """The Kubernetes ServiceAccount in the workflow namespace bound to the cloud identity."""
     also_logs: bool = False
+    random_suffix: bool = False
+    """Append a random suffix, generated once and kept in state, to the globally unique name (S3
+    and GCS buckets: `<name>-<suffix>`; AKS storage accounts: `<name><suffix>`), so a name taken
+    elsewhere, or kept by a retained bucket after `pulumi destroy`, cannot block a deployment."""
 
 
 @dataclass(frozen=True)
@@ -204,6 +208,17 @@ def _workflow_data(
     )
 
 
+BUCKET_SUFFIX_LENGTH = 6
+"""Characters of a bucket's random suffix (lowercase letters and digits, valid in every store's
+names): `random.RandomString(length=BUCKET_SUFFIX_LENGTH, special=False, upper=False)`."""
+
+
+def suffixed_bucket_name(cluster_kind: str, name: str, suffix: str) -> str:
+    """The bucket (storage account) name with its random suffix: S3 and GCS join with '-', Azure
+    storage account names take letters and digits only."""
+    return f"{name}{suffix}" if cluster_kind == "aks" else f"{name}-{suffix}"
+
+
 _BUCKET_RULES = {
     "eks": (_BUCKET, "an S3 bucket name: 3-63 lowercase letters, digits, '.' and '-'"),
     "gke": (_GCS_BUCKET, "a GCS bucket name: 3-63 lowercase letters, digits, '.', '_' and '-'"),
@@ -216,6 +231,7 @@ _BUCKET_KEYS = (
     "retainOnDelete",
     "serviceAccount",
     "alsoForLogs",
+    "randomSuffix",
 )
 
 
@@ -234,12 +250,21 @@ def _bucket(problems: Problems, path: str, value: Any, cluster_kind: str) -> Buc
         return None
     name = body.get("name")
     pattern_, what = rule
+    suffixed = flag(problems, f"{path}.randomSuffix", body.get("randomSuffix", False))
     if not isinstance(name, str) or not pattern_.match(name) or ".." in name:
         problems.add(f"{path}.name", f"{show(name)} is not {what}")
     elif cluster_kind == "gke" and (name.startswith("goog") or "google" in name):
         problems.add(
             f"{path}.name",
             f"{name!r}: GCS bucket names cannot contain 'google' or start with 'goog'",
+        )
+    elif suffixed and not pattern_.match(
+        derived := suffixed_bucket_name(cluster_kind, name, "x" * BUCKET_SUFFIX_LENGTH)
+    ):
+        problems.add(
+            f"{path}.name",
+            f"{name!r} with its random suffix ({derived!r}, the suffix adds "
+            f"{len(derived) - len(name)} characters) is not {what}",
         )
     container = body.get("container", "osmo-workflows")
     if "container" in body and cluster_kind != "aks":
@@ -261,6 +286,7 @@ def _bucket(problems: Problems, path: str, value: Any, cluster_kind: str) -> Buc
         retain_on_delete=retain is not False,
         service_account=str(account),
         also_logs=bool(also_logs),
+        random_suffix=bool(suffixed),
     )
 
 

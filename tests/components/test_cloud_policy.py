@@ -253,5 +253,7 @@ def test_the_production_preset_protects_the_cluster_data_and_keys(
     values["osmo-backend:policy"] = {"protect": True}
     rec = run_main(values)
     assert {r.name for r in rec.resources if r.options["protect"]} == protected
-    # Exactly those (nothing in the cluster, no node pool); without the preset, nothing.
-    assert not [r.name for r in bucket_recording(kind).resources if r.options["protect"]]
+    # Exactly those (nothing in the cluster, no node pool); without the preset, nothing but a
+    # GKE cluster whose deletionProtection is on (on by default).
+    unprotected = ["osmo-cluster-gke"] if kind == "gke" else []
+    assert [r.name for r in bucket_recording(kind).resources if r.options["protect"]] == unprotected

@@ -379,3 +379,122 @@ def test_the_egress_allowlist_names_the_regional_aws_endpoints() -> None:
     }
     assert not off.by_type("aws:autoscaling/tag:Tag")
     assert not [r for r in off.resources if r.name == "osmo-cluster-cluster-autoscaler"]
+
+
+ENTRY = "aws:eks/accessEntry:AccessEntry"
+ASSOCIATION = "aws:eks/accessPolicyAssociation:AccessPolicyAssociation"
+ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+OFFLINE_DEPLOYER = "arn:aws:iam::000000000000:role/osmo-deployer"
+
+
+def run_as(caller: str, values: dict[str, Any]) -> engine.Recording:
+    """The program with the AWS provider's caller identity set to `caller`."""
+    import runpy
+
+    from tests.harness import REPO, encode
+
+    return engine.run(
+        lambda: runpy.run_path(str(REPO / "__main__.py"), run_name="__main__"),
+        project="osmo-backend",
+        stack="test",
+        config=encode(values),
+        disabled_default_providers=values["pulumi:disable-default-providers"],
+        invoke_fakes={
+            "aws:index/getCallerIdentity:getCallerIdentity": lambda _args: {
+                "accountId": "123456789012",
+                "arn": caller,
+                "userId": "AIDAFAKE",
+            }
+        },
+    )
+
+
+def access(rec: engine.Recording) -> dict[str, str]:
+    """Access entries by principal, with the cluster admin policy each one is given."""
+    entries = {r.name: r.raw_inputs["principalArn"] for r in rec.by_type(ENTRY)}
+    policies = {r.name: r.raw_inputs["policyArn"] for r in rec.by_type(ASSOCIATION)}
+    assert set(policies) == {f"{n}-policy" for n in entries}
+    return {principal: name for name, principal in entries.items()}
+
+
+def test_the_deployer_gets_an_explicit_access_entry_not_the_bootstrap_one() -> None:
+    """`bootstrapClusterCreatorAdminPermissions` makes an access entry for the creator that the
+    stack does not manage; an `admins` entry for the same principal then fails with 409
+    ResourceInUseException (EKS CreateAccessEntry: one entry per principal ARN). The creator's
+    entry is explicit instead: the caller (an assumed-role session resolved to its role by the
+    provider's aws:iam/getSessionContext) unless `admins` lists it already."""
+    rec = recording()
+    inputs = rec.get(EKS, "osmo-cluster-eks").raw_inputs
+    assert inputs["accessConfig"] == {
+        "authenticationMode": "API",
+        "bootstrapClusterCreatorAdminPermissions": False,
+    }
+    assert access(rec) == {
+        "arn:aws:iam::123456789012:role/platform-admins": "osmo-cluster-admin-0",
+        OFFLINE_DEPLOYER: "osmo-cluster-deployer",
+    }
+    deployer = rec.get(ASSOCIATION, "osmo-cluster-deployer-policy")
+    assert deployer.raw_inputs["policyArn"] == ADMIN_POLICY
+    assert deployer.raw_inputs["accessScope"] == {"type": "cluster"}
+    assert rec.urn_of(ENTRY, "osmo-cluster-deployer") in deployer.options["dependsOn"]
+    # In-cluster resources reach the API as the deployer: after its access, deleted before it.
+    provider = rec.get("pulumi:providers:kubernetes", "osmo-cluster-k8s")
+    assert provider.options["dependsOn"] == [deployer.urn]
+    assert rec.invokes == [
+        "aws:index/getCallerIdentity:getCallerIdentity",
+        "aws:iam/getSessionContext:getSessionContext",
+    ]
+
+
+def test_a_deployer_listed_in_admins_gets_one_entry() -> None:
+    admins = ["arn:aws:iam::123456789012:role/platform-admins", OFFLINE_DEPLOYER]
+    rec = run_main(eks_config(admins=admins))
+    assert access(rec) == {
+        admins[0]: "osmo-cluster-admin-0",
+        admins[1]: "osmo-cluster-admin-1",
+    }
+    provider = rec.get("pulumi:providers:kubernetes", "osmo-cluster-k8s")
+    assert provider.options["dependsOn"] == [rec.urn_of(ASSOCIATION, "osmo-cluster-admin-1-policy")]
+
+
+def test_an_iam_user_caller_is_its_own_principal() -> None:
+    user = "arn:aws:iam::123456789012:user/ci/deployer"
+    rec = run_as(user, eks_config())
+    assert access(rec)[user] == "osmo-cluster-deployer"
+    # Only assumed-role sessions need the lookup of their role.
+    assert rec.invokes == ["aws:index/getCallerIdentity:getCallerIdentity"]
+    listed = run_as(user, eks_config(admins=[user]))
+    assert access(listed) == {user: "osmo-cluster-admin-0"}
+
+
+def test_the_kubeconfig_role_is_the_deployer() -> None:
+    """With kubeconfigAuth.roleArn the kubeconfig (and so the provider) acts as that role."""
+    role = "arn:aws:iam::123456789012:role/osmo-deployer"
+    rec = run_main(eks_config(kubeconfigAuth={"roleArn": role}))
+    assert access(rec)[role] == "osmo-cluster-deployer"
+    assert OFFLINE_DEPLOYER not in access(rec)
+    assert rec.invokes == []
+    listed = run_main(eks_config(admins=[role], kubeconfigAuth={"roleArn": role}))
+    assert access(listed) == {role: "osmo-cluster-admin-0"}
+
+
+def test_volume_owners_wait_for_the_operator_nodes_and_the_ebs_driver() -> None:
+    """EBS volumes are deleted by the CSI driver when their claims go: owners of claims must be
+    deleted while the driver (an EKS add-on) and the nodes still run."""
+    import pulumi
+
+    def program() -> None:
+        from components.cluster.eks import eks_cluster
+        from components.config import load_spec
+        from tests.harness import encode
+
+        spec = load_spec(encode(eks_config())).cluster
+        assert spec.kind == "eks"
+        handle = eks_cluster("c", spec, None, pulumi.ResourceOptions()).handle  # type: ignore[arg-type]
+        pulumi.export("volume_dependencies", [r.urn for r in handle.volume_dependencies])
+
+    rec = engine.run(program, project="osmo-backend", stack="t")
+    assert rec.outputs["volume_dependencies"] == [
+        rec.urn_of(NODE_GROUP, "c-operator"),
+        rec.urn_of(ADDON, "c-ebs-csi"),
+    ]

@@ -71,7 +71,7 @@ def test_every_google_resource_uses_the_stack_provider() -> None:
         "managed-by": "pulumi",
     }
     google = [r for r in rec.resources if r.type.startswith("gcp:")]
-    assert len(google) == 18
+    assert len(google) == 24
     assert {r.provider for r in google} == {provider.urn}
     assert rec.invokes == ["gcp:organizations/getProject:getProject"]
 
@@ -482,3 +482,137 @@ def test_a_first_preview_with_unknown_cluster_outputs_runs() -> None:
 def test_the_egress_allowlist_names_the_google_endpoints() -> None:
     hosts = {e["host"] for e in recording().raw_outputs["egress_allowlist"]}
     assert {"container.googleapis.com", "sts.googleapis.com", "gke.gcr.io"} <= hosts
+
+
+SERVICE = "gcp:projects/service:Service"
+APIS = {
+    "compute.googleapis.com",
+    "container.googleapis.com",
+    "cloudkms.googleapis.com",
+    "iam.googleapis.com",
+    "iamcredentials.googleapis.com",
+    "sts.googleapis.com",
+    "cloudresourcemanager.googleapis.com",
+    "logging.googleapis.com",
+    "monitoring.googleapis.com",
+}
+
+
+def test_apis_are_enabled_first_and_every_google_resource_waits_for_them() -> None:
+    """A new project has these APIs off: each resource made through one fails until it is on
+    (pulumi-gcp projects.Service, left on at destroy with disableOnDestroy: false). The project
+    lookup goes through Cloud Resource Manager, so it waits for that API too."""
+    rec = recording()
+    services = {r.raw_inputs["service"]: r for r in rec.by_type(SERVICE)}
+    assert set(services) == APIS
+    for service in services.values():
+        assert service.raw_inputs["disableOnDestroy"] is False
+        assert service.raw_inputs["project"] == "osmo-test-1"
+        assert service.name == f"osmo-cluster-api-{service.raw_inputs['service'].split('.')[0]}"
+    api_urns = {s.urn for s in services.values()}
+    waiting = [
+        r for r in rec.resources if r.custom and r.type.startswith("gcp:") and r.type != SERVICE
+    ]
+    assert len(waiting) == 15
+    for record in waiting:
+        assert api_urns <= set(record.dependencies), record.name
+    # The project number (for the GKE service agent) is read once Resource Manager is on.
+    assert rec.invokes == ["gcp:organizations/getProject:getProject"]
+
+
+def test_the_key_ring_name_varies_per_deployment_and_outlives_destroy() -> None:
+    """Cloud KMS never deletes key rings or keys: destroying one only forgets it (pulumi-gcp
+    kms/key_ring.py and kms/crypto_key.py: "cannot be deleted from Google Cloud Platform"), so a
+    fixed name fails with 409 on the next deployment. A random suffix kept in state makes a new
+    name per deployment, and the engine keeps both, as the cloud does."""
+    rec = recording()
+    suffix = rec.get("random:index/randomString:RandomString", "osmo-cluster-keyring-suffix")
+    assert {k: suffix.raw_inputs[k] for k in ("length", "special", "upper")} == {
+        "length": 6,
+        "special": False,
+        "upper": False,
+    }
+    ring = rec.get("gcp:kms/keyRing:KeyRing", "osmo-cluster-keyring")
+    fake = engine._fake_random_string(suffix.name, {"length": 6})["result"]  # pyright: ignore[reportPrivateUsage]
+    assert ring.raw_inputs["name"] == f"osmo-usc1-gke-{fake}"
+    assert ring.property_dependencies["name"] == [suffix.urn]
+    assert ring.raw_inputs["location"] == "us-central1"
+    assert ring.options["retainOnDelete"] is True
+    key = rec.get("gcp:kms/cryptoKey:CryptoKey", "osmo-cluster-secrets-key")
+    assert key.options["retainOnDelete"] is True
+    assert key.raw_inputs["keyRing"] == "osmo-cluster-keyring-id"
+
+
+def test_deletion_protection_makes_the_engine_refuse_destroy_up_front() -> None:
+    """The provider enforces deletionProtection only at the cluster's own delete (pulumi-gcp
+    container/cluster.py: deleting "will only succeed if this field is false" in state), which
+    comes after every other resource of the stack is gone. `protect` makes the engine refuse
+    the delete before anything is deleted (pulumi/pulumi pkg/resource/deploy/step.go,
+    DeleteStep.Apply: deleteProtectedError)."""
+    rec = recording()
+    cluster = rec.get(CLUSTER, "osmo-cluster-gke")
+    assert cluster.raw_inputs["deletionProtection"] is True
+    assert cluster.options["protect"] is True
+    # Only the cluster: the rest is deleted in order before it would be reached anyway.
+    assert [r.name for r in rec.resources if r.options["protect"]] == ["osmo-cluster-gke"]
+    off = run_main(gke_config(deletionProtection=False)).get(CLUSTER, "osmo-cluster-gke")
+    assert off.raw_inputs["deletionProtection"] is False
+    assert off.options["protect"] is False
+
+
+def test_two_clusters_whose_long_names_differ_at_the_end_share_a_project_without_clashes() -> None:
+    """Service account ids (30 characters at most) cut from long cluster names used to be equal
+    for `osmo-prod-us-central1-a` and `-b`."""
+
+    def stack(cluster: str, bucket: str) -> engine.Recording:
+        values = gke_config(name=cluster)
+        values["osmo-backend:storage"] = {"bucket": {"name": bucket}}
+        return run_main(values)
+
+    names: list[set[tuple[str, str]]] = []
+    for rec in (
+        stack("osmo-prod-us-central1-a", "osmo-prod-a-workflows"),
+        stack("osmo-prod-us-central1-b", "osmo-prod-b-workflows"),
+    ):
+        names.append(
+            {
+                (r.type, r.raw_inputs.get("accountId") or r.raw_inputs["name"])
+                for r in rec.resources
+                if r.type.startswith("gcp:")
+                # Node pools are named within their cluster, the key within its key ring.
+                and r.type not in (POOL, "gcp:kms/cryptoKey:CryptoKey")
+                and ("accountId" in r.raw_inputs or "name" in r.raw_inputs)
+            }
+        )
+    assert len(names[0]) == len(names[1]) == 9
+    assert names[0] & names[1] == set()
+    accounts = sorted(n for t, n in names[0] if t == "gcp:serviceaccount/account:Account")
+    assert accounts == ["osmo-prod-us-c-f050f1-workflow", "osmo-prod-us-central1-a-nodes"]
+
+
+def test_workload_identity_waits_for_the_cluster_and_display_names_fit() -> None:
+    """`<project>.svc.id.goog` exists only once the project's first Workload Identity cluster
+    does: the workloadIdentityUser binding naming it must wait for the cluster. Service account
+    display names take at most 100 bytes (IAM projects.serviceAccounts: displayName)."""
+
+    def program() -> None:
+        from components.cluster.gke import gke_cluster
+        from components.config import load_spec
+        from tests.harness import encode
+
+        spec = load_spec(encode(gke_config())).cluster
+        assert spec.kind == "gke"
+        handle = gke_cluster("c", spec, None, pulumi.ResourceOptions()).handle  # type: ignore[arg-type]
+        assert handle.bind_workload_identity is not None
+        assert handle.volume_dependencies == ()  # the provider already waits for the pool
+        handle.bind_workload_identity("data", "n" * 63, "s" * 63, [])
+
+    import pulumi
+
+    rec = engine.run(program, project="osmo-backend", stack="t")
+    cluster = rec.urn_of(CLUSTER, "c-gke")
+    user = rec.get("gcp:serviceaccount/iAMMember:IAMMember", "c-data-wi-user")
+    assert cluster in user.options["dependsOn"]
+    account = rec.get("gcp:serviceaccount/account:Account", "c-data-wi").raw_inputs
+    assert len(account["displayName"]) == 100
+    assert account["displayName"] == f"{'n' * 63}/{'s' * 33}..."

@@ -5,11 +5,12 @@ from typing import Any
 import pytest
 
 from components.config import KUBECONFIG_SECRET_KEY, EksClusterSpec, load_spec
-from components.config.eks import ami_type, instance_family
+from components.config.eks import ami_type, instance_family, principal_arn
 from tests.harness import REPO, config, encode
 from tests.unit.test_config import problems
 
 C = "osmo-backend:cluster"
+OPERATOR = {"name": "operator", "role": "operator", "instanceType": "m5.xlarge", "minSize": 1}
 
 
 def eks(**cluster: Any) -> dict[str, Any]:
@@ -147,3 +148,52 @@ def test_anywhere_and_listed_networks_contradict() -> None:
         f"{C}.endpoint.allowPublicFromAnywhere: contradicts the publicAccessCidrs listed; keep one "
         "of them",
     )
+
+
+def test_an_admin_listed_twice_is_refused() -> None:
+    """EKS takes one access entry per principal ARN; a second CreateAccessEntry for it fails
+    with ResourceInUseException."""
+    role = "arn:aws:iam::123456789012:role/platform-admins"
+    assert problems(eks(admins=[role, "arn:aws:iam::123456789012:user/ops", role])) == (
+        f"{C}.admins: lists {role} more than once; EKS takes one access entry per principal (a "
+        "second one fails with ResourceInUseException)",
+    )
+
+
+def test_node_group_names_derived_from_the_cluster_name_must_fit() -> None:
+    """EKS node group names: 1-63 letters, digits, '-' and '_' (CreateNodegroup)."""
+    cluster = "c" * 55
+    values = eks(
+        name=cluster,
+        nodePools=[
+            {"name": "operator", "role": "operator", "instanceType": "m5.xlarge", "minSize": 1},
+            {"name": "cpu", "role": "compute", "instanceType": "m5.xlarge"},
+        ],
+    )
+    assert problems(values) == (
+        f"{C}.nodePools[0].name: gives the node group name {cluster + '-operator'!r}, which is "
+        "not 1-63 letters, digits, '-' and '_'",
+    )
+    assert spec(eks(name="c" * 61, nodePools=[{**OPERATOR, "name": "o"}])).name == "c" * 61
+
+
+@pytest.mark.parametrize(
+    ("caller", "principal"),
+    [
+        (
+            "arn:aws:sts::123456789012:assumed-role/osmo-deployer/ci-run-42",
+            "arn:aws:iam::123456789012:role/osmo-deployer",
+        ),
+        (
+            "arn:aws-us-gov:sts::123456789012:assumed-role/Admin/jane@example.com",
+            "arn:aws-us-gov:iam::123456789012:role/Admin",
+        ),
+        (
+            "arn:aws:iam::123456789012:user/ci/deployer",
+            "arn:aws:iam::123456789012:user/ci/deployer",
+        ),
+        ("arn:aws:iam::123456789012:role/deployer", "arn:aws:iam::123456789012:role/deployer"),
+    ],
+)
+def test_a_callers_principal_is_its_role_or_itself(caller: str, principal: str) -> None:
+    assert principal_arn(caller) == principal

@@ -1,13 +1,21 @@
 """`osmo-backend:cluster` with kind gke: defaults, GPU machine facts, and every problem reported at
 once."""
 
+import re
 from typing import Any
 
 import pytest
 
+from components._validate import Problems
 from components.cluster.gke import gpu_operator_values, node_labels, service_account_id
 from components.config import KUBECONFIG_SECRET_KEY, GkeClusterSpec, load_spec
-from components.config.gke import Accelerator, initial_nodes_per_zone, machine_accelerator
+from components.config.gke import (
+    Accelerator,
+    derived_name_problems,
+    initial_nodes_per_zone,
+    key_ring_name,
+    machine_accelerator,
+)
 from tests.harness import REPO, config, encode
 from tests.unit.test_config import problems
 
@@ -294,11 +302,42 @@ def test_a_kubeconfig_secret_is_refused_for_gke() -> None:
     )
 
 
-def test_service_account_ids_fit_googles_limits() -> None:
+def test_service_account_ids_fit_googles_limits_and_stay_unique() -> None:
+    """IAM service account ids are 6-30 characters, `[a-z][a-z0-9-]*[a-z0-9]`
+    (cloud.google.com/iam/docs/reference/rest/v1/projects.serviceAccounts/create, accountId)."""
     assert service_account_id("osmo-usc1", "nodes") == "osmo-usc1-nodes"
-    long = service_account_id("a" * 23 + "-" + "b" * 16, "nodes")
-    assert long == "a" * 23 + "-nodes"
-    assert service_account_id("x" * 40, "autoscaler") == "x" * 19 + "-autoscaler"  # 30: the limit
+    assert service_account_id("osmo-prod-us-central1-a", "nodes") == "osmo-prod-us-central1-a-nodes"
+    # Too long for the id: cut short, with a hash of the full name before the suffix.
+    a = service_account_id("osmo-prod-us-central1-a", "workflow")
+    b = service_account_id("osmo-prod-us-central1-b", "workflow")
+    # Pinned: a change here renames (replaces) every deployed service account.
+    assert (a, b) == ("osmo-prod-us-c-f050f1-workflow", "osmo-prod-us-c-02ff2d-workflow")
+    long_a = service_account_id("a" * 23 + "-" + "b" * 16, "nodes")
+    long_b = service_account_id("a" * 23 + "-" + "b" * 15 + "c", "nodes")
+    assert long_a != long_b
+    for account in (a, b, long_a, long_b, service_account_id("x" * 40, "autoscaler")):
+        assert re.fullmatch(r"[a-z][a-z0-9-]{4,28}[a-z0-9]", account), account
+    # Deterministic: the same stack keeps its ids.
+    assert service_account_id("osmo-prod-us-central1-a", "workflow") == a
+
+
+def test_derived_names_are_checked_against_their_targets_rules() -> None:
+    """Key ring ids: `[a-zA-Z0-9_-]{1,63}` (Cloud KMS keyRings.create); Compute Engine names:
+    RFC 1035, at most 63 characters. Cluster names of up to 40 characters always fit, so the
+    check is fed a longer one."""
+    ok = Problems()
+    derived_name_problems(ok, "p", "osmo-usc1")
+    assert ok.lines == []
+    problems_ = Problems()
+    derived_name_problems(problems_, "p", "x" * 57)
+    ring = "x" * 57 + "-gke-xxxxxx"
+    assert problems_.lines == [
+        f"p: gives the KMS key ring name {ring!r} (with its random suffix), which is not 1-63 "
+        "letters, digits, '_' and '-'",
+        f"p: gives the router name {'x' * 57 + '-router'!r}, which is not a Compute Engine name "
+        "(a lowercase letter first, lowercase letters, digits and '-', at most 63 characters)",
+    ]
+    assert key_ring_name("osmo-usc1", "abc123") == "osmo-usc1-gke-abc123"
 
 
 def test_initial_nodes_cover_the_minimum_across_zones() -> None:
