@@ -11,9 +11,18 @@ Container Insights to a Log Analytics workspace; no node public IPs; egress thro
 
 With Azure RBAC and no local accounts, whoever runs `pulumi up` needs "Azure Kubernetes Service RBAC
 Cluster Admin" on the cluster, or every in-cluster resource fails with Forbidden: the stack
-assigns it to the deploying identity (from the client config) before the Kubernetes provider is
-used. GPU pools: AKS installs the driver (its node image carries the container toolkit), or the
-pool's GPU profile says `driver: None` and the GPU Operator installs both. Spot pools carry AKS's
+assigns it to the deploying identity (from the client config), and the Kubernetes provider waits
+`ROLE_PROPAGATION` after the assignment (a new assignment takes up to 5 minutes to take effect and
+the provider does not retry Forbidden); cloud resources do not wait.
+
+Destroy: deleting a resource group deletes everything in it, so what outlives `pulumi destroy`
+(the Key Vault and its key, a retained workflow storage account with its container and settings)
+lives in a retained group of its own, `<resourceGroup>-keep-<suffix>`, next to a group the stack
+creates. Day two: pools change per pool (AgentPool resources, the autoscaler owns their counts);
+the cluster ignores `agentPoolProfiles`, so a refresh followed by `up` leaves it alone.
+
+GPU pools: AKS installs the driver (its node image carries the container toolkit), or the pool's
+GPU profile says `driver: None` and the GPU Operator installs both. Spot pools carry AKS's
 own `kubernetes.azure.com/scalesetpriority=spot:NoSchedule` taint: the GPU Operator's daemonsets
 and OSMO's pods for those roles tolerate it.
 """
@@ -26,6 +35,7 @@ import pulumi
 import pulumi_azure_native as azure
 import pulumi_kubernetes as k8s
 import pulumi_random as random
+import pulumiverse_time as time
 import yaml
 
 from components.cluster.base import (
@@ -37,8 +47,15 @@ from components.cluster.base import (
     pool_roles,
 )
 from components.config import BucketSpec, GpuStackSpec, Role
-from components.config.aks import AksClusterSpec, AksNodePoolSpec
-from components.config.storage import bucket_host
+from components.config.aks import (
+    SUFFIX_LENGTH,
+    AksClusterSpec,
+    AksNodePoolSpec,
+    insights_rule_name,
+    key_vault_name,
+    retained_group_name,
+)
+from components.config.storage import BUCKET_SUFFIX_LENGTH, bucket_host, suffixed_bucket_name
 
 TYPE = "osmo-backend:index:AksCluster"
 MANAGED_CSI = "managed-csi"
@@ -63,6 +80,21 @@ SPOT_TOLERATION: Mapping[str, str] = {
     "effect": "NoSchedule",
 }
 WORKLOAD_IDENTITY_AUDIENCE = "api://AzureADTokenExchange"
+ROLE_PROPAGATION = "5m"
+"""How long a new Azure role assignment may take to take effect: the deployer's Kubernetes
+calls wait this long after its cluster admin assignment, once (the Kubernetes provider does not
+retry Forbidden)."""
+MAX_SURGE = "33%"
+CONTAINER_INSIGHTS_STREAMS = ("Microsoft-ContainerInsights-Group-Default",)
+"""Every Container Insights table, as Azure's own onboarding names them in the rule."""
+POOL_IGNORED_CHANGES = ["count"]
+"""The cluster autoscaler owns a pool's size once it exists."""
+CLUSTER_IGNORED_CHANGES = ["agentPoolProfiles"]
+"""Pools are changed per pool (AgentPool resources), never through the cluster: after a refresh
+the cluster lists every pool with the autoscaler's counts, and a cluster update carrying
+`agentPoolProfiles` puts every pool into Scaling or is refused ("A new agent pool was
+introduced"; pulumi/pulumi-azure-native#4264, #2719). The system (operator) pool's settings
+apply when the cluster is created."""
 
 
 class AksClusterArgs(TypedDict):
@@ -134,6 +166,20 @@ def role_definition(subscription: str, role: str) -> str:
     return f"/subscriptions/{subscription}/providers/Microsoft.Authorization/roleDefinitions/{role}"
 
 
+def authorized_ranges(
+    ranges: Sequence[str], egress_ip: pulumi.Output[str] | None
+) -> list[pulumi.Input[str]] | None:
+    """The API server's authorized ranges plus the cluster's own egress (the NAT gateway's
+    public IP): nodes reach a public API server through it, so without it node provisioning
+    fails. (A Standard load balancer's outbound IP is allowed by AKS itself.) None: no ranges
+    (a private API server)."""
+    if not ranges:
+        return None
+    if egress_ip is None:
+        return list(ranges)
+    return [*ranges, egress_ip.apply(lambda ip: f"{ip}/32")]
+
+
 def kubelogin_kubeconfig(raw: str, login: str) -> str:
     """The cluster user's kubeconfig with its user converted for kubelogin (as
     `kubelogin convert-kubeconfig -l <login>` does): tokens come from Entra ID at each call."""
@@ -175,6 +221,14 @@ class AksCluster(pulumi.ComponentResource):
         )
         self._subscription = client.subscription_id
 
+        # One per-deployment suffix for the names the cloud keeps after destroy.
+        self._suffix = random.RandomString(
+            f"{name}-vault-suffix",
+            length=SUFFIX_LENGTH,
+            special=False,
+            upper=False,
+            opts=child,
+        ).result
         if spec.create_resource_group:
             group = azure.resources.ResourceGroup(
                 f"{name}-rg",
@@ -184,8 +238,19 @@ class AksCluster(pulumi.ComponentResource):
                 opts=child,
             )
             self._group: pulumi.Input[str] = group.name
+            # Deleting a resource group deletes everything in it, retained or not
+            # (pulumi/pulumi-azure-native#2522): what outlives destroy lives in a group of its own.
+            self._keep_group: pulumi.Input[str] = azure.resources.ResourceGroup(
+                f"{name}-keep-rg",
+                resource_group_name=self._suffix.apply(
+                    lambda s: retained_group_name(spec.resource_group, s)
+                ),
+                location=spec.location,
+                tags=self._tags,
+                opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
+            ).name
         else:
-            self._group = spec.resource_group
+            self._group = self._keep_group = spec.resource_group
         identity = azure.managedidentity.UserAssignedIdentity(
             f"{name}-identity",
             resource_group_name=self._group,
@@ -194,7 +259,7 @@ class AksCluster(pulumi.ComponentResource):
             tags=self._tags,
             opts=child,
         )
-        subnet_id, network_grant = self._network(identity)
+        subnet_id, network_grant, egress_ip = self._network(identity)
         key_uri, key_grant = self._secrets_key(identity, client.tenant_id)
         workspace = self._workspace()
 
@@ -226,7 +291,7 @@ class AksCluster(pulumi.ComponentResource):
             enable_rbac=True,
             api_server_access_profile={
                 "enable_private_cluster": spec.private_cluster,
-                "authorized_ip_ranges": list(spec.authorized_ip_ranges) or None,
+                "authorized_ip_ranges": authorized_ranges(spec.authorized_ip_ranges, egress_ip),
             },
             network_profile={
                 "network_plugin": "azure",
@@ -267,7 +332,9 @@ class AksCluster(pulumi.ComponentResource):
             agent_pool_profiles=[profile],
             tags=self._tags,
             opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[g for g in (network_grant, key_grant) if g is not None]
+                parent=self,
+                depends_on=[g for g in (network_grant, key_grant) if g is not None],
+                ignore_changes=CLUSTER_IGNORED_CHANGES,
             ),
         )
         cluster = self.cluster
@@ -276,6 +343,7 @@ class AksCluster(pulumi.ComponentResource):
             for pool in spec.node_pools
             if not pool.system
         }
+        self._insights(workspace)
         deployer = azure.authorization.RoleAssignment(
             f"{name}-deployer-admin",
             principal_id=client.object_id,
@@ -285,6 +353,15 @@ class AksCluster(pulumi.ComponentResource):
             ),
             scope=cluster.id,
             description="The identity running pulumi up manages this cluster's resources",
+            opts=child,
+        )
+        # Only what talks to the API server waits for the assignment to take effect; cloud
+        # resources (user pools, storage, monitoring rules) do not. The wait happens once, and
+        # again only when the assignment is replaced (a new cluster).
+        deployer_ready = time.Sleep(
+            f"{name}-deployer-admin-propagation",
+            create_duration=ROLE_PROPAGATION,
+            triggers={"assignment": deployer.id},
             opts=child,
         )
 
@@ -308,7 +385,7 @@ class AksCluster(pulumi.ComponentResource):
             cluster_identifier=cluster.id,
             opts=pulumi.ResourceOptions(
                 parent=self,
-                depends_on=[cluster, deployer],
+                depends_on=[cluster, deployer_ready],
                 additional_secret_outputs=["kubeconfig"],
             ),
         )
@@ -338,11 +415,15 @@ class AksCluster(pulumi.ComponentResource):
 
     def _network(
         self, identity: azure.managedidentity.UserAssignedIdentity
-    ) -> tuple[pulumi.Input[str], azure.authorization.RoleAssignment | None]:
-        """The node subnet (NAT gateway egress, no default outbound access), and the cluster
-        identity's right to join nodes and load balancers to it."""
+    ) -> tuple[
+        pulumi.Input[str], azure.authorization.RoleAssignment | None, pulumi.Output[str] | None
+    ]:
+        """The node subnet (NAT gateway egress, no default outbound access), the cluster
+        identity's right to join nodes and load balancers to it, and the NAT gateway's public IP
+        (None on a subnet brought along)."""
         spec, name = self._spec, self._name
         child = pulumi.ResourceOptions(parent=self)
+        egress_ip: pulumi.Output[str] | None = None
         if spec.network.subnet_id is not None:
             subnet_id: pulumi.Input[str] = spec.network.subnet_id
         else:
@@ -389,8 +470,9 @@ class AksCluster(pulumi.ComponentResource):
                 opts=child,
             )
             subnet_id = subnet.id
+            egress_ip = address.ip_address.apply(lambda ip: ip or "")
         grant = self._assign(f"{name}-identity-network", identity, NETWORK_CONTRIBUTOR, subnet_id)
-        return subnet_id, grant
+        return subnet_id, grant, egress_ip
 
     def _secrets_key(
         self, identity: azure.managedidentity.UserAssignedIdentity, tenant: pulumi.Input[str]
@@ -400,18 +482,11 @@ class AksCluster(pulumi.ComponentResource):
         the random suffix lets the stack be created again)."""
         spec, name = self._spec, self._name
         retain = pulumi.ResourceOptions(parent=self, retain_on_delete=True)
-        suffix = random.RandomString(
-            f"{name}-vault-suffix",
-            length=6,
-            special=False,
-            upper=False,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
         vault = azure.keyvault.Vault(
             f"{name}-vault",
-            resource_group_name=self._group,
-            # Vault names: 3 to 24 characters, globally unique.
-            vault_name=suffix.result.apply(lambda s: f"{spec.name[:12].rstrip('-')}-kms-{s}"),
+            resource_group_name=self._keep_group,
+            # Vault names: 3 to 24 characters, globally unique (validated on the derived name).
+            vault_name=self._suffix.apply(lambda s: key_vault_name(spec.name, s)),
             location=spec.location,
             properties={
                 "tenant_id": tenant,
@@ -427,7 +502,7 @@ class AksCluster(pulumi.ComponentResource):
         )
         key = azure.keyvault.Key(
             f"{name}-secrets-key",
-            resource_group_name=self._group,
+            resource_group_name=self._keep_group,
             vault_name=vault.name,
             key_name="etcd",
             properties={
@@ -455,6 +530,54 @@ class AksCluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         ).id
 
+    def _insights(self, workspace: pulumi.Input[str]) -> None:
+        """Container Insights with Entra ID auth (`useAADAuth`) collects through the Azure Monitor
+        agent only with a data collection rule associated with the cluster, as Azure's own
+        onboarding creates them (microsoft/Docker-Provider
+        scripts/onboarding/aks/onboarding-msi-terraform/main.tf)."""
+        spec, name = self._spec, self._name
+        rule = azure.monitor.DataCollectionRule(
+            f"{name}-insights",
+            resource_group_name=self._group,
+            data_collection_rule_name=insights_rule_name(spec.name, spec.location),
+            location=spec.location,
+            kind="Linux",
+            description="DCR for Azure Monitor Container Insights",
+            data_sources={
+                "extensions": [
+                    {
+                        "name": "ContainerInsightsExtension",
+                        "extension_name": "ContainerInsights",
+                        "streams": list(CONTAINER_INSIGHTS_STREAMS),
+                        "extension_settings": {
+                            "dataCollectionSettings": {
+                                "interval": "1m",
+                                "namespaceFilteringMode": "Off",
+                                "enableContainerLogV2": True,
+                            }
+                        },
+                    }
+                ]
+            },
+            destinations={
+                "log_analytics": [{"name": "ciworkspace", "workspace_resource_id": workspace}]
+            },
+            data_flows=[
+                {"streams": list(CONTAINER_INSIGHTS_STREAMS), "destinations": ["ciworkspace"]}
+            ],
+            tags=self._tags,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        azure.monitor.DataCollectionRuleAssociation(
+            f"{name}-insights-association",
+            resource_uri=self.cluster.id,
+            association_name="ContainerInsightsExtension",
+            data_collection_rule_id=rule.id,
+            description="Association of container insights data collection rule. Deleting this "
+            "association will break the data collection for this AKS Cluster.",
+            opts=pulumi.ResourceOptions(parent=self, deleted_with=self.cluster),
+        )
+
     def _pool_args(self, pool: AksNodePoolSpec, subnet_id: pulumi.Input[str]) -> dict[str, Any]:
         """What the system pool profile and a user agent pool share."""
         spec = self._spec
@@ -473,9 +596,11 @@ class AksCluster(pulumi.ComponentResource):
             "node_labels": node_labels(pool),
             "node_taints": node_taints(pool) or None,
             "availability_zones": list(spec.zones) or None,
-            "upgrade_settings": {"max_surge": "33%"},
             "tags": self._tags,
         }
+        if not pool.spot:
+            # AKS refuses it on spot pools: "Spot pools can't set max surge".
+            args["upgrade_settings"] = {"max_surge": MAX_SURGE}
         if pool.spot:
             args |= {
                 "scale_set_priority": "Spot",
@@ -497,7 +622,7 @@ class AksCluster(pulumi.ComponentResource):
             mode="User",
             **self._pool_args(pool, subnet_id),
             # The cluster autoscaler owns the size once the pool exists.
-            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["count"]),
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=POOL_IGNORED_CHANGES),
         )
 
     def _federated_identity(
@@ -572,11 +697,23 @@ class AksCluster(pulumi.ComponentResource):
         destroy unless opted out; a federated identity for the workflow pods' ServiceAccount
         with Storage Blob Data Contributor on this account only."""
         cluster, name = self._spec, self._name
+        group = self._keep_group if spec.retain_on_delete else self._group
+        account_name: pulumi.Input[str] = spec.name
+        if spec.random_suffix:
+            # Storage account names are global: a suffix kept in state, so a name taken
+            # elsewhere or kept by a retained account after destroy cannot block a deployment.
+            account_name = random.RandomString(
+                f"{name}-workflow-storage-suffix",
+                length=BUCKET_SUFFIX_LENGTH,
+                special=False,
+                upper=False,
+                opts=pulumi.ResourceOptions(parent=self),
+            ).result.apply(lambda s: suffixed_bucket_name("aks", spec.name, s))
         retain = pulumi.ResourceOptions(parent=self, retain_on_delete=spec.retain_on_delete)
         account = azure.storage.StorageAccount(
             f"{name}-workflow-storage",
-            resource_group_name=self._group,
-            account_name=spec.name,
+            resource_group_name=group,
+            account_name=account_name,
             location=cluster.location,
             kind="StorageV2",
             sku={"name": "Standard_ZRS" if cluster.zones else "Standard_LRS"},
@@ -587,32 +724,43 @@ class AksCluster(pulumi.ComponentResource):
             tags=self._tags,
             opts=retain,
         )
+        # The account's settings and container are kept with it (deleting the service
+        # properties would reset versioning on an account that stays), and go with it otherwise.
+        with_account = pulumi.ResourceOptions(
+            parent=self, retain_on_delete=spec.retain_on_delete, deleted_with=account
+        )
         azure.storage.BlobServiceProperties(
             f"{name}-workflow-storage-blobs",
-            resource_group_name=self._group,
+            resource_group_name=group,
             account_name=account.name,
             blob_services_name="default",
             is_versioning_enabled=spec.versioning,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=with_account,
         )
         azure.storage.BlobContainer(
             f"{name}-workflow-container",
-            resource_group_name=self._group,
+            resource_group_name=group,
             account_name=account.name,
             container_name=spec.container,
             public_access=azure.storage.PublicAccess.NONE,
-            opts=retain,
+            opts=with_account,
         )
         identity = self._federated_identity("workflow", namespace, spec.service_account)
         self._assign(
             f"{name}-workflow-storage-access", identity, STORAGE_BLOB_DATA_CONTRIBUTOR, account.id
         )
         uri, region = f"azure://{spec.name}/{spec.container}", cluster.location
+        # A suffixed name is known only after `up`: allow the Blob endpoints of every account.
+        host = "*.blob.core.windows.net" if spec.random_suffix else bucket_host(uri, region)
         return WorkflowBucket(
-            uri=uri,
+            uri=pulumi.Output.from_input(account_name).apply(
+                lambda a: f"azure://{a}/{spec.container}"
+            )
+            if spec.random_suffix
+            else uri,
             region=region,
             spec=spec,
-            egress=((bucket_host(uri, region), "workflow data storage account"),),
+            egress=((host, "workflow data storage account"),),
             annotations={"azure.workload.identity/client-id": identity.client_id},
             pod_labels={"azure.workload.identity/use": "true"},
         )

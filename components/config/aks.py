@@ -1,6 +1,7 @@
 """`osmo-backend:cluster` with `kind: aks`: resource group, network, API server access, Entra ID
 and node pools with their GPU stack profile."""
 
+import hashlib
 import ipaddress
 import re
 from dataclasses import dataclass
@@ -51,6 +52,52 @@ _WORKSPACE_ID = re.compile(
     re.IGNORECASE,
 )
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+# https://learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules
+# (Microsoft.KeyVault/vaults): 3-24 letters, digits and '-', starting with a letter, ending with
+# a letter or digit, no consecutive hyphens.
+_KEY_VAULT = re.compile(r"^[a-zA-Z](?!.*--)[a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$")
+
+SUFFIX_LENGTH = 6
+"""The per-deployment suffix of names the cloud keeps after `pulumi destroy` (the Key Vault, whose
+name purge protection holds for 90 days, and the group of retained resources)."""
+RESOURCE_GROUP_MAX = 90
+NODE_RESOURCE_GROUP_MAX = 80
+"""AKS refuses a cluster whose node resource group `MC_<group>_<cluster>_<location>` is longer
+("The length of the node resource group name is too long. The maximum length is 80")."""
+DATA_COLLECTION_RULE_MAX = 64
+
+
+def short_name(name: str, limit: int) -> str:
+    """`name`, or, when longer than `limit`, its head and a short hash of the whole: still
+    unique where several stacks share a scope (a resource group) and within the length limit."""
+    if len(name) <= limit:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+    return f"{name[: limit - len(digest) - 1].rstrip('-_.')}-{digest}"
+
+
+def key_vault_name(cluster: str, suffix: str) -> str:
+    """The KMS Key Vault's name: globally unique, so a per-deployment suffix."""
+    return f"{cluster[:12].rstrip('-')}-kms-{suffix}"
+
+
+def retained_group_name(group: str, suffix: str) -> str:
+    """The resource group holding what outlives `pulumi destroy` next to a group the stack
+    creates (and deletes, with everything in it): a per-deployment suffix, since a retained
+    group of a fixed name would block the next deployment."""
+    tail = f"-keep-{suffix}"
+    return f"{short_name(group, RESOURCE_GROUP_MAX - len(tail))}{tail}"
+
+
+def node_resource_group(group: str, cluster: str, location: str) -> str:
+    """The resource group AKS creates for the nodes (its default name)."""
+    return f"MC_{group}_{cluster}_{location}"
+
+
+def insights_rule_name(cluster: str, location: str) -> str:
+    """Container Insights' data collection rule, named as Azure's own onboarding names it
+    (`MSCI-<location>-<cluster>`), length-safe in a shared resource group."""
+    return short_name(f"MSCI-{location}-{cluster}", DATA_COLLECTION_RULE_MAX)
 
 
 def vm_family(vm_size: str) -> str | None:
@@ -395,6 +442,35 @@ def _guids(problems: Problems, path: str, value: Any) -> tuple[str, ...]:
     return tuple(cast(list[str], raw))
 
 
+def _derived_names(
+    problems: Problems, path: str, name: Any, group: Any, location: Any, *, group_given: bool
+) -> None:
+    """Names the stack derives from the cluster's must meet their own resources' rules."""
+    if not isinstance(name, str):
+        return
+    vault = key_vault_name(name, "a" * SUFFIX_LENGTH)
+    if not _KEY_VAULT.match(vault):
+        problems.add(
+            f"{path}.name",
+            f"{name!r} gives the Key Vault name {vault!r}, which Azure refuses (3-24 letters, "
+            "digits and '-', starting with a letter, no '--'): start the name with a letter "
+            "and use single hyphens",
+        )
+    if (
+        isinstance(group, str)
+        and _RESOURCE_GROUP.match(group)
+        and isinstance(location, str)
+        and _LOCATION.match(location)
+    ):
+        nodes = node_resource_group(group, name, location)
+        if len(nodes) > NODE_RESOURCE_GROUP_MAX:
+            problems.add(
+                f"{path}.{'resourceGroup' if group_given else 'name'}",
+                f"AKS names the node resource group {nodes!r} ({len(nodes)} characters) and "
+                f"allows {NODE_RESOURCE_GROUP_MAX}: shorten resourceGroup or name",
+            )
+
+
 def parse_aks(
     problems: Problems,
     body: dict[str, Any],
@@ -425,6 +501,7 @@ def parse_aks(
     create_group = flag(
         problems, f"{path}.createResourceGroup", body.get("createResourceGroup", True)
     )
+    _derived_names(problems, path, name, group, location, group_given="resourceGroup" in body)
     version = kubernetes_version(
         problems, f"{path}.kubernetesVersion", body.get("kubernetesVersion")
     )

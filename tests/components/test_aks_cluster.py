@@ -3,6 +3,7 @@ system pool as the operator role, user pools with their GPU stack profile and sp
 deployer's role before the Kubernetes provider, Workload Identity, and what goes with the cluster
 on delete."""
 
+import copy
 import json
 from functools import cache
 from typing import Any
@@ -11,6 +12,7 @@ import pytest
 import yaml
 
 from offline import engine
+from offline.refresh import changed_properties
 from tests.harness import config, run_main
 
 CLUSTER_SECTION: dict[str, Any] = {
@@ -44,6 +46,11 @@ POOL = "azure-native:containerservice:AgentPool"
 ROLE = "azure-native:authorization:RoleAssignment"
 RELEASE = "kubernetes:helm.sh/v3:Release"
 K8S_PROVIDER = "pulumi:providers:kubernetes"
+GROUP = "azure-native:resources:ResourceGroup"
+RULE = "azure-native:monitor:DataCollectionRule"
+ASSOCIATION = "azure-native:monitor:DataCollectionRuleAssociation"
+SLEEP = "time:index/sleep:Sleep"
+NAT_IP = "203.0.113.0/24"
 SUB = "/subscriptions/00000000-0000-0000-0000-000000000000"
 
 
@@ -63,16 +70,22 @@ def cluster_inputs(rec: engine.Recording | None = None) -> dict[str, Any]:
     return (rec or recording()).get(CLUSTER, "osmo-cluster-aks").raw_inputs
 
 
+def nat_ip(rec: engine.Recording) -> str:
+    address = rec.get("azure-native:network:PublicIPAddress", "osmo-cluster-nat-ip")
+    return engine._fake_public_ip(address.name, {})["ipAddress"]  # pyright: ignore[reportPrivateUsage]
+
+
 def test_every_azure_resource_uses_the_stack_provider_and_carries_the_tags() -> None:
     rec = recording()
     provider = rec.get("pulumi:providers:azure-native", "osmo-cluster-azure")
     assert provider.raw_inputs["location"] == "eastus"
     azure = [r for r in rec.resources if r.type.startswith("azure-native:")]
-    assert len(azure) == 15
+    assert len(azure) == 18
     assert {r.provider for r in azure} == {provider.urn}
     tags = {"osmo-backend-cluster": "osmo-eus", "managed-by": "pulumi"}
+    untagged = (ROLE, "azure-native:network:Subnet", "azure-native:keyvault:Key", ASSOCIATION)
     for record in azure:
-        if record.type not in (ROLE, "azure-native:network:Subnet", "azure-native:keyvault:Key"):
+        if record.type not in untagged:
             assert record.raw_inputs["tags"] == tags, record.name
     assert sorted(set(rec.invokes)) == [
         "azure-native:authorization:getClientConfig",
@@ -106,7 +119,7 @@ def test_the_cluster_has_every_secure_default() -> None:
     assert inputs["enableRBAC"] is True
     assert inputs["apiServerAccessProfile"] == {
         "enablePrivateCluster": False,
-        "authorizedIPRanges": ["203.0.113.0/24"],
+        "authorizedIPRanges": ["203.0.113.0/24", f"{nat_ip(rec)}/32"],
     }
     assert inputs["networkProfile"] == {
         "networkPlugin": "azure",
@@ -280,11 +293,175 @@ def test_the_deployer_is_cluster_admin_before_the_kubernetes_provider_is_used() 
     )
     assert deployer.raw_inputs["scope"] == "osmo-cluster-aks-id"
     provider = rec.get(K8S_PROVIDER, "osmo-cluster-k8s")
-    assert deployer.urn in provider.options["dependsOn"]
+    wait = rec.get(SLEEP, "osmo-cluster-deployer-admin-propagation")
+    assert wait.urn in provider.options["dependsOn"]
+    assert deployer.urn in wait.dependencies
     # No in-cluster resource waits for a user pool.
     for name in ("compute", "h100"):
         waiting = rec.urn_of(POOL, f"osmo-cluster-{name}")
         assert [r.name for r in rec.resources if waiting in r.dependencies] == [], name
+
+
+def test_kubernetes_calls_wait_until_the_deployers_role_takes_effect() -> None:
+    # A new Azure role assignment takes up to 5 minutes to take effect and the Kubernetes
+    # provider does not retry Forbidden (issue 14): the provider waits for a time.Sleep after the
+    # assignment (pulumiverse_time.Sleep: create_duration, and triggers re-run the wait when the
+    # assignment is replaced; SleepArgs in the installed pulumiverse_time SDK).
+    rec = recording()
+    wait = rec.get(SLEEP, "osmo-cluster-deployer-admin-propagation")
+    deployer = rec.get(ROLE, "osmo-cluster-deployer-admin")
+    assert wait.raw_inputs == {
+        "createDuration": "5m",
+        "triggers": {"assignment": f"{deployer.name}-id"},
+    }
+    assert wait.parent == rec.urn_of("osmo-backend:index:AksCluster", "osmo-cluster")
+    # Only the Kubernetes provider (what talks to the API server) waits: no cloud resource does.
+    assert [r.name for r in rec.resources if wait.urn in r.dependencies] == ["osmo-cluster-k8s"]
+
+
+def test_retained_resources_live_outside_the_group_the_stack_deletes() -> None:
+    # Deleting a resource group deletes everything in it, retained or not
+    # (pulumi/pulumi-azure-native#2522), and the provider refuses to create a resource that
+    # exists ("cannot create already existing resource": pulumi/pulumi-azure-native
+    # provider/pkg/provider/crud/crud.go), so the kept group's name varies per deployment.
+    rec = recording()
+    group = rec.get(GROUP, "osmo-cluster-rg")
+    keep = rec.get(GROUP, "osmo-cluster-keep-rg")
+    suffix = rec.get("random:index/randomString:RandomString", "osmo-cluster-vault-suffix")
+    assert suffix.raw_inputs == {"length": 6, "special": False, "upper": False}
+    fake = engine._fake_random_string(suffix.name, suffix.raw_inputs)["result"]  # pyright: ignore[reportPrivateUsage]
+    assert group.raw_inputs["resourceGroupName"] == "osmo-eus-rg"
+    assert group.options["retainOnDelete"] is False
+    assert keep.raw_inputs["resourceGroupName"] == f"osmo-eus-rg-keep-{fake}"
+    assert keep.raw_inputs["location"] == "eastus"
+    assert keep.options["retainOnDelete"] is True
+    vault = rec.get("azure-native:keyvault:Vault", "osmo-cluster-vault")
+    assert vault.raw_inputs["vaultName"] == f"osmo-eus-kms-{fake}"
+    kept = [r for r in rec.resources if r.options.get("retainOnDelete")]
+    assert sorted(r.name for r in kept) == [
+        "osmo-cluster-keep-rg",
+        "osmo-cluster-secrets-key",
+        "osmo-cluster-vault",
+    ]
+    for record in kept:
+        if record.type != GROUP:
+            assert record.raw_inputs["resourceGroupName"] == f"osmo-eus-rg-keep-{fake}", record.name
+    # Nothing retained stays in the group the stack deletes.
+    in_group = [r for r in rec.resources if r.raw_inputs.get("resourceGroupName") == "osmo-eus-rg"]
+    assert in_group
+    assert not [r.name for r in in_group if r.options["retainOnDelete"]]
+
+
+def test_an_existing_group_holds_everything_and_is_never_deleted() -> None:
+    rec = run_main(aks_config(createResourceGroup=False, resourceGroup="platform-rg"))
+    assert rec.by_type(GROUP) == []
+    vault = rec.get("azure-native:keyvault:Vault", "osmo-cluster-vault")
+    assert vault.raw_inputs["resourceGroupName"] == "platform-rg"
+    assert vault.options["retainOnDelete"] is True
+
+
+def test_container_insights_with_entra_auth_has_its_data_collection_rule() -> None:
+    # Microsoft's onboarding for Container Insights with managed identity auth creates a data
+    # collection rule (extension ContainerInsights, Log Analytics destination) and its
+    # association with the cluster (microsoft/Docker-Provider
+    # scripts/onboarding/aks/onboarding-msi-terraform/main.tf); inputs per DataCollectionRuleArgs
+    # and DataCollectionRuleAssociationArgs of pulumi_azure_native.monitor.
+    rec = recording()
+    rule = rec.get(RULE, "osmo-cluster-insights")
+    streams = ["Microsoft-ContainerInsights-Group-Default"]
+    assert rule.raw_inputs == {
+        "resourceGroupName": "osmo-eus-rg",
+        "dataCollectionRuleName": "MSCI-eastus-osmo-eus",
+        "location": "eastus",
+        "kind": "Linux",
+        "description": "DCR for Azure Monitor Container Insights",
+        "dataSources": {
+            "extensions": [
+                {
+                    "name": "ContainerInsightsExtension",
+                    "extensionName": "ContainerInsights",
+                    "streams": streams,
+                    "extensionSettings": {
+                        "dataCollectionSettings": {
+                            "interval": "1m",
+                            "namespaceFilteringMode": "Off",
+                            "enableContainerLogV2": True,
+                        }
+                    },
+                }
+            ]
+        },
+        "destinations": {
+            "logAnalytics": [{"name": "ciworkspace", "workspaceResourceId": "osmo-cluster-logs-id"}]
+        },
+        "dataFlows": [{"streams": streams, "destinations": ["ciworkspace"]}],
+        "tags": {"osmo-backend-cluster": "osmo-eus", "managed-by": "pulumi"},
+    }
+    association = rec.get(ASSOCIATION, "osmo-cluster-insights-association")
+    assert association.raw_inputs["resourceUri"] == "osmo-cluster-aks-id"
+    assert association.raw_inputs["associationName"] == "ContainerInsightsExtension"
+    assert association.raw_inputs["dataCollectionRuleId"] == "osmo-cluster-insights-id"
+    cluster = rec.urn_of(CLUSTER, "osmo-cluster-aks")
+    assert {cluster, rule.urn} <= set(association.dependencies)
+    assert association.options["deletedWith"] == cluster
+
+
+def test_a_workspace_brought_along_is_the_rules_destination() -> None:
+    workspace = (
+        "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/ops/providers/"
+        "Microsoft.OperationalInsights/workspaces/central"
+    )
+    rec = run_main(aks_config(logAnalyticsWorkspaceId=workspace))
+    destinations = rec.get(RULE, "osmo-cluster-insights").raw_inputs["destinations"]
+    assert destinations == {
+        "logAnalytics": [{"name": "ciworkspace", "workspaceResourceId": workspace}]
+    }
+
+
+def test_spot_pools_set_no_max_surge() -> None:
+    # AKS: "The value of parameter agentPoolProfile.upgrade.maxSurge is invalid. Error details:
+    # Spot pools can't set max surge" (hashicorp/terraform-provider-azurerm#19355).
+    rec = recording()
+    assert "upgradeSettings" not in rec.get(POOL, "osmo-cluster-h100").raw_inputs
+    assert rec.get(POOL, "osmo-cluster-compute").raw_inputs["upgradeSettings"] == {
+        "maxSurge": "33%"
+    }
+    (system,) = cluster_inputs(rec)["agentPoolProfiles"]
+    assert system["upgradeSettings"] == {"maxSurge": "33%"}
+
+
+def test_the_nat_gateway_ip_is_an_authorized_range() -> None:
+    # Nodes reach a public API server through the cluster's egress; with a NAT gateway it must be
+    # listed, or node provisioning fails ("Unable to establish connection from agents to
+    # Kubernetes API server"; learn.microsoft.com/azure/aks/api-server-authorized-ip-ranges: AKS
+    # allows a Standard load balancer's outbound IP by itself, not a NAT gateway's).
+    rec = recording()
+    ip = nat_ip(rec)
+    assert ip.startswith("203.0.113.")
+    ranges = cluster_inputs(rec)["apiServerAccessProfile"]["authorizedIPRanges"]
+    assert ranges == [NAT_IP, f"{ip}/32"]
+    cluster = rec.get(CLUSTER, "osmo-cluster-aks")
+    assert (
+        rec.urn_of("azure-native:network:PublicIPAddress", "osmo-cluster-nat-ip")
+        in (cluster.property_dependencies["apiServerAccessProfile"])
+    )
+
+
+def test_a_subnet_brought_along_adds_no_egress_range() -> None:
+    subnet = (
+        "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/net/providers/"
+        "Microsoft.Network/virtualNetworks/hub/subnets/aks"
+    )
+    values = aks_config(network={"subnetId": subnet})
+    values["osmo-backend:networking"] = {"workflowPolicy": {"clusterCIDRs": ["10.0.0.0/8"]}}
+    rec = run_main(values)
+    assert cluster_inputs(rec)["apiServerAccessProfile"]["authorizedIPRanges"] == [NAT_IP]
+
+
+def test_a_first_preview_keeps_the_listed_ranges_known() -> None:
+    rec = run_main(aks_config(), preview=True)
+    ranges = rec.get(CLUSTER, "osmo-cluster-aks").inputs["apiServerAccessProfile"]
+    assert ranges["authorizedIPRanges"][0] == NAT_IP
 
 
 def test_the_kubeconfig_uses_kubelogin_and_is_secret() -> None:
@@ -418,3 +595,68 @@ def test_a_first_preview_with_unknown_cluster_outputs_runs() -> None:
 def test_the_egress_allowlist_names_the_aks_endpoints() -> None:
     hosts = {e["host"] for e in recording().raw_outputs["egress_allowlist"]}
     assert {"*.hcp.eastus.azmk8s.io", "mcr.microsoft.com", "login.microsoftonline.com"} <= hosts
+
+
+def refreshed_state(rec: engine.Recording) -> dict[str, dict[str, Any]]:
+    """Stored inputs per Azure resource after `pulumi refresh` on a running cluster: the
+    cluster lists every pool (AKS's view, autoscaler counts included) and every pool has the
+    autoscaler's count (pulumi-azure-native's Read applies the cloud's changes to the stored
+    inputs: pulumi/pulumi-azure-native provider/pkg/provider/provider.go, Read)."""
+    state = {
+        r.name: engine.unwrap_secrets(r.raw_inputs)
+        for r in rec.resources
+        if r.type.startswith("azure-native:")
+    }
+    cluster = state["osmo-cluster-aks"]
+    (system,) = cluster["agentPoolProfiles"]
+    pools = [{**system, "count": 3}]
+    for count, pool in enumerate(rec.by_type(POOL), start=5):
+        profile = copy.deepcopy(state[pool.name])
+        for key in ("resourceGroupName", "resourceName", "agentPoolName"):
+            profile.pop(key)
+        pools.append({**profile, "name": pool.raw_inputs["agentPoolName"], "count": count})
+        state[pool.name]["count"] = count
+    cluster["agentPoolProfiles"] = pools
+    return state
+
+
+def updates(rec: engine.Recording, stored: dict[str, dict[str, Any]]) -> dict[str, list[str]]:
+    """What an `up` of `rec` would update over the stored inputs (ignoreChanges applied)."""
+    out: dict[str, list[str]] = {}
+    for record in rec.resources:
+        if record.name in stored:
+            new = engine.unwrap_secrets(record.raw_inputs)
+            changed = changed_properties(
+                stored[record.name], new, record.options.get("ignoreChanges", [])
+            )
+            if changed:
+                out[record.name] = changed
+    return out
+
+
+def test_refresh_then_up_updates_nothing() -> None:
+    # An up after a refresh resets ignoreChanges paths to the stored inputs before it diffs
+    # (pulumi/pulumi pkg/resource/deploy/step_generator.go, processIgnoreChanges). A cluster
+    # update carrying agentPoolProfiles puts every pool into Scaling or is refused ("A new agent
+    # pool was introduced"): pulumi/pulumi-azure-native#4264, #2719, #1532.
+    rec = recording()
+    stored = refreshed_state(rec)
+    assert updates(rec, stored) == {}
+    cluster = rec.get(CLUSTER, "osmo-cluster-aks")
+    assert cluster.options["ignoreChanges"] == ["agentPoolProfiles"]
+    # What the option prevents: the program's one inline pool against AKS's three.
+    assert changed_properties(stored["osmo-cluster-aks"], cluster.raw_inputs) == [
+        "agentPoolProfiles"
+    ]
+    for pool in rec.by_type(POOL):
+        assert pool.options["ignoreChanges"] == ["count"]
+        assert changed_properties(stored[pool.name], pool.raw_inputs) == ["count"]
+
+
+def test_a_change_to_one_pool_updates_only_that_pool() -> None:
+    stored = refreshed_state(recording())
+    pools = [dict(p) for p in CLUSTER_SECTION["nodePools"]]
+    pools[1]["maxCount"] = 30
+    assert updates(run_main(aks_config(nodePools=pools)), stored) == {
+        "osmo-cluster-compute": ["maxCount"]
+    }

@@ -168,6 +168,55 @@ def test_azure_storage_account_without_shared_keys_and_a_federated_identity() ->
     assert list(sa.raw_inputs["metadata"]["annotations"]) == ["azure.workload.identity/client-id"]
 
 
+def test_azure_storage_is_kept_outside_the_deleted_group_with_its_container_and_settings() -> None:
+    # Deleting a resource group deletes everything in it (pulumi/pulumi-azure-native#2522): a
+    # retained account lives in the stack's retained group, and its container and blob service
+    # properties (versioning) are kept with it; they go with the account otherwise.
+    rec = recording("aks")
+    keep = rec.get("azure-native:resources:ResourceGroup", "osmo-cluster-keep-rg")
+    account = rec.get("azure-native:storage:StorageAccount", "osmo-cluster-workflow-storage")
+    assert keep.options["retainOnDelete"] is True
+    parts = (
+        account,
+        rec.get("azure-native:storage:BlobContainer", "osmo-cluster-workflow-container"),
+        rec.get(
+            "azure-native:storage:BlobServiceProperties", "osmo-cluster-workflow-storage-blobs"
+        ),
+    )
+    for record in parts:
+        assert record.raw_inputs["resourceGroupName"] == keep.raw_inputs["resourceGroupName"]
+        assert record.options["retainOnDelete"] is True, record.name
+    for record in parts[1:]:
+        assert record.options["deletedWith"] == account.urn, record.name
+
+
+def test_azure_storage_account_name_gets_a_random_suffix_when_asked() -> None:
+    # Storage account names are global: a retained account keeps its name after destroy.
+    rec = run_main(with_bucket("aks", randomSuffix=True))
+    suffix = rec.get(
+        "random:index/randomString:RandomString", "osmo-cluster-workflow-storage-suffix"
+    )
+    assert suffix.raw_inputs == {"length": 6, "special": False, "upper": False}
+    fake = engine._fake_random_string(suffix.name, suffix.raw_inputs)["result"]  # pyright: ignore[reportPrivateUsage]
+    account = rec.get("azure-native:storage:StorageAccount", "osmo-cluster-workflow-storage")
+    assert account.raw_inputs["accountName"] == f"osmoeusworkflows{fake}"
+    uri = f"azure://osmoeusworkflows{fake}/osmo-workflows"
+    assert service_values(rec)["workflow"]["workflow_data"]["base_url"] == uri
+    hosts = {e["host"] for e in rec.raw_outputs["egress_allowlist"]}
+    assert "*.blob.core.windows.net" in hosts
+    assert "osmoeusworkflows.blob.core.windows.net" not in hosts
+
+
+def test_azure_storage_not_kept_lives_and_goes_with_the_cluster_group() -> None:
+    rec = run_main(with_bucket("aks", retainOnDelete=False))
+    account = rec.get("azure-native:storage:StorageAccount", "osmo-cluster-workflow-storage")
+    container = rec.get("azure-native:storage:BlobContainer", "osmo-cluster-workflow-container")
+    for record in (account, container):
+        assert record.raw_inputs["resourceGroupName"] == "osmo-eus-rg"
+        assert record.options["retainOnDelete"] is False
+    assert container.options["deletedWith"] == account.urn
+
+
 @pytest.mark.parametrize(
     ("kind", "uri", "region", "labels"),
     [
@@ -273,3 +322,128 @@ def test_no_created_bucket_on_an_adopted_cluster_and_not_next_to_workflow_data()
     assert problems(values) == (
         "osmo-backend:storage: set one workflow data store, not workflowData and bucket",
     )
+
+
+S3_SETTINGS = {
+    # Each one's delete undoes its setting on a bucket that stays (terraform-provider-aws
+    # internal/service/s3: bucket_public_access_block.go DeletePublicAccessBlock (pulumi-aws
+    # documents `skip_destroy` for that reason), bucket_ownership_controls.go
+    # DeleteBucketOwnershipControls; pulumi-aws s3/bucket_server_side_encryption_configuration.py
+    # "resets the bucket to Amazon S3 bucket default encryption", s3/bucket_versioning.py "will
+    # ... suspend versioning").
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": "public-access",
+    "aws:s3/bucketOwnershipControls:BucketOwnershipControls": "ownership",
+    "aws:s3/bucketServerSideEncryptionConfiguration:"
+    "BucketServerSideEncryptionConfiguration": "encryption",
+    "aws:s3/bucketVersioning:BucketVersioning": "versioning",
+}
+
+
+@pytest.mark.parametrize("retain", [True, False])
+def test_a_kept_s3_bucket_keeps_its_settings(retain: bool) -> None:
+    rec = recording("eks") if retain else run_main(with_bucket("eks", retainOnDelete=False))
+    bucket = rec.get("aws:s3/bucket:Bucket", "osmo-cluster-workflow-bucket")
+    assert bucket.options["retainOnDelete"] is retain
+    for type_, suffix in S3_SETTINGS.items():
+        setting = rec.get(type_, f"osmo-cluster-workflow-bucket-{suffix}")
+        assert setting.options["retainOnDelete"] is retain, type_
+        assert setting.raw_inputs["bucket"] == "osmo-cluster-workflow-bucket-id"
+    # The identity and its grant go: nothing else of the bucket's is kept.
+    assert (
+        rec.get("aws:iam/policy:Policy", "osmo-cluster-workflow-bucket-policy").options[
+            "retainOnDelete"
+        ]
+        is False
+    )
+
+
+def test_the_gcs_bucket_waits_for_the_storage_api_and_the_binding_for_the_cluster() -> None:
+    rec = recording("gke")
+    api = rec.get("gcp:projects/service:Service", "osmo-cluster-api-storage")
+    assert api.raw_inputs == {
+        "project": "osmo-test-1",
+        "service": "storage.googleapis.com",
+        "disableOnDestroy": False,
+    }
+    bucket = rec.get("gcp:storage/bucket:Bucket", "osmo-cluster-workflow-bucket")
+    assert api.urn in bucket.options["dependsOn"]
+    for grant in rec.by_type("gcp:storage/bucketIAMMember:BucketIAMMember"):
+        assert api.urn in grant.options["dependsOn"]
+    user = rec.get("gcp:serviceaccount/iAMMember:IAMMember", "osmo-cluster-workflow-wi-user")
+    assert (
+        rec.urn_of("gcp:container/cluster:Cluster", "osmo-cluster-gke") in user.options["dependsOn"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("kind", "type_", "key", "scheme", "host"),
+    [
+        ("eks", "aws:s3/bucket:Bucket", "bucket", "s3", "*.s3.us-west-2.amazonaws.com"),
+        ("gke", "gcp:storage/bucket:Bucket", "name", "gs", "storage.googleapis.com"),
+    ],
+)
+def test_a_random_suffix_makes_the_bucket_name_unique(
+    kind: str, type_: str, key: str, scheme: str, host: str
+) -> None:
+    rec = run_main(with_bucket(kind, randomSuffix=True))
+    suffix = rec.get(
+        "random:index/randomString:RandomString", "osmo-cluster-workflow-bucket-suffix"
+    )
+    assert {k: suffix.raw_inputs[k] for k in ("length", "special", "upper")} == {
+        "length": 6,
+        "special": False,
+        "upper": False,
+    }
+    fake = engine._fake_random_string(suffix.name, {"length": 6})["result"]  # pyright: ignore[reportPrivateUsage]
+    name = f"{BUCKETS[kind]}-{fake}"
+    bucket = rec.get(type_, "osmo-cluster-workflow-bucket")
+    assert bucket.raw_inputs[key] == name
+    assert bucket.property_dependencies[key] == [suffix.urn]
+    uri = f"{scheme}://{name}"
+    workflow = service_values(rec)["workflow"]
+    assert workflow["workflow_data"] == {
+        "credential": {"endpoint": uri, "region": {"eks": "us-west-2", "gke": "us-central1"}[kind]},
+        "base_url": uri,
+    }
+    hosts = {e["host"] for e in rec.raw_outputs["egress_allowlist"]}
+    assert host in hosts
+    # Without the flag there is no suffix.
+    assert not [r for r in recording(kind).resources if r.name == suffix.name]
+
+
+@pytest.mark.parametrize(
+    ("kind", "name", "expected"),
+    [
+        (
+            "eks",
+            "a" * 57,
+            f"{S}.name: {'a' * 57!r} with its random suffix ({'a' * 57 + '-xxxxxx'!r}, the suffix "
+            "adds 7 characters) is not an S3 bucket name: 3-63 lowercase letters, digits, '.' "
+            "and '-'",
+        ),
+        (
+            "gke",
+            "g" * 60,
+            f"{S}.name: {'g' * 60!r} with its random suffix ({'g' * 60 + '-xxxxxx'!r}, the suffix "
+            "adds 7 characters) is not a GCS bucket name: 3-63 lowercase letters, digits, '.', "
+            "'_' and '-'",
+        ),
+        (
+            "aks",
+            "s" * 19,
+            f"{S}.name: {'s' * 19!r} with its random suffix ({'s' * 19 + 'xxxxxx'!r}, the suffix "
+            "adds 6 characters) is not a storage account name: 3-24 lowercase letters and digits",
+        ),
+    ],
+)
+def test_a_name_too_long_for_its_suffix_is_refused(kind: str, name: str, expected: str) -> None:
+    values = MAKERS[kind]()
+    values["osmo-backend:storage"] = {"bucket": {"name": name, "randomSuffix": True}}
+    assert problems(values) == (expected,)
+    fits = {"eks": 56, "gke": 56, "aks": 18}[kind]
+    values["osmo-backend:storage"] = {"bucket": {"name": name[:fits], "randomSuffix": True}}
+    spec = load_spec(encode(values), base_dir=REPO).storage.bucket
+    assert spec is not None
+    assert spec.random_suffix is True
+    values["osmo-backend:storage"] = {"bucket": {"name": name, "randomSuffix": "yes"}}
+    assert problems(values) == (f"{S}.randomSuffix: must be true or false, got 'yes'",)

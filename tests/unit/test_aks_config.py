@@ -8,6 +8,7 @@ import yaml
 
 from components.cluster.aks import (
     AKS_AAD_SERVER_ID,
+    authorized_ranges,
     gpu_operator_values,
     gpu_stack,
     kubelogin_kubeconfig,
@@ -15,7 +16,15 @@ from components.cluster.aks import (
     role_tolerations,
 )
 from components.config import AksClusterSpec, GpuStackSpec, load_spec
-from components.config.aks import is_gpu_size, vm_family
+from components.config.aks import (
+    insights_rule_name,
+    is_gpu_size,
+    key_vault_name,
+    node_resource_group,
+    retained_group_name,
+    short_name,
+    vm_family,
+)
 from tests.harness import REPO, config, encode
 from tests.unit.test_config import problems
 
@@ -293,3 +302,74 @@ def test_the_kubeconfig_user_is_converted_for_kubelogin() -> None:
         AKS_AAD_SERVER_ID,
     ]
     assert user["user"]["exec"]["apiVersion"] == "client.authentication.k8s.io/v1beta1"
+
+
+@pytest.mark.parametrize(
+    ("name", "vault"),
+    [
+        # Key Vault names: 3-24 letters, digits and '-', starting with a letter, ending with a
+        # letter or digit, no consecutive hyphens (learn.microsoft.com/azure/azure-resource-manager/
+        # management/resource-name-rules, Microsoft.KeyVault/vaults).
+        ("1osmo", "1osmo-kms-aaaaaa"),
+        ("osmo--eus", "osmo--eus-kms-aaaaaa"),
+    ],
+)
+def test_a_cluster_name_that_gives_an_invalid_key_vault_name_is_refused(
+    name: str, vault: str
+) -> None:
+    assert problems(aks(name=name)) == (
+        f"{C}.name: {name!r} gives the Key Vault name {vault!r}, which Azure refuses (3-24 "
+        "letters, digits and '-', starting with a letter, no '--'): start the name with a letter "
+        "and use single hyphens",
+    )
+
+
+@pytest.mark.parametrize("name", ["osmo-eus", "o", "osmo-prod-eus-1-gpu-a", "osmo-eus-2-"[:-1]])
+def test_derived_key_vault_names_are_valid(name: str) -> None:
+    vault = key_vault_name(name, "0a1b2c")
+    assert spec(aks(name=name)).name == name
+    assert 3 <= len(vault) <= 24
+    assert vault[0].isalpha()
+    assert "--" not in vault
+    assert vault[-1].isalnum()
+
+
+def test_a_node_resource_group_over_80_characters_is_refused() -> None:
+    # AKS: "The length of the node resource group name is too long. The maximum length is 80"
+    # (MC_<group>_<cluster>_<location>; rancher/rancher#21264, Azure/telescope#1056).
+    group = "platform-" + "x" * 61
+    nodes = f"MC_{group}_osmo-eus_eastus"
+    assert node_resource_group(group, "osmo-eus", "eastus") == nodes
+    assert problems(aks(resourceGroup=group)) == (
+        f"{C}.resourceGroup: AKS names the node resource group {nodes!r} ({len(nodes)} "
+        "characters) and allows 80: shorten resourceGroup or name",
+    )
+    long_name = "osmo-" + "y" * 35
+    derived = node_resource_group(f"{long_name}-rg", long_name, "australiasoutheast")
+    assert problems(aks(name=long_name, location="australiasoutheast")) == (
+        f"{C}.name: AKS names the node resource group {derived!r} ({len(derived)} "
+        "characters) and allows 80: shorten resourceGroup or name",
+    )
+
+
+def test_names_in_a_shared_group_stay_unique_and_within_their_limits() -> None:
+    assert short_name("osmo-eus", 64) == "osmo-eus"
+    a = short_name("MSCI-australiasoutheast-osmo-prod-australia-southeast-cluster-a", 40)
+    b = short_name("MSCI-australiasoutheast-osmo-prod-australia-southeast-cluster-b", 40)
+    assert len(a) == len(b) == 40
+    assert a != b
+    assert a.startswith("MSCI-australiasoutheast-osmo-pr-")
+    assert insights_rule_name("osmo-eus", "eastus") == "MSCI-eastus-osmo-eus"
+    long_rule = insights_rule_name("o" * 40, "germanywestcentral")
+    assert len(long_rule) == 64
+    assert long_rule != insights_rule_name("o" * 39 + "p", "germanywestcentral")
+    assert retained_group_name("osmo-eus-rg", "0a1b2c") == "osmo-eus-rg-keep-0a1b2c"
+    kept = [retained_group_name(f"{'g' * 88}{end}", "0a1b2c") for end in "ab"]
+    assert [len(k) for k in kept] == [90, 90]
+    assert kept[0] != kept[1]
+    assert all(k.endswith("-keep-0a1b2c") for k in kept)
+
+
+def test_authorized_ranges_add_the_egress_ip_only_to_listed_ranges() -> None:
+    assert authorized_ranges((), None) is None
+    assert authorized_ranges(("203.0.113.0/24",), None) == ["203.0.113.0/24"]
