@@ -47,9 +47,11 @@ def release(
     timeout_seconds: int,
     atomic: bool,
     skip_await: bool = False,
+    take_ownership: bool = False,
     opts: pulumi.ResourceOptions,
 ) -> k8s.helm.v3.Release:
-    """A Helm release of a pinned chart. `opts` must carry the parent (and so the provider)."""
+    """A Helm release of a pinned chart. `opts` must carry the parent (and so the provider).
+    `take_ownership` adopts existing objects the release renders (Helm's `--take-ownership`)."""
     if (reason := release_name_problem(release_name)) is not None:
         raise ValueError(f"Helm release name {reason}")
     if not EXACT_VERSION.match(chart.version):
@@ -72,5 +74,6 @@ def release(
         cleanup_on_fail=True,
         timeout=timeout_seconds,
         skip_await=skip_await,
+        take_ownership=take_ownership or None,
         opts=opts,
     )

@@ -3,9 +3,11 @@
 Dependencies between the parts are wired here, in one place:
 cluster -> provider -> (connection || operator layer || monitoring). The backend-operator release
 waits for the connection's namespaces, token Secret and pull secrets, for KAI (its CRDs) and, with
-monitoring on, for kube-prometheus-stack (the PodMonitor CRD); the GPU Operator waits only for the
-latter (its DCGM ServiceMonitor). KAI waits for nothing but the cluster, and nothing waits for a
-GPU node.
+monitoring on, for the Prometheus Operator CRDs release (the PodMonitor CRD); the GPU Operator and
+kube-prometheus-stack wait only for the latter (the DCGM ServiceMonitor), so they start in
+parallel. Every release that runs pods waits for `cluster.workload_dependencies` (the operator
+pool); owners of cloud volumes also wait for `cluster.volume_dependencies` (nodes and the storage
+driver), so destroy removes them while both still run. Nothing waits for a GPU node.
 """
 
 import dataclasses
@@ -156,7 +158,7 @@ class OsmoBackend(pulumi.ComponentResource):
                 "cluster": self.cluster,
                 "backend_operator_depends_on": needs,
                 "networking": spec.networking,
-                "monitoring_crds": [monitoring.prometheus_stack] if monitoring else [],
+                "monitoring_crds": [monitoring.crds] if monitoring else [],
             },
             on_cluster,
         )

@@ -1,9 +1,13 @@
 """Monitoring and logging: Prometheus/Grafana with OSMO's dashboards, GPU and disk metrics, alerts,
 logs, and an optional Kubernetes web UI.
 
-- kube-prometheus-stack owns the Prometheus Operator CRDs; everything that creates a
-  ServiceMonitor/PodMonitor (the ephemeral-storage exporter here, the GPU Operator's DCGM exporter
-  and the backend-operator's PodMonitor in the operator layer) is ordered after it.
+- The Prometheus Operator CRDs are a release of their own (`prometheus-operator-crds`, the
+  operator version kube-prometheus-stack runs), installed first and fast: kube-prometheus-stack
+  (told not to install them), the ephemeral-storage exporter, the GPU Operator's DCGM
+  ServiceMonitor and the backend-operator's PodMonitor all wait for it alone, so they start
+  together. Destroy removes those releases before the CRDs release (reverse dependency order);
+  the CRDs themselves are kept (`helm.sh/resource-policy: keep`), as Helm keeps a chart's `crds/`
+  directory.
 - A default scrape class adds `cluster=<label>` to every series at scrape time, including
   monitors from other releases (OSMO's dashboards filter on it; an external label would never
   reach local queries), and Prometheus selects monitors from every release.
@@ -29,6 +33,7 @@ from components.config import MonitoringSpec
 TYPE = "osmo-backend:index:Monitoring"
 
 STACK_RELEASE = "kube-prometheus-stack"
+CRDS_RELEASE = "prometheus-operator-crds"
 LOKI_RELEASE = "loki"
 ALLOY_RELEASE = "alloy"
 EPHEMERAL_RELEASE = "ephemeral-storage-metrics"
@@ -47,6 +52,12 @@ RELEASE_NAMES = {
 }
 STACK_TIMEOUT_SECONDS = 900
 ADDON_TIMEOUT_SECONDS = 600
+CRDS_TIMEOUT_SECONDS = 300
+KEEP_ON_UNINSTALL = {"helm.sh/resource-policy": "keep"}
+"""Helm skips objects with this annotation on uninstall (helm/helm pkg/action/resource_policy.go,
+filterManifestsToKeep): CRDs outlive the release, as they did when kube-prometheus-stack shipped
+them in its `crds/` directory (which Helm never deletes), and deleting the stack never deletes
+every monitor in the cluster with them."""
 
 
 class MonitoringArgs(TypedDict):
@@ -201,7 +212,8 @@ def prometheus_stack_values(
             ingress["ingressClassName"] = spec.grafana.ingress.class_name
         grafana["ingress"] = ingress
     values: dict[str, Any] = {
-        "crds": {"enabled": True},
+        # The CRDs come from their own release (Monitoring.crds), installed first.
+        "crds": {"enabled": False},
         "defaultRules": {"create": True},
         "alertmanager": {"enabled": True, "alertmanagerSpec": dict(operator_pool)},
         "prometheusOperator": dict(operator_pool),
@@ -247,6 +259,11 @@ def prometheus_stack_values(
     if spec.alerts:
         values["additionalPrometheusRulesMap"] = alert_rules(cluster, operator_namespace)
     return values
+
+
+def crds_values() -> dict[str, Any]:
+    """Every Prometheus Operator CRD (the chart's default), each kept on uninstall."""
+    return {"crds": {"annotations": dict(KEEP_ON_UNINSTALL)}}
 
 
 def ephemeral_storage_values(cluster: ClusterHandle) -> dict[str, Any]:
@@ -377,8 +394,9 @@ def dashboard_values(spec: MonitoringSpec, cluster: ClusterHandle) -> dict[str, 
 class Monitoring(pulumi.ComponentResource):
     """The monitoring and logging stack of one OSMO backend."""
 
+    crds: k8s.helm.v3.Release
+    """The Prometheus Operator CRDs: everything creating a monitor depends on it (and only it)."""
     prometheus_stack: k8s.helm.v3.Release
-    """Owns the Prometheus Operator CRDs: monitor users depend on it."""
     grafana_url: str | None
     dashboard_url: str | None
 
@@ -387,6 +405,7 @@ class Monitoring(pulumi.ComponentResource):
     ) -> None:
         super().__init__(TYPE, name, None, opts)
         spec, cluster, label = args["spec"], args["cluster"], args["spec"].cluster_label
+        pool = list(cluster.workload_dependencies)
         child = pulumi.ResourceOptions(parent=self)
         ns = namespace(
             f"{name}-ns",
@@ -410,9 +429,9 @@ class Monitoring(pulumi.ComponentResource):
             overrides: str,
             after_crds: bool,
         ) -> k8s.helm.v3.Release:
-            """An add-on release in the monitoring namespace; `after_crds` when it creates
-            ServiceMonitors (the CRDs come with kube-prometheus-stack)."""
-            depends = [self.prometheus_stack] if after_crds else []
+            """An add-on release in the monitoring namespace, after the operator pool; and after
+            the CRDs release when it creates ServiceMonitors."""
+            depends = [*pool, *([self.crds] if after_crds else [])]
             return _helm.release(
                 f"{name}-{suffix}",
                 release_name=RELEASE_NAMES[suffix],
@@ -425,6 +444,20 @@ class Monitoring(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=depends),
             )
 
+        # No pods: it needs no node pool, only the API server. It adopts the CRDs an earlier
+        # kube-prometheus-stack installed (Helm refuses objects another release does not own).
+        self.crds = _helm.release(
+            f"{name}-crds",
+            release_name=CRDS_RELEASE,
+            chart=versions.PROMETHEUS_OPERATOR_CRDS,
+            namespace=ns.metadata.name,
+            values=crds_values(),
+            overrides={},
+            timeout_seconds=CRDS_TIMEOUT_SECONDS,
+            atomic=True,
+            take_ownership=True,
+            opts=child,
+        )
         self.prometheus_stack = _helm.release(
             f"{name}-prometheus-stack",
             release_name=STACK_RELEASE,
@@ -435,7 +468,7 @@ class Monitoring(pulumi.ComponentResource):
             timeout_seconds=STACK_TIMEOUT_SECONDS,
             atomic=True,
             # The node exporter goes to the agents namespace (namespaceOverride).
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[agents_ns]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[agents_ns, *pool, self.crds]),
         )
         if spec.ephemeral_storage_metrics:
             release(

@@ -161,6 +161,9 @@ class IngressController(pulumi.ComponentResource):
             overrides=spec.values,
             timeout_seconds=INGRESS_TIMEOUT_SECONDS,
             atomic=True,
-            opts=child,
+            # Its pods run on the operator pool: wait for it (and go before it on destroy).
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=list(args["cluster"].workload_dependencies)
+            ),
         )
         self.register_outputs({})

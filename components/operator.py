@@ -1,8 +1,11 @@
 """The operator layer: KAI scheduler, NVIDIA GPU Operator and the OSMO backend-operator.
 
 Values are built by pure functions (unit-tested, and every key checked against the pinned chart's
-key index); the component only wires releases. Nothing here depends on a GPU node pool: the GPU
-Operator's daemonsets wait for GPU nodes by themselves.
+key index); the component only wires releases. Every release waits for the operator pool
+(`ClusterHandle.workload_dependencies`) and nothing here depends on a GPU node pool: the GPU
+Operator's daemonsets wait for GPU nodes by themselves. With monitoring on, the GPU Operator and
+the backend-operator wait for the Prometheus Operator CRDs release only (not the monitoring
+stack), so they start together with it.
 """
 
 from collections.abc import Mapping, Sequence
@@ -44,7 +47,7 @@ class OperatorLayerArgs(TypedDict):
     networking: NetworkingSpec
     """The workflow namespace's egress policy (rendered by the backend-operator chart)."""
     monitoring_crds: Sequence[pulumi.Resource]
-    """The release owning the Prometheus Operator CRDs when monitoring is on (else empty): the
+    """The Prometheus Operator CRDs release when monitoring is on (else empty): the
     backend-operator's PodMonitor and the DCGM exporter's ServiceMonitor are enabled and ordered
     after it."""
 
@@ -173,6 +176,7 @@ class OperatorLayer(pulumi.ComponentResource):
         super().__init__(TYPE, name, None, opts)
         osmo, operators, cluster = args["osmo"], args["operators"], args["cluster"]
         monitors = list(args["monitoring_crds"])
+        pool = list(cluster.workload_dependencies)
         child = pulumi.ResourceOptions(parent=self)
 
         self.kai_scheduler = self._addon(
@@ -181,6 +185,7 @@ class OperatorLayer(pulumi.ComponentResource):
             versions.KAI_SCHEDULER,
             values=kai_values(cluster),
             timeout_seconds=KAI_TIMEOUT_SECONDS,
+            depends_on=pool,
         )
         self.gpu_operator = None
         self.runtime_class = None
@@ -192,7 +197,7 @@ class OperatorLayer(pulumi.ComponentResource):
                 values=gpu_operator_values(cluster, service_monitor=bool(monitors)),
                 enforce="privileged",
                 timeout_seconds=GPU_OPERATOR_TIMEOUT_SECONDS,
-                depends_on=monitors,
+                depends_on=[*pool, *monitors],
                 critical_pods_quota=cluster.critical_pods_quota,
             )
         elif operators.runtime_class_stub:
@@ -225,7 +230,12 @@ class OperatorLayer(pulumi.ComponentResource):
             skip_await=not operators.backend_operator_wait,
             opts=pulumi.ResourceOptions(
                 parent=self,
-                depends_on=[*args["backend_operator_depends_on"], self.kai_scheduler, *monitors],
+                depends_on=[
+                    *args["backend_operator_depends_on"],
+                    *pool,
+                    self.kai_scheduler,
+                    *monitors,
+                ],
             ),
         )
         self.register_outputs({})
@@ -243,7 +253,8 @@ class OperatorLayer(pulumi.ComponentResource):
         critical_pods_quota: bool = False,
     ) -> k8s.helm.v3.Release:
         """An add-on in a namespace of its own: `<prefix>-ns` and its atomic release (after the
-        namespace's ResourceQuota for critical pods, where the cluster needs one)."""
+        operator pool, and the namespace's ResourceQuota for critical pods where the cluster
+        needs one)."""
         child = pulumi.ResourceOptions(parent=self)
         ns = namespace(
             f"{prefix}-ns",

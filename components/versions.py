@@ -62,6 +62,18 @@ KUBE_PROMETHEUS_STACK = Chart(
 )
 """Prometheus Operator v0.93.1 (scrape classes with relabelings need >= v0.73), Grafana 13."""
 
+PROMETHEUS_OPERATOR_CRDS = Chart(
+    chart="prometheus-operator-crds",
+    version="31.0.1",
+    repository="https://prometheus-community.github.io/helm-charts",
+    source="https://github.com/prometheus-community/helm-charts/blob/prometheus-operator-crds-31.0.1/charts/prometheus-operator-crds/values.yaml",
+)
+"""The Prometheus Operator CRDs on their own, installed first so every monitor user starts at once.
+Its appVersion v0.93.1 is the operator kube-prometheus-stack 88.5.3 runs (both Chart.yaml files
+at those tags in prometheus-community/helm-charts say `appVersion: v0.93.1`); bump the two
+together. The CRDs are templates (charts/crds/templates/), not a `crds/` directory: Helm upgrades
+them with the release and would delete them on uninstall, unless annotated to be kept."""
+
 EPHEMERAL_STORAGE_METRICS = Chart(
     chart="k8s-ephemeral-storage-metrics",
     version="1.21.3",
@@ -130,6 +142,7 @@ CHARTS = {
     "gpu-operator": GPU_OPERATOR,
     "backend-operator": BACKEND_OPERATOR,
     "kube-prometheus-stack": KUBE_PROMETHEUS_STACK,
+    "prometheus-operator-crds": PROMETHEUS_OPERATOR_CRDS,
     "k8s-ephemeral-storage-metrics": EPHEMERAL_STORAGE_METRICS,
     "loki": LOKI,
     "alloy": ALLOY,

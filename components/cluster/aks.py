@@ -238,6 +238,7 @@ class AksCluster(pulumi.ComponentResource):
                 opts=child,
             )
             self._group: pulumi.Input[str] = group.name
+            admin_scope: pulumi.Input[str] | None = group.id
             # Deleting a resource group deletes everything in it, retained or not
             # (pulumi/pulumi-azure-native#2522): what outlives destroy lives in a group of its own.
             self._keep_group: pulumi.Input[str] = azure.resources.ResourceGroup(
@@ -251,6 +252,7 @@ class AksCluster(pulumi.ComponentResource):
             ).name
         else:
             self._group = self._keep_group = spec.resource_group
+            admin_scope = None
         identity = azure.managedidentity.UserAssignedIdentity(
             f"{name}-identity",
             resource_group_name=self._group,
@@ -344,6 +346,10 @@ class AksCluster(pulumi.ComponentResource):
             if not pool.system
         }
         self._insights(workspace)
+        # In a group the stack creates for this cluster, the assignment is made on the group: it
+        # then exists, and its propagation wait runs, while the cluster is being created (12
+        # minutes), off the critical path. In a group the stack does not own, it stays on the
+        # cluster alone (after it exists), so the deployer is never admin of other clusters.
         deployer = azure.authorization.RoleAssignment(
             f"{name}-deployer-admin",
             principal_id=client.object_id,
@@ -351,7 +357,7 @@ class AksCluster(pulumi.ComponentResource):
             role_definition_id=self._subscription.apply(
                 lambda sub: role_definition(sub, AKS_RBAC_CLUSTER_ADMIN)
             ),
-            scope=cluster.id,
+            scope=admin_scope if admin_scope is not None else cluster.id,
             description="The identity running pulumi up manages this cluster's resources",
             opts=child,
         )

@@ -385,6 +385,7 @@ class EksCluster(pulumi.ComponentResource):
             workflow_bucket=self.workflow_bucket,
             # Volume owners are deleted while nodes and the EBS CSI driver still run.
             volume_dependencies=(operator_group, ebs),
+            workload_dependencies=(operator_group,),
         )
         self.register_outputs({"kubeconfig": self.kubeconfig})
 

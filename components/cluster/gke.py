@@ -305,7 +305,9 @@ class GkeCluster(pulumi.ComponentResource):
         # Every Google resource waits for the APIs it is made through (first `up` in a new
         # project); the Service Usage calls themselves are cheap when an API is on already.
         after_apis = pulumi.ResourceOptions(parent=self, depends_on=apis)
-        network, subnetwork = self._network(after_apis)
+        # The network and the Secrets key start together, each after only its own API (the key
+        # and its grant are on the way to the cluster as much as the network is).
+        network, subnetwork = self._network(self._after("compute.googleapis.com"))
         nodes_sa = gcp.serviceaccount.Account(
             f"{name}-nodes",
             project=spec.project,
@@ -321,7 +323,7 @@ class GkeCluster(pulumi.ComponentResource):
                 member=nodes_sa.email.apply(lambda email: f"serviceAccount:{email}"),
                 opts=after_apis,
             )
-        key, key_grant = self._secrets_key(after_apis)
+        key, key_grant = self._secrets_key()
 
         networks: list[gcp.container.ClusterMasterAuthorizedNetworksConfigCidrBlockArgsDict] = [
             {"cidr_block": cidr, "display_name": f"allowed-{index}"}
@@ -519,15 +521,18 @@ class GkeCluster(pulumi.ComponentResource):
         )
         return network.id, subnetwork.id
 
-    def _secrets_key(
-        self, opts: pulumi.ResourceOptions
-    ) -> tuple[gcp.kms.CryptoKey, gcp.kms.CryptoKeyIAMMember]:
+    def _after(self, *apis: str) -> pulumi.ResourceOptions:
+        """Child options that wait for the named APIs only."""
+        return pulumi.ResourceOptions(parent=self, depends_on=[self._apis[api] for api in apis])
+
+    def _secrets_key(self) -> tuple[gcp.kms.CryptoKey, gcp.kms.CryptoKeyIAMMember]:
         """A KMS key for Secrets envelope encryption, usable by the GKE service agent before the
         cluster exists. Cloud KMS never deletes key rings or keys (pulumi-gcp kms.KeyRing and
         kms.CryptoKey: destroying one only removes it from state), so both are kept on destroy
         and the key ring's name ends in a random suffix: the next deployment gets a new one
         instead of failing on the name the old one still holds."""
         spec, name = self._spec, self._name
+        opts = self._after("cloudkms.googleapis.com")
         suffix = random.RandomString(
             f"{name}-keyring-suffix",
             length=KEY_RING_SUFFIX_LENGTH,
@@ -565,7 +570,8 @@ class GkeCluster(pulumi.ComponentResource):
                     "gserviceaccount.com"
                 )
             ),
-            opts=opts,
+            # The GKE service agent exists once the GKE API is on.
+            opts=self._after("cloudkms.googleapis.com", "container.googleapis.com"),
         )
         return key, grant
 

@@ -73,6 +73,7 @@ osmo-backend:index:OsmoBackend  osmo
 │  ├─ kubernetes:core/v1:Secret  osmo-monitoring-viewer-token  (provider osmo-cluster-k8s)
 │  ├─ kubernetes:core/v1:ServiceAccount  osmo-monitoring-viewer  (provider osmo-cluster-k8s)
 │  ├─ kubernetes:helm.sh/v3:Release  osmo-monitoring-alloy  (provider osmo-cluster-k8s)
+│  ├─ kubernetes:helm.sh/v3:Release  osmo-monitoring-crds  (provider osmo-cluster-k8s)
 │  ├─ kubernetes:helm.sh/v3:Release  osmo-monitoring-dashboard  (provider osmo-cluster-k8s)
 │  ├─ kubernetes:helm.sh/v3:Release  osmo-monitoring-ephemeral-storage-metrics  (provider osmo-cluster-k8s)
 │  ├─ kubernetes:helm.sh/v3:Release  osmo-monitoring-loki  (provider osmo-cluster-k8s)
@@ -105,8 +106,8 @@ def test_plan_prints_the_tree_outputs_and_summary(
         "osmo_service_values = {...}"
     )
     assert lines[1] == (
-        f"46 resources: 39 custom, 7 components. Wrote {tmp_path}: resources.json, "
-        "manifests/ (26), helm/ (9), osmo-service-values.yaml"
+        f"47 resources: 40 custom, 7 components. Wrote {tmp_path}: resources.json, "
+        "manifests/ (26), helm/ (10), osmo-service-values.yaml"
     )
     assert sorted(p.name for p in (tmp_path / "helm").iterdir()) == [
         "alloy.yaml",
@@ -117,6 +118,7 @@ def test_plan_prints_the_tree_outputs_and_summary(
         "kube-prometheus-stack.yaml",
         "loki.yaml",
         "osmo-operator.yaml",
+        "prometheus-operator-crds.yaml",
         "traefik.yaml",
     ]
     assert len(list((tmp_path / "manifests").glob("nodepatch-*.yaml"))) == 5

@@ -291,7 +291,10 @@ def test_the_deployer_is_cluster_admin_before_the_kubernetes_provider_is_used() 
     assert deployer.raw_inputs["roleDefinitionId"] == (
         f"{SUB}/providers/Microsoft.Authorization/roleDefinitions/b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b"
     )
-    assert deployer.raw_inputs["scope"] == "osmo-cluster-aks-id"
+    # The group the stack creates for this cluster: the assignment and its propagation wait run
+    # while the cluster is created, not after it (issue 17: off the critical path).
+    assert deployer.raw_inputs["scope"] == "osmo-cluster-rg-id"
+    assert rec.urn_of(CLUSTER, "osmo-cluster-aks") not in deployer.dependencies
     provider = rec.get(K8S_PROVIDER, "osmo-cluster-k8s")
     wait = rec.get(SLEEP, "osmo-cluster-deployer-admin-propagation")
     assert wait.urn in provider.options["dependsOn"]
@@ -548,6 +551,10 @@ def test_a_private_cluster_and_an_existing_group_subnet_and_workspace() -> None:
     assert rec.get(ROLE, "osmo-cluster-identity-network").raw_inputs["scope"] == subnet
     assert rec.get(ROLE, "osmo-cluster-deployer-admin").raw_inputs["principalType"] == (
         "ServicePrincipal"
+    )
+    # A group the stack does not own: admin on this cluster only.
+    assert rec.get(ROLE, "osmo-cluster-deployer-admin").raw_inputs["scope"] == (
+        "osmo-cluster-aks-id"
     )
 
 

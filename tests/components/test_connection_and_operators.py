@@ -1,8 +1,14 @@
 """Connection and OperatorLayer under the recording engine: resources, providers, edges, secrets."""
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
+import pulumi
+import pulumi_kubernetes as k8s
+import pytest
+
+from components import backend
 from components.config import BACKEND_TOKEN_KEY, PREVIOUS_BACKEND_TOKEN_KEY
 from offline import engine, plan
 from tests.harness import SAMPLE_KUBECONFIG, config, run_main
@@ -75,17 +81,18 @@ def test_backend_operator_waits_for_namespaces_token_and_kai_and_nothing_else() 
             rec.urn_of(NAMESPACE, "osmo-connection-test-ns"),
             rec.urn_of(SECRET, "osmo-connection-token"),
             rec.urn_of(RELEASE, "osmo-operators-kai-scheduler"),
-            rec.urn_of(RELEASE, "osmo-monitoring-prometheus-stack"),
+            rec.urn_of(RELEASE, "osmo-monitoring-crds"),
         ]
     )
     kai = rec.get(RELEASE, "osmo-operators-kai-scheduler")
     gpu = rec.get(RELEASE, "osmo-operators-gpu-operator")
     assert kai.dependencies == [rec.urn_of(NAMESPACE, "osmo-operators-kai-scheduler-ns")]
-    # The GPU Operator waits for the monitoring CRDs (its DCGM ServiceMonitor), nothing else.
+    # The GPU Operator waits for the monitoring CRDs (its DCGM ServiceMonitor), nothing else:
+    # not for kube-prometheus-stack, which starts at the same time.
     assert gpu.dependencies == sorted(
         [
             rec.urn_of(NAMESPACE, "osmo-operators-gpu-operator-ns"),
-            rec.urn_of(RELEASE, "osmo-monitoring-prometheus-stack"),
+            rec.urn_of(RELEASE, "osmo-monitoring-crds"),
         ]
     )
     # Nothing waits for a GPU node: no release depends on a node patch.
@@ -289,3 +296,45 @@ def test_a_generated_token_appears_in_no_plan_file(tmp_path: Path) -> None:
     for path in tmp_path.rglob("*"):
         if path.is_file():
             assert token not in path.read_text(), path
+
+
+def test_every_release_with_pods_waits_for_the_cluster_workload_dependencies(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`ClusterHandle.workload_dependencies` (the operator pool where the provider does not wait
+    for it) reaches every release of the operator layer and monitoring: their pods cannot be
+    ready before that pool, and destroy removes them while it still runs. The CRDs release runs
+    no pod and stays off it."""
+    real = backend._cluster  # pyright: ignore[reportPrivateUsage]
+
+    def with_pool(name: str, spec: Any, opts: pulumi.ResourceOptions) -> Any:
+        cluster = real(name, spec, opts)
+        pool = k8s.core.v1.ConfigMap(
+            "operator-pool",
+            data={"a": "b"},
+            opts=pulumi.ResourceOptions(provider=cluster.handle.provider),
+        )
+        cluster.handle = dataclasses.replace(cluster.handle, workload_dependencies=(pool,))
+        return cluster
+
+    monkeypatch.setattr(backend, "_cluster", with_pool)
+    rec = run_main(config(monitoring={"dashboard": {"enabled": True}}))
+    pool = rec.urn_of("kubernetes:core/v1:ConfigMap", "operator-pool")
+    waiting = {r.name for r in rec.by_type(RELEASE) if pool in r.options["dependsOn"]}
+    assert waiting == {
+        "osmo-operators-kai-scheduler",
+        "osmo-operators-gpu-operator",
+        "osmo-operators-backend-operator",
+        "osmo-monitoring-prometheus-stack",
+        "osmo-monitoring-ephemeral-storage-metrics",
+        "osmo-monitoring-loki",
+        "osmo-monitoring-alloy",
+        "osmo-monitoring-dashboard",
+    }
+    assert pool not in rec.get(RELEASE, "osmo-monitoring-crds").dependencies
+
+
+def test_no_workload_dependencies_adds_no_edge() -> None:
+    rec = run_main(config())
+    kai = rec.get(RELEASE, "osmo-operators-kai-scheduler")
+    assert kai.options["dependsOn"] == []

@@ -498,3 +498,26 @@ def test_volume_owners_wait_for_the_operator_nodes_and_the_ebs_driver() -> None:
         rec.urn_of(NODE_GROUP, "c-operator"),
         rec.urn_of(ADDON, "c-ebs-csi"),
     ]
+
+
+def test_every_release_waits_for_the_operator_nodes_and_volume_owners_for_the_driver() -> None:
+    """A release cannot be ready before the operator pool runs its pods, and destroy must remove
+    releases while nodes run (issue 17); owners of EBS volumes also wait for the EBS CSI add-on
+    (issue 14). The CRDs release runs no pods and waits for neither."""
+    values = eks_config()
+    values["osmo-backend:networking"] = {"ingress": {"enabled": True}}
+    rec = run_main(values)
+    nodes = rec.urn_of(NODE_GROUP, "osmo-cluster-operator")
+    ebs = rec.urn_of(ADDON, "osmo-cluster-ebs-csi")
+    releases = {r.name: r for r in rec.by_type("kubernetes:helm.sh/v3:Release")}
+    assert "osmo-ingress-traefik" in releases
+    for name, release in releases.items():
+        waits = {u for u in (nodes, ebs) if u in release.options["dependsOn"]}
+        if name == "osmo-monitoring-crds":
+            assert waits == set(), name
+        elif name in ("osmo-monitoring-prometheus-stack", "osmo-monitoring-loki"):
+            assert waits == {nodes, ebs}, name
+        else:
+            assert waits == {nodes}, name
+    ns = rec.get("kubernetes:core/v1:Namespace", "osmo-monitoring-ns")
+    assert {nodes, ebs} <= set(ns.options["dependsOn"])

@@ -18,6 +18,7 @@ RELEASES = [
     "kai-scheduler",
     "gpu-operator",
     "osmo-operator",
+    "prometheus-operator-crds",
     "kube-prometheus-stack",
     "ephemeral-storage-metrics",
     "loki",

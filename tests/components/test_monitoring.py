@@ -5,6 +5,7 @@ from tests.harness import config, run_main
 RELEASE = "kubernetes:helm.sh/v3:Release"
 NAMESPACE = "kubernetes:core/v1:Namespace"
 STACK = "osmo-monitoring-prometheus-stack"
+CRDS = "osmo-monitoring-crds"
 MON = "urn:pulumi:test::osmo-backend::osmo-backend:index:OsmoBackend$osmo-backend:index:Monitoring"
 DASHBOARD = {"enabled": True, "ingress": {"host": "k8s.example.com"}}
 
@@ -21,6 +22,7 @@ def test_monitoring_releases_and_their_charts() -> None:
         if r.parent == f"{MON}::osmo-monitoring"
     }
     assert releases == {
+        CRDS: ("prometheus-operator-crds", "prometheus-operator-crds", "31.0.1", "monitoring"),
         STACK: ("kube-prometheus-stack", "kube-prometheus-stack", "88.5.3", "monitoring"),
         "osmo-monitoring-ephemeral-storage-metrics": (
             "ephemeral-storage-metrics",
@@ -35,27 +37,61 @@ def test_monitoring_releases_and_their_charts() -> None:
     assert rec.get(RELEASE, STACK).inputs["timeout"] == 900
 
 
-def test_monitor_users_come_after_the_crd_owning_release_and_nothing_waits_for_gpus() -> None:
-    rec = run_main(config())
-    stack = rec.urn_of(RELEASE, STACK)
-    for name in (
-        "osmo-monitoring-ephemeral-storage-metrics",
-        "osmo-operators-gpu-operator",
-        "osmo-operators-backend-operator",
-    ):
-        assert stack in rec.get(RELEASE, name).options["dependsOn"], name
+def test_the_crds_go_first_and_every_monitor_user_waits_for_them_alone() -> None:
+    """The Prometheus Operator CRDs are their own release; kube-prometheus-stack, the
+    ephemeral-storage exporter (ServiceMonitor), the GPU Operator (DCGM ServiceMonitor) and the
+    backend-operator (PodMonitor) wait for it and not for each other, so they start together.
+    Destroy runs in reverse dependency order (pulumi/pulumi pkg/resource/deploy
+    step_generator.go ScheduleDeletes), so every monitor user goes before the CRDs release."""
+    rec = run_main(config(osmo={"backendTests": True}))
+    crds = rec.urn_of(RELEASE, CRDS)
+    ns = rec.urn_of(NAMESPACE, "osmo-monitoring-ns")
+
+    def depends(name: str) -> set[str]:
+        return set(rec.get(RELEASE, name).options["dependsOn"])
+
+    # The CRDs release waits for nothing but its namespace (no pods, no node pool).
+    assert rec.get(RELEASE, CRDS).dependencies == [ns]
+    assert rec.get(RELEASE, CRDS).options["dependsOn"] == []
+    assert depends(STACK) == {rec.urn_of(NAMESPACE, "osmo-monitoring-agents-ns"), crds}
+    assert depends("osmo-monitoring-ephemeral-storage-metrics") == {crds}
+    assert depends("osmo-operators-gpu-operator") == {crds}
+    assert depends("osmo-operators-backend-operator") == {
+        rec.urn_of(NAMESPACE, "osmo-connection-operator-ns"),
+        rec.urn_of(NAMESPACE, "osmo-connection-workflows-ns"),
+        rec.urn_of(NAMESPACE, "osmo-connection-test-ns"),
+        rec.urn_of("kubernetes:core/v1:Secret", "osmo-connection-token"),
+        rec.urn_of(RELEASE, "osmo-operators-kai-scheduler"),
+        crds,
+    }
     for name in ("osmo-monitoring-loki", "osmo-monitoring-alloy", "osmo-operators-kai-scheduler"):
-        assert stack not in rec.get(RELEASE, name).dependencies, name
-    # The stack itself waits only for its namespaces.
-    assert rec.get(RELEASE, STACK).dependencies == sorted(
-        [
-            rec.urn_of(NAMESPACE, "osmo-monitoring-ns"),
-            rec.urn_of(NAMESPACE, "osmo-monitoring-agents-ns"),
-        ]
-    )
+        assert depends(name) == set(), name
+    # Nothing but the namespace's own ordering waits for the stack itself.
+    stack = rec.urn_of(RELEASE, STACK)
+    assert [r.name for r in rec.resources if stack in r.dependencies] == []
     patches = {r.urn for r in rec.by_type("kubernetes:core/v1:NodePatch")}
     for release in rec.by_type(RELEASE):
         assert not patches & set(release.dependencies), release.name
+
+
+def test_the_crds_release_is_atomic_fast_adopting_and_kept_on_uninstall() -> None:
+    rec = run_main(config())
+    crds = rec.get(RELEASE, CRDS).inputs
+    assert (crds["atomic"], crds["cleanupOnFail"], crds["timeout"], crds["skipAwait"]) == (
+        True,
+        True,
+        300,
+        False,
+    )
+    # Adopts CRDs an earlier kube-prometheus-stack installed from its crds/ directory (Helm
+    # --take-ownership; pulumi/pulumi-kubernetes#4476 added takeOwnership to helm.v3.Release).
+    assert crds["takeOwnership"] is True
+    assert crds["repositoryOpts"] == {"repo": "https://prometheus-community.github.io/helm-charts"}
+    assert crds["values"] == {"crds": {"annotations": {"helm.sh/resource-policy": "keep"}}}
+    assert values(rec, STACK)["crds"] == {"enabled": False}
+    # Only the CRDs release adopts existing objects.
+    adopting = [r.name for r in rec.by_type(RELEASE) if "takeOwnership" in r.inputs]
+    assert adopting == [CRDS]
 
 
 def test_metrics_wiring_is_on_with_monitoring() -> None:

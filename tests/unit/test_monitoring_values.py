@@ -10,6 +10,7 @@ from components.monitoring import (
     alert_rules,
     alloy_config,
     alloy_values,
+    crds_values,
     dashboard_values,
     ephemeral_storage_values,
     loki_values,
@@ -177,6 +178,7 @@ def test_the_web_ui_has_no_cluster_admin_binding() -> None:
     ("name", "builder"),
     [
         ("kube-prometheus-stack", stack),
+        ("prometheus-operator-crds", crds_values),
         ("k8s-ephemeral-storage-metrics", lambda: ephemeral_storage_values(handle())),
         ("loki", lambda: loki_values(SPEC, handle())),
         ("alloy", lambda: alloy_values(SPEC, "x")),
@@ -192,3 +194,24 @@ def test_the_web_ui_has_no_cluster_admin_binding() -> None:
 def test_every_monitoring_key_we_set_is_read_by_the_pinned_chart(name: str, builder: Any) -> None:
     chart = versions.CHARTS[name]
     assert chart_keys.unknown_keys(chart_keys.load(name, chart.version), builder()) == []
+
+
+def test_the_stack_leaves_the_crds_to_their_own_release() -> None:
+    """kube-prometheus-stack 88.5.3 pulls its CRDs in as the `crds` subchart under the condition
+    `crds.enabled` (charts/kube-prometheus-stack/Chart.yaml at tag kube-prometheus-stack-88.5.3,
+    prometheus-community/helm-charts); the committed key index has that exact key."""
+    assert stack()["crds"] == {"enabled": False}
+    index = chart_keys.load("kube-prometheus-stack", versions.KUBE_PROMETHEUS_STACK.version)
+    assert "crds.enabled" in index["keys"]
+    assert "crds" in index["subcharts"]
+
+
+def test_the_crds_are_kept_when_their_release_is_uninstalled() -> None:
+    """prometheus-operator-crds 31.0.1 ships its CRDs as templates of its `crds` subchart
+    (charts/prometheus-operator-crds/charts/crds/templates/, each annotated from
+    `.Values.annotations`, i.e. the parent's `crds.annotations`), so `helm uninstall` would delete
+    them and every monitor with them; Helm keeps objects annotated
+    `helm.sh/resource-policy: keep` (helm/helm pkg/action/resource_policy.go)."""
+    assert crds_values() == {"crds": {"annotations": {"helm.sh/resource-policy": "keep"}}}
+    index = chart_keys.load("prometheus-operator-crds", versions.PROMETHEUS_OPERATOR_CRDS.version)
+    assert "crds.annotations" in index["freeForm"]

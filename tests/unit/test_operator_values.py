@@ -191,11 +191,13 @@ def test_exact_versions_are_accepted(version: str) -> None:
 
 
 def test_every_pinned_chart_has_a_committed_key_index() -> None:
+    # The CRDs chart has one switch per CRD and an annotations map: 22 keys at 31.0.1.
+    small = {"prometheus-operator-crds": 20}
     for name, chart in versions.CHARTS.items():
         index = chart_keys.load(name, chart.version)
         assert index["chart"] == name
         assert index["version"] == chart.version
-        assert len(index["keys"]) > 50
+        assert len(index["keys"]) > small.get(name, 50), name
 
 
 def test_release_helper_refuses_an_orphan_release() -> None:
