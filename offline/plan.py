@@ -84,6 +84,8 @@ def write(recording: Recording, out: Path) -> PlanFiles:
     out.mkdir(parents=True, exist_ok=True)
     for stale in ("manifests", "helm"):
         shutil.rmtree(out / stale, ignore_errors=True)
+    # Written by `plan --destroy` only: never leave one from an earlier run beside a new plan.
+    (out / "destroy.json").unlink(missing_ok=True)
     resources = sorted(recording.resources, key=lambda r: r.urn)
     document = {
         "project": recording.project,
