@@ -10,7 +10,7 @@ import os
 import runpy
 import shutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from components.config import ConfigError, StackSpec, load_spec
@@ -43,6 +43,18 @@ def _parser() -> argparse.ArgumentParser:
     plan = sub.add_parser("plan", help="run the program against a recording engine; write the plan")
     stack_args(plan)
     plan.add_argument("--out", type=Path, help="output directory (default: build/plan/NAME)")
+    plan.add_argument(
+        "--weights",
+        type=Path,
+        help="YAML mapping of resource type (or TYPE[chart or pool role]) to minutes, over the "
+        "deploy estimate's typical weights",
+    )
+    plan.add_argument(
+        "--destroy",
+        action="store_true",
+        help="also show what `pulumi destroy` would do, wave by wave, and its findings "
+        "(writes destroy.json)",
+    )
     validate = sub.add_parser("validate", help="check a stack's config only")
     stack_args(validate)
     sub.add_parser("stacks", help="list the stack files and their cluster kind")
@@ -117,6 +129,12 @@ def cmd_plan(project: Project, args: argparse.Namespace) -> int:
 
     name, path = _stack(project, args)
     config, spec = _load(project, path)
+    from offline import estimate
+
+    try:
+        weights = estimate.load_weights(args.weights) if args.weights else estimate.DEFAULT_WEIGHTS
+    except estimate.WeightsError as err:
+        return _invalid(err.problems)
     out: Path = args.out if args.out is not None else project.dir / "build" / "plan" / name
     disabled = config.values.get("pulumi:disable-default-providers", "[]")
     main = project.dir / "__main__.py"
@@ -154,12 +172,40 @@ def cmd_plan(project: Project, args: argparse.Namespace) -> int:
         f"{plan.summary(recording)}. Wrote {out}: resources.json, "
         f"manifests/ ({len(files.manifests)}), helm/ ({len(files.helm)}), osmo-service-values.yaml"
     )
+    deploy = estimate.estimate((r.to_json() for r in records), weights)
+    graphs = estimate.write(deploy, out)
+    for line in estimate.report(deploy):
+        print(line)
+    print(f"Wrote {', '.join(g.name for g in graphs)} (critical path in red)")
     for check_id in allowed:
         print(f"policy: {check_id} is allowed by osmo-backend:policy.allow (opt-out)")
     for finding in findings:
         print(finding.line(), file=sys.stderr if finding in failing else sys.stdout)
     counts = f"{len(findings)} findings, {len(failing)} failing"
     print(f"Security checks: {len(policy.CHECKS)} run, {counts}")
+    status = EXIT_INVALID if failing else EXIT_OK
+    if args.destroy:
+        # Registration order is topological (parents and dependencies register first).
+        records = [r.to_json() for r in recording.resources]
+        status = max(status, _plan_destroy(records, recording.project, name, out))
+    return status
+
+
+def _plan_destroy(
+    records: Sequence[Mapping[str, object]], project: str, stack: str, out: Path
+) -> int:
+    """`plan --destroy`: the engine's and the clouds' destroy rules over the recorded graph."""
+    from offline import destroy
+
+    report = destroy.analyze(records, project=project, stack=stack)
+    path = destroy.write(report, out)
+    print()
+    for line in report.lines():
+        print(line)
+    for finding in report.findings:
+        print(finding.line(), file=sys.stderr if finding in report.failing else sys.stdout)
+    failing = len(report.failing)
+    print(f"Destroy checks: {len(report.findings)} findings, {failing} failing. Wrote {path}")
     return EXIT_INVALID if failing else EXIT_OK
 
 
