@@ -11,12 +11,16 @@ v1.8.0 (as kube-bench encodes them), plus the Checkov 3.3.30 id where one exists
 neither is this project's own rule (DESIGN section 7). A config switch that opts out of a secure
 default (for example `allowPublicFromAnywhere`) still fails here until the stack also allows the
 check: two explicit steps.
+
+`evaluate_known` runs the same rules where some inputs are not known yet (a preview, or before the
+cloud computed them): a rule that reads an unknown value is skipped, so every finding it returns is
+certain. components/policy_gate.py gates the real `pulumi preview`/`up` with it.
 """
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from components._psa import PRIVILEGED_NAMESPACES, PSA_EXCEPTION_LABEL
 from components.versions import EXACT_VERSION
@@ -303,7 +307,7 @@ BUCKET_PRIVATE = Check(
     None,
     "CKV_AWS_53",
     "block public ACLs and policies (S3), enforce public access prevention and uniform access "
-    "(GCS), disallow public blobs, shared keys and old TLS (Azure)",
+    "(GCS), disallow public blobs, plain HTTP and old TLS (Azure)",
 )
 KEEP_ON_DESTROY = Check(
     "OSMO-DATA-002",
@@ -569,11 +573,13 @@ def _data_checks(record: Record) -> Iterable[tuple[Check, str]]:
         yield BUCKET_PRIVATE, "public access prevention or uniform access is off"
     elif type_ == "azure-native:storage:StorageAccount" and (
         inputs.get("allowBlobPublicAccess") is not False
-        or inputs.get("allowSharedKeyAccess") is not False
         or inputs.get("minimumTlsVersion") != "TLS1_2"
         or inputs.get("enableHttpsTrafficOnly") is not True
     ):
-        yield BUCKET_PRIVATE, "public blobs, shared keys, plain HTTP or old TLS are allowed"
+        # Shared keys stay allowed: OSMO's static Azure credential, which workflow data needs,
+        # is a connection string with the account key (NVIDIA/OSMO
+        # src/lib/data/storage/backends/azure.py create_client, _get_sas_url_for_copy).
+        yield BUCKET_PRIVATE, "public blobs, plain HTTP or old TLS are allowed"
     kept = (
         "aws:s3/bucket:Bucket",
         "aws:kms/key:Key",
@@ -616,3 +622,119 @@ def blocking(findings: Iterable[Finding], allowed: Iterable[str]) -> list[Findin
     """Errors the stack has not explicitly allowed."""
     allow = set(allowed)
     return [f for f in findings if f.check.severity == "error" and f.check.id not in allow]
+
+
+class _UnknownValue:
+    """A value not known yet (an unresolved Pulumi Output, or computed by the cloud)."""
+
+    def __repr__(self) -> str:
+        return "UNKNOWN"
+
+
+UNKNOWN: Any = _UnknownValue()
+"""Stands for an unknown input value in records given to `evaluate_known`."""
+
+
+class _ReadUnknown(Exception):
+    """A rule read an unknown value: its result would not be certain."""
+
+
+class _KnownMapping(Mapping[str, Any]):
+    """A mapping holding unknowns: reading one (directly or by iterating values) raises."""
+
+    def __init__(self, data: Mapping[str, Any]) -> None:
+        self._data = data
+
+    def __getitem__(self, key: str) -> Any:
+        value = self._data[key]
+        if value is UNKNOWN:
+            raise _ReadUnknown(key)
+        return value
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._data
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __repr__(self) -> str:
+        raise _ReadUnknown("repr")
+
+
+class _KnownSequence(Sequence[Any]):
+    """A list holding unknowns: reading one (by index, iteration or `in`) raises."""
+
+    def __init__(self, data: Sequence[Any]) -> None:
+        self._data = data
+
+    def __getitem__(self, index: Any) -> Any:
+        value = self._data[index]
+        if value is UNKNOWN:
+            raise _ReadUnknown(index)
+        return value
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __repr__(self) -> str:
+        raise _ReadUnknown("repr")
+
+
+def _has_unknown(value: Any) -> bool:
+    if value is UNKNOWN:
+        return True
+    if isinstance(value, Mapping):
+        return any(_has_unknown(v) for v in cast(Mapping[str, Any], value).values())
+    if isinstance(value, list | tuple):
+        return any(_has_unknown(v) for v in cast(Sequence[Any], value))
+    return False
+
+
+def _guarded(value: Any) -> Any:
+    """`value` itself where it holds no unknown (so rules see exactly what `evaluate` sees),
+    else a view that raises when a rule reads an unknown."""
+    if not _has_unknown(value) or value is UNKNOWN:
+        return value
+    if isinstance(value, Mapping):
+        return _KnownMapping({k: _guarded(v) for k, v in cast(Mapping[str, Any], value).items()})
+    return _KnownSequence([_guarded(v) for v in cast(Sequence[Any], value)])
+
+
+def evaluate_known(records: Iterable[Record]) -> list[Finding]:
+    """The findings of `evaluate` that hold whatever the unknown values (`UNKNOWN`) turn out to
+    be: a rule that reads an unknown yields nothing past that read (what it yielded before
+    depended on known values only). On records without unknowns it equals `evaluate`."""
+    findings: list[Finding] = []
+    for record in records:
+        view = _guarded(record)
+        for rule in _RULES:
+            try:
+                for check, message in rule(view):
+                    findings.append(Finding(check, record["urn"], message))
+            except _ReadUnknown:
+                continue
+    return findings
+
+
+def report_line(finding: Finding, allowed: Iterable[str]) -> str:
+    """A finding as the plan and the program print it: an error the stack allows reads
+    `allowed ...` (opted out, not an error)."""
+    line = finding.line()
+    if finding.check.id in set(allowed) and line.startswith("error "):
+        return "allowed " + line.removeprefix("error ")
+    return line
+
+
+def failure_message(failing: Sequence[Finding]) -> str:
+    """What the program prints when checks fail under the Pulumi engine: one line per finding
+    (as `osmo-backend plan` prints them), then how to opt out."""
+    return "\n".join(
+        [
+            *(f.line() for f in failing),
+            f"{len(failing)} failing security checks: fix them, or list the check id under "
+            "osmo-backend:policy.allow (an explicit, logged opt-out; README: Security checks)",
+        ]
+    )

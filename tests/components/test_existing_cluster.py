@@ -114,11 +114,14 @@ def test_node_patches_never_force_ownership_of_taints() -> None:
         assert "annotations" not in patch.inputs["metadata"]
 
 
-def test_stack_outputs_keep_the_kubeconfig_secret() -> None:
+def test_stack_outputs_keep_the_kubeconfig_and_the_token_secret() -> None:
     rec = run_main(config())
     plain = {"osmo_service_values", "egress_allowlist"}
+    # The generated token is exported (secret) so the service-side Secret can be made from it
+    # when the stack has no controlPlane (issue 15).
     assert {k: v for k, v in rec.outputs.items() if k not in plain} == {
         "backend_name": "lab-backend",
+        "backend_token": "[secret]",
         "cluster_name": "lab",
         "kubeconfig": "[secret]",
     }

@@ -116,6 +116,65 @@ def test_finding_lines_name_the_benchmark_and_the_fix() -> None:
     )
 
 
+U = policy.UNKNOWN
+
+
+def known_ids(records: list[dict[str, Any]]) -> list[str]:
+    return [f.check.id for f in policy.evaluate_known(records)]
+
+
+def test_evaluate_known_equals_evaluate_without_unknowns() -> None:
+    records = [
+        record(NS, {"metadata": {"name": "a"}}),
+        record("kubernetes:helm.sh/v3:Release", {**GOOD_RELEASE, "version": "^1"}),
+        record("aws:eks/cluster:Cluster", {"vpcConfig": {"endpointPublicAccess": True}}),
+    ]
+    assert policy.evaluate_known(records) == policy.evaluate(records)
+    assert len(policy.evaluate(records)) == 5
+
+
+def test_a_rule_that_reads_an_unknown_reports_nothing_past_it() -> None:
+    cluster = "aws:eks/cluster:Cluster"
+    # The endpoint's networks are not known: whether it is open is not known either ...
+    vpc = {"endpointPublicAccess": True, "publicAccessCidrs": U}
+    full = {
+        "vpcConfig": vpc,
+        "encryptionConfig": {"resources": ["secrets"]},
+        "enabledClusterLogTypes": sorted(policy._EKS_LOG_TYPES),  # pyright: ignore[reportPrivateUsage]
+    }
+    assert known_ids([record(cluster, full)]) == []
+    # ... while a certain finding before the unknown is read still counts.
+    open_ = {
+        **full,
+        "vpcConfig": {"endpointPublicAccess": True, "publicAccessCidrs": ["0.0.0.0/0"]},
+    }
+    logs_unknown = {**open_, "enabledClusterLogTypes": [U]}
+    assert known_ids([record(cluster, logs_unknown)]) == ["OSMO-EKS-001"]
+
+
+def test_unknowns_in_lists_and_whole_inputs_are_never_judged() -> None:
+    gke = "gcp:container/nodePool:NodePool"
+    assert known_ids([record(gke, U)]) == []
+    assert known_ids([record(NS, {"metadata": {"name": "a", "labels": U}})]) == []
+    aks = "azure-native:containerservice:ManagedCluster"
+    pools = {"agentPoolProfiles": [{"enableNodePublicIP": False}, U]}
+    assert "OSMO-AKS-004" not in known_ids([record(aks, pools)])
+    public = {"agentPoolProfiles": [{"enableNodePublicIP": True}, U]}
+    assert "OSMO-AKS-004" in known_ids([record(aks, public)])
+    # A message that would print an unknown is not a certain line: left for registration time.
+    release = {**GOOD_RELEASE, "version": U}
+    assert known_ids([record("kubernetes:helm.sh/v3:Release", release)]) == []
+
+
+def test_failure_message_is_the_plans_lines_then_the_way_out() -> None:
+    failing = policy.evaluate([record(NS, {"metadata": {"name": "a"}})])
+    assert policy.failure_message(failing).splitlines() == [
+        failing[0].line(),
+        "1 failing security checks: fix them, or list the check id under "
+        "osmo-backend:policy.allow (an explicit, logged opt-out; README: Security checks)",
+    ]
+
+
 def test_check_ids_are_unique() -> None:
     assert len({c.id for c in policy.CHECKS}) == len(policy.CHECKS)
 
@@ -155,10 +214,17 @@ def test_plan_fails_on_a_policy_error_and_an_explicit_opt_out_is_printed(
         captured.out.splitlines()[-1]
         == f"Security checks: {len(policy.CHECKS)} run, 1 findings, 1 failing"
     )
+    # One report: the program's own gate (components/policy_gate.py) is suspended offline.
+    assert [line for line in captured.err.splitlines() if "OSMO-IMG-001" in line] == [
+        next(line for line in captured.err.splitlines() if line.startswith("error OSMO-IMG-001 "))
+    ]
+    assert "OSMO-IMG-001" not in captured.out
     allowed = {**LATEST, "osmo-backend:policy": {"allow": ["OSMO-IMG-001"]}}
     assert plan(tmp_path, allowed) == 0
     out = capsys.readouterr().out
-    assert "policy: OSMO-IMG-001 is allowed by osmo-backend:policy.allow (opt-out)" in out
+    assert out.count("policy: OSMO-IMG-001 is allowed by osmo-backend:policy.allow (opt-out)") == 1
+    assert out.count("allowed OSMO-IMG-001 ") == 1
+    assert "error OSMO-IMG-001 " not in out
     assert (
         out.splitlines()[-1] == f"Security checks: {len(policy.CHECKS)} run, 1 findings, 0 failing"
     )
