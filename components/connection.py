@@ -24,13 +24,14 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
+from components import versions
 from components._namespaces import namespace
 from components.cluster.base import ClusterHandle, NodeRole, WorkflowBucket
 from components.config import OsmoSpec, PullSecretSpec, Role, TokenSpec, WorkflowDataSpec
+from components.config.osmo import pool_role
 from components.config.storage import data_credential_secret
 from components.storage import (
     identity_pod_template,
-    identity_storage_values,
     identity_template_name,
     workflow_service_account,
 )
@@ -65,6 +66,12 @@ _POOL_DEFAULTS: Mapping[str, Any] = {
     },
 }
 _PLATFORMS: Mapping[Role, str] = {"compute": "cpu", "gpu": "gpu"}
+OSMO_USER_ROLE = "osmo-user"
+"""The identity-provider role the OSMO service chart maps its user role to; each pool's role is
+mapped to it too, so the same users can run on the new pool."""
+CHART_PLACEHOLDERS = {"backends": "default", "pools": "default"}
+"""The chart's `default` backend and pool (no backend-operator serves them): set to null so Helm
+drops them from the rendered config."""
 
 
 class ConnectionArgs(TypedDict):
@@ -108,15 +115,54 @@ def dockerconfigjson(api_key: str) -> str:
     return json.dumps({"auths": {NGC_REGISTRY: entry}}, sort_keys=True)
 
 
-def workflow_storage_values(data: WorkflowDataSpec, backend: str) -> dict[str, Any]:
-    """Service-side `configs` for the workflow data bucket; the credential Secret by name."""
+def workflow_storage_values(
+    data: WorkflowDataSpec | WorkflowBucket, backend: str
+) -> dict[str, Any]:
+    """Service-side `configs` for the workflow data store; the credential Secret by name (a
+    static credential: OSMO's workflow pods read `access_key_id` from it unconditionally)."""
     secret = data_credential_secret(backend)
     credential = {"credential": {"secretName": secret}}
-    workflow: dict[str, Any] = {"workflow_data": {**credential, "base_url": data.uri}}
-    if data.also_logs:
+    uri = data.uri
+    also_logs = data.also_logs if isinstance(data, WorkflowDataSpec) else data.spec.also_logs
+    workflow: dict[str, Any] = {"workflow_data": {**credential, "base_url": uri}}
+    if also_logs:
         workflow["workflow_log"] = dict(credential)
         workflow["workflow_app"] = dict(credential)
     return {"secretRefs": [{"secretName": secret}], "workflow": workflow}
+
+
+def bucket_credential(bucket: WorkflowBucket) -> dict[str, pulumi.Input[str]]:
+    """The credential Secret's keys for a bucket the stack created, with its bucket-scoped key
+    (`access_key_id`, `access_key`, `endpoint`, `region`, as OSMO's StaticDataCredential reads
+    them). No `override_url`: OSMO derives each cloud's endpoint from the URI scheme."""
+    assert bucket.access_key_id is not None
+    assert bucket.access_key is not None
+    return {
+        "access_key_id": bucket.access_key_id,
+        "access_key": bucket.access_key,
+        "endpoint": bucket.uri,
+        "region": bucket.region,
+    }
+
+
+def pool_role_values(pool: str) -> dict[str, Any]:
+    """A role that lets OSMO users run workflows in `pool` (the chart's `osmo-user` covers only
+    `pool/default`; restating it would make fragments conflict, a role per pool merges)."""
+    return {
+        "description": f"Run workflows in pool {pool} (managed by osmo-backend)",
+        "policies": [{"effect": "Allow", "actions": ["workflow:*"], "resources": [f"pool/{pool}"]}],
+        "external_roles": [OSMO_USER_ROLE],
+    }
+
+
+def backend_images(image_tag: str) -> dict[str, str]:
+    """`workflow.backend_images`: database mode derives them from the image location and tag;
+    ConfigMap mode does not, so the fragment states them."""
+    location = versions.OSMO_IMAGE_LOCATION
+    return {
+        "init": f"{location}/init-container:{image_tag}",
+        "client": f"{location}/client:{image_tag}",
+    }
 
 
 def storage_credential(
@@ -168,10 +214,11 @@ def service_values(
         templates[template] = {"spec": spec}
         platforms[platform] = {"override_pod_template": [template]}
     default_platform = "gpu" if "gpu" in platforms else "cpu"
-    storage = workflow_storage_values(workflow_data, backend) if workflow_data is not None else {}
+    data = workflow_bucket if workflow_bucket is not None else workflow_data
+    storage = workflow_storage_values(data, backend) if data is not None else {}
+    workflow = {"backend_images": backend_images(osmo.image_tag), **storage.pop("workflow", {})}
     pool_defaults = dict(_POOL_DEFAULTS)
     if workflow_bucket is not None:
-        storage = identity_storage_values(workflow_bucket)
         identity = identity_template_name(backend)
         templates[identity] = identity_pod_template(workflow_bucket)
         pool_defaults["common_pod_template"] = [*_POOL_DEFAULTS["common_pod_template"], identity]
@@ -188,29 +235,66 @@ def service_values(
             },
             "configs": {
                 "enabled": True,
+                # ConfigMap mode skips the service's database-mode defaults: its base URL
+                # and the workflow images are stated here.
+                "service": {"service_base_url": osmo.service_url},
+                "workflow": workflow,
+                "roles": {pool_role(osmo.pool): pool_role_values(osmo.pool)},
                 "backends": {
+                    CHART_PLACEHOLDERS["backends"]: None,
                     backend: {
                         "description": f"OSMO backend {backend} (managed by osmo-backend)",
                         "k8s_namespace": osmo.workflow_namespace,
                         "router_address": osmo.router_address,
                         "scheduler_settings": dict(SCHEDULER_SETTINGS),
                         **links,
-                    }
+                    },
                 },
                 "pools": {
+                    CHART_PLACEHOLDERS["pools"]: None,
                     osmo.pool: {
                         "description": f"Pool on backend {backend}",
                         "backend": backend,
                         "default_platform": default_platform,
                         **pool_defaults,
                         "platforms": platforms,
-                    }
+                    },
                 },
                 "podTemplates": templates,
                 **storage,
             },
         }
     }
+
+
+TOKEN_OUTPUT = "backend_token"
+DATA_CREDENTIAL_OUTPUT = "workflow_data_credential"
+"""Secret stack outputs the service-side Secrets are created from without `osmo.controlPlane`."""
+
+
+def control_plane_steps(osmo: OsmoSpec, *, has_data: bool, namespace: str = "osmo") -> list[str]:
+    """The commands that create the service-side Secrets from the secret stack outputs (values
+    never pass through a command line or a file), for stacks without `osmo.controlPlane`."""
+    if osmo.token.source == "existing":
+        token = [
+            f"service side: the Secret {osmo.token.secret_name} (key {CONTROL_PLANE_TOKEN_KEY}) "
+            f"must hold this backend's token in the service namespace ({namespace})"
+        ]
+    else:
+        token = [
+            f"service side: kubectl -n {namespace} create secret generic "
+            f"{osmo.token.secret_name} --from-file={CONTROL_PLANE_TOKEN_KEY}=<(pulumi stack "
+            f"output {TOKEN_OUTPUT} --show-secrets | tr -d '\\n')"
+        ]
+    if not has_data:
+        return token
+    data = (
+        f"service side: kubectl -n {namespace} create secret generic "
+        f"{data_credential_secret(osmo.backend_name)} --from-env-file=<(pulumi stack output "
+        f"{DATA_CREDENTIAL_OUTPUT} --show-secrets --json | jq -r "
+        "'to_entries[] | \"\\(.key)=\\(.value)\"')"
+    )
+    return [*token, data]
 
 
 class Connection(pulumi.ComponentResource):
@@ -228,6 +312,11 @@ class Connection(pulumi.ComponentResource):
     """The workflow pods' ServiceAccount bound to the bucket's cloud identity, when the stack
     creates the bucket."""
     pull_secrets: list[k8s.core.v1.Secret]
+    backend_token: pulumi.Output[str] | None
+    """The bootstrap token (secret): exported, so the service-side Secret can be created where
+    the stack has no `osmo.controlPlane`."""
+    workflow_data_credential: pulumi.Output[dict[str, pulumi.Input[str]]] | None
+    """The workflow data credential's keys (secret), exported for the same reason."""
     service_values: dict[str, Any]
     """Control-plane values fragment (plain data, no secrets)."""
 
@@ -273,6 +362,17 @@ class Connection(pulumi.ComponentResource):
                 opts=child,
             )
 
+        self.backend_token = token
+        bucket = args.get("workflow_bucket")
+        data_bucket = args["workflow_data"]
+        self.workflow_data_credential = None
+        if bucket is not None and bucket.access_key is not None:
+            self.workflow_data_credential = pulumi.Output.secret(bucket_credential(bucket))
+        elif data_bucket is not None:
+            self.workflow_data_credential = pulumi.Output.secret(
+                storage_credential(data_bucket, args.get("workflow_data_keys"))
+            )
+
         self.control_plane_secret = None
         self.storage_secret = None
         if osmo.control_plane is not None and token is not None:
@@ -293,9 +393,8 @@ class Connection(pulumi.ComponentResource):
                 string_data=data,
                 opts=pulumi.ResourceOptions(parent=self, provider=provider),
             )
-            data_bucket = args["workflow_data"]
-            if data_bucket is not None:
-                # OSMO's service and worker read the workflow data bucket with this credential.
+            if self.workflow_data_credential is not None:
+                # OSMO's service and worker read the workflow data store with this credential.
                 self.storage_secret = k8s.core.v1.Secret(
                     f"{name}-control-plane-storage-credential",
                     metadata={
@@ -303,14 +402,16 @@ class Connection(pulumi.ComponentResource):
                         "namespace": plane.namespace,
                     },
                     type="Opaque",
-                    string_data=pulumi.Output.secret(
-                        storage_credential(data_bucket, args.get("workflow_data_keys"))
-                    ),
+                    string_data=self.workflow_data_credential,
                     opts=pulumi.ResourceOptions(parent=self, provider=provider),
                 )
+        else:
+            for step in control_plane_steps(
+                osmo, has_data=self.workflow_data_credential is not None
+            ):
+                pulumi.log.info(step)
 
         self.workflow_service_account = None
-        bucket = args.get("workflow_bucket")
         if bucket is not None:
             self.workflow_service_account = workflow_service_account(
                 f"{name}-workflow-sa", bucket, self.workflow_namespace, child

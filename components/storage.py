@@ -1,11 +1,12 @@
 """Workflow data storage reached through workload identity: the ServiceAccount workflow pods run
-as, and what the OSMO service needs to use the bucket and that account.
+as, and the pod template that puts them on it.
 
 The bucket and its cloud identity come from the cluster kind (`ClusterHandle.workflow_bucket`):
 S3 with an IRSA role on EKS, GCS with a Google service account on GKE, a storage account with a
-federated identity on AKS. No static key exists anywhere: the service-side credential names only
-the bucket and region (OSMO's default data credential), and workflow pods reach the bucket as
-the ServiceAccount, wired in through a pod template in the pool's common templates.
+federated identity on AKS. OSMO itself (its service and the workflow pods' `osmo data` calls)
+reads workflow data with the bucket-scoped key the cluster kind also issues (a static
+credential: keyless ones fail in workflow pods and are refused for gs://); the identity is for
+anything else in workflow pods that uses the cloud SDK on that bucket.
 """
 
 from typing import Any
@@ -27,17 +28,6 @@ def identity_pod_template(bucket: WorkflowBucket) -> dict[str, Any]:
     if bucket.pod_labels:
         template["metadata"] = {"labels": dict(bucket.pod_labels)}
     return template
-
-
-def identity_storage_values(bucket: WorkflowBucket) -> dict[str, Any]:
-    """Service-side `configs.workflow` for a bucket reached with workload identity: a credential
-    with no keys (OSMO's default data credential), so nothing secret is referenced."""
-    credential = {"credential": {"endpoint": bucket.uri, "region": bucket.region}}
-    workflow: dict[str, Any] = {"workflow_data": {**credential, "base_url": bucket.uri}}
-    if bucket.spec.also_logs:
-        workflow["workflow_log"] = {"credential": dict(credential["credential"])}
-        workflow["workflow_app"] = {"credential": dict(credential["credential"])}
-    return {"workflow": workflow}
 
 
 def workflow_service_account(

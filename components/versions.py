@@ -137,6 +137,54 @@ PACKAGE_VERSION = "0.1.0"
 OSMO_IMAGE_TAG = "6.4.0"
 """OSMO image tag for the backend listener and worker; match the OSMO service version."""
 
+OSMO_SERVICE_CHART = Chart(
+    chart="service",
+    version="1.4.0",
+    repository="https://helm.ngc.nvidia.com/nvidia/osmo",
+    source="https://github.com/NVIDIA/OSMO/blob/main/deployments/charts/service/values.yaml",
+)
+"""The OSMO service chart the merged `service-values` file is for (not installed by this
+project); its release is `service` in namespace `osmo` in OSMO's deploy guide
+(docs/deployment_guide/getting_started/deploy_service.rst: helm upgrade --install service
+osmo/service -f ./osmo_values.yaml -n osmo)."""
+
+OSMO_IMAGE_LOCATION = "nvcr.io/nvidia/osmo"
+"""Where OSMO's images live (the service chart's `global.osmoImageLocation` default)."""
+
+OSMO_TOKEN_FLOW_COMMIT = "27af88d8a"
+"""NVIDIA/OSMO commit (#1275, 2026-08-11) that added `services.backendApiTokens` and the
+backend token directory; service builds before it drop those values and reject the backend's
+token ("Access Token is invalid")."""
+
+OSMO_MIN_IMAGE_VERSION = (6, 4, 0)
+"""The first OSMO version that can hold the token flow: every release tag up to 6.3.1 predates
+#1275 (the service chart at 6.3.1 has no `backendApiTokens`), and the chart says 1.4.0 / app
+6.4.0 both before and after it, so a build labelled 6.4.0 must come from #1275 or later."""
+
+OSMO_MIN_DATED_TAG = (2026, 8, 11)
+"""OSMO's dated development builds are tagged `YYYY.MM.DD.<hash>.stgN`
+(.github/workflows/deployment-test.yaml): the first that can hold #1275 is from its merge day."""
+
+_RELEASE_TAG = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)")
+
+
+def osmo_image_problem(tag: str) -> str | None:
+    """Why an OSMO image tag is older than the backend token flow, or None when it is not
+    (versions compare numerically; a dated build by its date)."""
+    match = _RELEASE_TAG.match(tag)
+    if match is None:
+        return None
+    found = tuple(int(part) for part in match.groups())
+    if found[0] >= 2000:
+        if found >= OSMO_MIN_DATED_TAG:
+            return None
+        least = ".".join(f"{n:02d}" for n in OSMO_MIN_DATED_TAG)
+        return f"is a build from before {least}"
+    if found >= OSMO_MIN_IMAGE_VERSION:
+        return None
+    return f"is older than {'.'.join(map(str, OSMO_MIN_IMAGE_VERSION))}"
+
+
 CHARTS = {
     "kai-scheduler": KAI_SCHEDULER,
     "gpu-operator": GPU_OPERATOR,

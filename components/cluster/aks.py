@@ -698,10 +698,11 @@ class AksCluster(pulumi.ComponentResource):
         return identity.client_id
 
     def workflow_bucket(self, spec: BucketSpec, namespace: str) -> WorkflowBucket:
-        """A storage account (no public blob access, no shared keys: Entra ID only, TLS 1.2,
-        HTTPS only) with a private container, blob versioning unless turned off, kept on
-        destroy unless opted out; a federated identity for the workflow pods' ServiceAccount
-        with Storage Blob Data Contributor on this account only."""
+        """A storage account (no public blob access, TLS 1.2, HTTPS only; shared keys on, as
+        OSMO's static Azure credential needs the account key) with a private container, blob
+        versioning unless turned off, kept on destroy unless opted out; a federated identity for
+        the workflow pods' ServiceAccount with Storage Blob Data Contributor on this account
+        only; the account key OSMO's credential holds."""
         cluster, name = self._spec, self._name
         group = self._keep_group if spec.retain_on_delete else self._group
         account_name: pulumi.Input[str] = spec.name
@@ -724,7 +725,11 @@ class AksCluster(pulumi.ComponentResource):
             kind="StorageV2",
             sku={"name": "Standard_ZRS" if cluster.zones else "Standard_LRS"},
             allow_blob_public_access=False,
-            allow_shared_key_access=False,
+            # OSMO's static Azure credential is a connection string with the account key
+            # (NVIDIA/OSMO src/lib/data/storage/backends/azure.py: create_client uses
+            # BlobServiceClient.from_connection_string, copies sign SAS with its AccountKey),
+            # and workflow data needs a static credential: the account holds only it.
+            allow_shared_key_access=True,
             enable_https_traffic_only=True,
             minimum_tls_version="TLS1_2",
             tags=self._tags,
@@ -755,6 +760,17 @@ class AksCluster(pulumi.ComponentResource):
         self._assign(
             f"{name}-workflow-storage-access", identity, STORAGE_BLOB_DATA_CONTRIBUTOR, account.id
         )
+        # key1 or key2 by `keyGeneration` parity: regenerate the unused key
+        # (`az storage account keys renew --key key2`), then bump the generation.
+        key_name = account_key_name(spec.key_generation)
+        keys = azure.storage.list_storage_account_keys_output(
+            resource_group_name=group,
+            account_name=account.name,
+            opts=pulumi.InvokeOutputOptions(parent=self, depends_on=[account]),
+        )
+        connection = pulumi.Output.all(account.name, keys.keys).apply(
+            lambda args: connection_string(args[0], account_key(args[1], key_name))
+        )
         uri, region = f"azure://{spec.name}/{spec.container}", cluster.location
         # A suffixed name is known only after `up`: allow the Blob endpoints of every account.
         host = "*.blob.core.windows.net" if spec.random_suffix else bucket_host(uri, region)
@@ -769,7 +785,33 @@ class AksCluster(pulumi.ComponentResource):
             egress=((host, "workflow data storage account"),),
             annotations={"azure.workload.identity/client-id": identity.client_id},
             pod_labels={"azure.workload.identity/use": "true"},
+            access_key_id=account.name,
+            access_key=pulumi.Output.secret(connection),
         )
+
+
+def account_key_name(generation: int) -> str:
+    """The storage account key OSMO's credential holds: key1 on even generations, key2 on odd."""
+    return f"key{generation % 2 + 1}"
+
+
+def account_key(keys: Sequence[Any], key_name: str) -> str:
+    """The value of `key_name` among the keys listStorageAccountKeys returned (typed results, or
+    the plain maps an invoke without its output types gives)."""
+    for key in keys:
+        fields = key if isinstance(key, Mapping) else {"key_name": key.key_name, "value": key.value}
+        if key_name in (fields.get("key_name"), fields.get("keyName")):
+            return str(fields["value"])
+    raise ValueError(f"the storage account has no key {key_name!r}")
+
+
+def connection_string(account: str, key: str) -> str:
+    """An Azure Storage connection string, as NVIDIA/OSMO's own deployment script builds it
+    (deployments/scripts/storage/azure-blob.sh: `CONN_STR=...`)."""
+    return (
+        f"DefaultEndpointsProtocol=https;AccountName={account};AccountKey={key};"
+        "EndpointSuffix=core.windows.net"
+    )
 
 
 def aks_cluster(

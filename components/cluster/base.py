@@ -116,6 +116,12 @@ class WorkflowBucket:
     """On the workflow pods (AKS's webhook only injects tokens into labelled pods)."""
     egress: tuple[tuple[str, str], ...] = ()
     """The object storage endpoints workflow pods reach (host, why) on TCP 443."""
+    access_key_id: pulumi.Input[str] | None = None
+    """The bucket-scoped key OSMO's static data credential holds: an AWS access key id, a GCS
+    HMAC access id, or the Azure storage account name."""
+    access_key: pulumi.Output[str] | None = field(default=None, repr=False)
+    """Its secret (secret Output): the AWS secret key, the HMAC secret, or the Azure connection
+    string with the account key."""
 
 
 class WorkflowBucketFactory(Protocol):

@@ -185,6 +185,19 @@ def workflow_bucket_policy(bucket_arn: str) -> dict[str, Any]:
     }
 
 
+def workflow_key_policy(bucket_arn: str, user_arn: str) -> dict[str, Any]:
+    """The inline policy of the IAM user whose access key OSMO holds: the bucket's objects, and
+    the policy simulation OSMO's S3 check runs on that key's own user (NVIDIA/OSMO
+    src/lib/data/storage/backends/backends.py S3Backend.data_auth: `get_caller_identity`, then
+    `simulate_principal_policy(PolicySourceArn=<the caller>)`), so only on this user."""
+    policy = workflow_bucket_policy(bucket_arn)
+    statements = [s for s in policy["Statement"] if s["Action"] != "iam:SimulatePrincipalPolicy"]
+    statements.append(
+        {"Effect": "Allow", "Action": "iam:SimulatePrincipalPolicy", "Resource": user_arn}
+    )
+    return {**policy, "Statement": statements}
+
+
 AUTOSCALER_POLICY = {
     "Version": "2012-10-17",
     "Statement": [
@@ -710,6 +723,22 @@ class EksCluster(pulumi.ComponentResource):
         role = self.bind_workload_identity(
             "workflow", namespace, spec.service_account, [policy.arn]
         )
+        # OSMO's workflow data credential must hold a key (keyless credentials break workflow
+        # pods' `osmo data` calls): an IAM user that can reach this bucket only, and its access
+        # key. A new `keyGeneration` names a new key: Pulumi creates it, updates the credential
+        # Secret, then deletes the old key.
+        user = aws.iam.User(f"{name}-workflow-data-user", path="/osmo-backend/", opts=child)
+        aws.iam.UserPolicy(
+            f"{name}-workflow-data-user-policy",
+            user=user.name,
+            policy=pulumi.Output.all(bucket.arn, user.arn).apply(
+                lambda arns: json.dumps(workflow_key_policy(arns[0], arns[1]), sort_keys=True)
+            ),
+            opts=child,
+        )
+        key = aws.iam.AccessKey(
+            f"{name}-workflow-data-key-{spec.key_generation}", user=user.name, opts=child
+        )
         uri = f"s3://{spec.name}"
         # A suffixed name is known only after `up`: allow the region's virtual-hosted bucket
         # hosts (S3 serves every bucket of the region at s3.<region> path-style anyway).
@@ -724,6 +753,8 @@ class EksCluster(pulumi.ComponentResource):
             spec=spec,
             egress=((host, "workflow data bucket"),),
             annotations={"eks.amazonaws.com/role-arn": role},
+            access_key_id=key.id,
+            access_key=pulumi.Output.secret(key.secret),
         )
 
     def _autoscaler(

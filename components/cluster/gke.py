@@ -760,6 +760,34 @@ class GkeCluster(pulumi.ComponentResource):
                 member=email.apply(lambda address: f"serviceAccount:{address}"),
                 opts=after_api,
             )
+        # OSMO refuses keyless credentials for gs:// ("Default data credentials are not
+        # supported for GS backend yet") and reaches GCS through its S3 client: an HMAC key of
+        # a service account that can reach this bucket only. A new `keyGeneration` names a new
+        # key: Pulumi creates it, updates the credential Secret, then deletes the old key.
+        data_account = gcp.serviceaccount.Account(
+            f"{name}-workflow-data-sa",
+            project=cluster.project,
+            account_id=service_account_id(cluster.name, "osmo-data"),
+            display_name=display_name(f"OSMO workflow data key on {cluster.name}"),
+            opts=after_api,
+        )
+        grants: list[pulumi.Resource] = []
+        for role in WORKFLOW_BUCKET_ROLES:
+            grants.append(
+                gcp.storage.BucketIAMMember(
+                    f"{name}-workflow-data-sa-{role.split('.')[-1].lower()}",
+                    bucket=bucket.name,
+                    role=role,
+                    member=data_account.email.apply(lambda address: f"serviceAccount:{address}"),
+                    opts=after_api,
+                )
+            )
+        hmac = gcp.storage.HmacKey(
+            f"{name}-workflow-data-hmac-{spec.key_generation}",
+            project=cluster.project,
+            service_account_email=data_account.email,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=grants),
+        )
         uri = pulumi.Output.from_input(bucket_name).apply(lambda b: f"gs://{b}")
         region = cluster.region
         return WorkflowBucket(
@@ -769,6 +797,8 @@ class GkeCluster(pulumi.ComponentResource):
             # Every GCS bucket is reached at the same host.
             egress=((bucket_host(f"gs://{spec.name}", region), "workflow data bucket"),),
             annotations={"iam.gke.io/gcp-service-account": email},
+            access_key_id=hmac.access_id,
+            access_key=pulumi.Output.secret(hmac.secret),
         )
 
 

@@ -70,6 +70,16 @@ DEFAULT_PULL_SECRET = "nvcr-secret"
 DEFAULT_CONTROL_PLANE_NAMESPACE = "osmo"
 
 
+CHART_ROLES = ("osmo-admin", "osmo-user", "osmo-default", "osmo-ctrl", "osmo-backend")
+"""Roles the OSMO service chart defines (deployments/charts/service/values.yaml `roles`)."""
+
+
+def pool_role(pool: str) -> str:
+    """The OSMO role that lets users run workflows in `pool`: `osmo-<pool>`, the name OSMO's own
+    `osmo config set ROLE osmo-<pool> --type pool` gives it (src/cli/config.py create_role)."""
+    return f"osmo-{pool}"
+
+
 @dataclass(frozen=True)
 class TokenSpec:
     """Where the backend bootstrap token comes from, and where it is stored."""
@@ -172,6 +182,16 @@ def parse_osmo(
             "floating tags such as 'latest' drift between nodes",
         )
         ok = False
+    elif (too_old := versions.osmo_image_problem(image_tag)) is not None:
+        # Services before NVIDIA/OSMO 27af88d8a (#1275) drop `services.backendApiTokens` and
+        # reject this backend's token ("Access Token is invalid").
+        problems.add(
+            f"{path}.imageTag",
+            f"{image_tag!r} {too_old}: the backend token flow (services.backendApiTokens) "
+            f"arrived in NVIDIA/OSMO commit {versions.OSMO_TOKEN_FLOW_COMMIT} (#1275); use "
+            f"{'.'.join(map(str, versions.OSMO_MIN_IMAGE_VERSION))} or later",
+        )
+        ok = False
 
     tests = body.get("backendTests", False)
     if not isinstance(tests, bool):
@@ -182,6 +202,13 @@ def parse_osmo(
     if body.get("pool") is not None:
         pool = expect_dns_label(problems, f"{path}.pool", body["pool"])
         ok = ok and pool is not None
+    if pool is not None and pool_role(pool) in CHART_ROLES:
+        problems.add(
+            f"{path}.pool",
+            f"{pool!r} would name its user role {pool_role(pool)!r}, one of the OSMO service "
+            f"chart's own roles ({', '.join(CHART_ROLES)}); choose another pool name",
+        )
+        ok = False
 
     token = _token(
         problems, f"{path}.token", body.get("token"), cfg=cfg, backend_name=name, notices=notices

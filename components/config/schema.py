@@ -490,7 +490,9 @@ def storage_schema() -> Json:
             "endpoint": string("S3-compatible service URL."),
             "region": string("Region.", default="us-east-1"),
             "addressingStyle": string("Addressing style.", enum=list(ADDRESSING_STYLES)),
-            "alsoForLogs": boolean("Use it for workflow_log and workflow_app too.", False),
+            "alsoForLogs": boolean(
+                "Use it for workflow_log and workflow_app too (OSMO's logs API needs them).", True
+            ),
         },
         required=("uri",),
     )
@@ -507,7 +509,15 @@ def storage_schema() -> Json:
                 "Workflow pods' ServiceAccount bound to the bucket's identity.",
                 default="osmo-workflow",
             ),
-            "alsoForLogs": boolean("Use it for workflow_log and workflow_app too.", False),
+            "keyGeneration": {
+                "type": "integer",
+                "minimum": 0,
+                "default": 0,
+                "description": "Bump to issue a new bucket-scoped key for OSMO (rotation).",
+            },
+            "alsoForLogs": boolean(
+                "Use it for workflow_log and workflow_app too (OSMO's logs API needs them).", True
+            ),
         },
         required=("name",),
         doc="A workflow data bucket the stack creates (eks, gke, aks), with workload identity.",
@@ -522,7 +532,9 @@ def storage_schema() -> Json:
                 "Host the OSMO service reaches it at through networking.ingress. Default: the "
                 "in-cluster address."
             ),
-            "alsoForLogs": boolean("Use it for workflow_log and workflow_app too.", False),
+            "alsoForLogs": boolean(
+                "Use it for workflow_log and workflow_app too (OSMO's logs API needs them).", True
+            ),
         },
         required=("bucket",),
         doc="A lab object store (one MinIO server) on an existing cluster.",

@@ -54,8 +54,9 @@ class WorkflowDataSpec:
     """S3-compatible service URL (`override_url`); None for AWS S3 itself."""
     region: str = "us-east-1"
     addressing_style: AddressingStyle | None = None
-    also_logs: bool = False
-    """Use the same bucket and credential for `workflow_log` and `workflow_app` too."""
+    also_logs: bool = True
+    """Use the same bucket and credential for `workflow_log` and `workflow_app` too: without
+    them OSMO's logs API, its log upload and cleanup jobs and its app service fail."""
     access_key_id: str | None = field(default=None, repr=False)
     secret_access_key: str | None = field(default=None, repr=False)
 
@@ -74,7 +75,10 @@ class BucketSpec:
     """The bucket (and its data) outlives `pulumi destroy` unless explicitly opted out."""
     service_account: str = "osmo-workflow"
     """The Kubernetes ServiceAccount in the workflow namespace bound to the cloud identity."""
-    also_logs: bool = False
+    also_logs: bool = True
+    key_generation: int = 0
+    """Rotation generation of the bucket-scoped key OSMO uses (AWS access key, GCS HMAC key,
+    Azure account key1/key2): bumping it issues a new key and updates the credential Secret."""
     random_suffix: bool = False
     """Append a random suffix, generated once and kept in state, to the globally unique name (S3
     and GCS buckets: `<name>-<suffix>`; AKS storage accounts: `<name><suffix>`), so a name taken
@@ -92,7 +96,7 @@ class ObjectStoreSpec:
     ingress_host: str | None = None
     """Host the OSMO service reaches it at through the stack's ingress controller; None: the
     in-cluster address (the service must run in this cluster)."""
-    also_logs: bool = False
+    also_logs: bool = True
 
     @property
     def in_cluster_url(self) -> str:
@@ -185,7 +189,7 @@ def _workflow_data(
             f"{path}.addressingStyle",
             f"{show(style)} is not one of: {', '.join(ADDRESSING_STYLES)}",
         )
-    also_logs = flag(problems, f"{path}.alsoForLogs", given.get("alsoForLogs", False))
+    also_logs = flag(problems, f"{path}.alsoForLogs", given.get("alsoForLogs", True))
     key_id, secret = cfg.get("storageAccessKeyId"), cfg.get("storageSecretAccessKey")
     if key_id is None or secret is None:
         problems.add(
@@ -232,6 +236,7 @@ _BUCKET_KEYS = (
     "serviceAccount",
     "alsoForLogs",
     "randomSuffix",
+    "keyGeneration",
 )
 
 
@@ -276,7 +281,12 @@ def _bucket(problems: Problems, path: str, value: Any, cluster_kind: str) -> Buc
     account = body.get("serviceAccount", "osmo-workflow")
     if not isinstance(account, str) or dns1123_label_problem(account) is not None:
         problems.add(f"{path}.serviceAccount", f"{show(account)} is not a DNS-1123 label")
-    also_logs = flag(problems, f"{path}.alsoForLogs", body.get("alsoForLogs", False))
+    also_logs = flag(problems, f"{path}.alsoForLogs", body.get("alsoForLogs", True))
+    generation = body.get("keyGeneration", 0)
+    if isinstance(generation, bool) or not isinstance(generation, int) or generation < 0:
+        problems.add(
+            f"{path}.keyGeneration", f"must be a whole number >= 0, got {show(generation)}"
+        )
     if len(problems.lines) > before:
         return None
     return BucketSpec(
@@ -287,6 +297,7 @@ def _bucket(problems: Problems, path: str, value: Any, cluster_kind: str) -> Buc
         service_account=str(account),
         also_logs=bool(also_logs),
         random_suffix=bool(suffixed),
+        key_generation=int(generation),
     )
 
 
@@ -334,7 +345,7 @@ def _object_store(
     host = body.get("ingressHost")
     if host is not None and (not isinstance(host, str) or dns1123_subdomain_problem(host)):
         problems.add(f"{path}.ingressHost", f"{show(host)} is not a host name")
-    also_logs = flag(problems, f"{path}.alsoForLogs", body.get("alsoForLogs", False))
+    also_logs = flag(problems, f"{path}.alsoForLogs", body.get("alsoForLogs", True))
     if len(problems.lines) > before:
         return None
     return ObjectStoreSpec(

@@ -180,7 +180,7 @@ def test_imds_and_key_rotation_on_eks() -> None:
             "aks",
             "azure-native:storage:StorageAccount",
             "osmo-cluster-workflow-storage",
-            "allowSharedKeyAccess",
+            "allowBlobPublicAccess",
             True,
         ),
     ],
@@ -222,6 +222,8 @@ def test_a_config_opt_out_still_needs_the_policy_allow() -> None:
     values = test_eks_cluster.eks_config(
         endpoint={"publicAccessCidrs": ["0.0.0.0/0"], "allowPublicFromAnywhere": True}
     )
+    # The config refuses the switch alone (components/config: both steps or neither).
+    values["osmo-backend:policy"] = {"allow": ["OSMO-EKS-001"]}
     found = policy.evaluate(r.to_json() for r in run_main(values).resources)
     assert [f.check.id for f in policy.blocking(found, ())] == ["OSMO-EKS-001"]
     assert policy.blocking(found, ["OSMO-EKS-001"]) == []

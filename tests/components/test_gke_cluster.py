@@ -606,10 +606,14 @@ def test_two_clusters_whose_long_names_differ_at_the_end_share_a_project_without
                 and ("accountId" in r.raw_inputs or "name" in r.raw_inputs)
             }
         )
-    assert len(names[0]) == len(names[1]) == 9
+    assert len(names[0]) == len(names[1]) == 10
     assert names[0] & names[1] == set()
     accounts = sorted(n for t, n in names[0] if t == "gcp:serviceaccount/account:Account")
-    assert accounts == ["osmo-prod-us-c-f050f1-workflow", "osmo-prod-us-central1-a-nodes"]
+    assert accounts == [
+        "osmo-prod-us-5cfb04-osmo-data",
+        "osmo-prod-us-c-f050f1-workflow",
+        "osmo-prod-us-central1-a-nodes",
+    ]
 
 
 def test_workload_identity_waits_for_the_cluster_and_display_names_fit() -> None:

@@ -134,11 +134,12 @@ def test_the_control_plane_gets_the_generated_credential_as_a_secret_only() -> N
         "addressing_style": "path",
     }
     workflow = rec.raw_outputs["osmo_service_values"]["services"]["configs"]["workflow"]
-    assert workflow == {
-        "workflow_data": {
-            "credential": {"secretName": "osmo-workflow-data-cred-lab-backend"},
-            "base_url": "s3://osmo-workflows",
-        }
+    credential = {"credential": {"secretName": "osmo-workflow-data-cred-lab-backend"}}
+    # Logs and app data use the store too by default (without them OSMO's logs API fails).
+    assert {k: v for k, v in workflow.items() if k != "backend_images"} == {
+        "workflow_data": {**credential, "base_url": "s3://osmo-workflows"},
+        "workflow_log": credential,
+        "workflow_app": credential,
     }
     assert password not in str(rec.outputs)
 

@@ -7,13 +7,14 @@ from functools import cache
 from typing import Any
 
 import pytest
+from pulumi.runtime import rpc
 
 from components.config import ConfigError, load_spec
 from offline import engine
 from tests.components.test_aks_cluster import aks_config
 from tests.components.test_eks_cluster import eks_config
 from tests.components.test_gke_cluster import gke_config
-from tests.harness import REPO, config, encode, run_main
+from tests.harness import REPO, SAMPLE_KUBECONFIG, config, encode, run_main
 
 BUCKETS = {"eks": "osmo-usw2-workflows", "gke": "osmo-usc1-workflows", "aks": "osmoeusworkflows"}
 MAKERS = {"eks": eks_config, "gke": gke_config, "aks": aks_config}
@@ -115,12 +116,24 @@ def test_gcs_bucket_and_its_bucket_scoped_grants() -> None:
     assert bucket.options["retainOnDelete"] is True
     email = "osmo-usc1-workflow@osmo-test-1.iam.gserviceaccount.com"
     grants = {
-        r.raw_inputs["role"]: (r.raw_inputs["bucket"], r.raw_inputs["member"])
+        r.name: (r.raw_inputs["role"], r.raw_inputs["bucket"], r.raw_inputs["member"])
         for r in rec.by_type("gcp:storage/bucketIAMMember:BucketIAMMember")
     }
+    key_account = "osmo-usc1-osmo-data@osmo-test-1.iam.gserviceaccount.com"
     assert grants == {
-        "roles/storage.objectUser": ("osmo-usc1-workflows", f"serviceAccount:{email}"),
-        "roles/storage.objectViewer": ("osmo-usc1-workflows", f"serviceAccount:{email}"),
+        f"osmo-cluster-workflow-bucket-{role.split('.')[-1].lower()}": (
+            role,
+            "osmo-usc1-workflows",
+            f"serviceAccount:{email}",
+        )
+        for role in ("roles/storage.objectUser", "roles/storage.objectViewer")
+    } | {
+        f"osmo-cluster-workflow-data-sa-{role.split('.')[-1].lower()}": (
+            role,
+            "osmo-usc1-workflows",
+            f"serviceAccount:{key_account}",
+        )
+        for role in ("roles/storage.objectUser", "roles/storage.objectViewer")
     }
     # No project-wide role for the workflow identity.
     assert not [r for r in rec.by_type("gcp:projects/iAMMember:IAMMember") if "workflow" in r.name]
@@ -134,7 +147,7 @@ def test_gcs_bucket_and_its_bucket_scoped_grants() -> None:
     }
 
 
-def test_azure_storage_account_without_shared_keys_and_a_federated_identity() -> None:
+def test_azure_storage_account_with_its_key_for_osmo_and_a_federated_identity() -> None:
     rec = recording("aks")
     account = rec.get("azure-native:storage:StorageAccount", "osmo-cluster-workflow-storage")
     inputs = account.raw_inputs
@@ -142,7 +155,10 @@ def test_azure_storage_account_without_shared_keys_and_a_federated_identity() ->
     assert inputs["kind"] == "StorageV2"
     assert inputs["sku"] == {"name": "Standard_ZRS"}
     assert inputs["allowBlobPublicAccess"] is False
-    assert inputs["allowSharedKeyAccess"] is False
+    # OSMO's static Azure credential is a connection string with the account key
+    # (NVIDIA/OSMO src/lib/data/storage/backends/azure.py:288-298 create_client:
+    # BlobServiceClient.from_connection_string; :757-760 copies sign a SAS with its AccountKey).
+    assert inputs["allowSharedKeyAccess"] is True
     assert inputs["enableHttpsTrafficOnly"] is True
     assert inputs["minimumTlsVersion"] == "TLS1_2"
     assert account.options["retainOnDelete"] is True
@@ -235,10 +251,31 @@ def test_service_values_carry_the_bucket_and_the_identity_template(
 ) -> None:
     rec = recording(kind)
     configs = service_values(rec)
+    # Workflow data goes through a static credential on every cloud: workflow pods get the
+    # credential's `to_decrypted_dict()` as their data config (NVIDIA/OSMO
+    # src/utils/job/task.py:2727-2731, create_config_dict at :105-121), osmo-ctrl copies it in
+    # place for task inputs and outputs (src/runtime/cmd/ctrl/ctrl.go:1090-1092, :1133-1135)
+    # and runs `osmo data` (src/runtime/pkg/data/data.go:364, :392), whose credential lookup
+    # reads `access_key_id` unconditionally (src/lib/data/storage/credentials/credentials.py:
+    # 197-199, called from src/lib/data/storage/backends/common.py:302): a keyless credential
+    # is a KeyError there. Logs and app data use it too (on by default).
+    name = "osmo-workflow-data-cred-lab-backend"
     assert configs["workflow"] == {
-        "workflow_data": {"credential": {"endpoint": uri, "region": region}, "base_url": uri}
+        "backend_images": {
+            "init": "nvcr.io/nvidia/osmo/init-container:6.4.0",
+            "client": "nvcr.io/nvidia/osmo/client:6.4.0",
+        },
+        "workflow_data": {"credential": {"secretName": name}, "base_url": uri},
+        "workflow_log": {"credential": {"secretName": name}},
+        "workflow_app": {"credential": {"secretName": name}},
     }
-    assert "secretRefs" not in configs
+    # The chart mounts every secretRefs entry (deployments/charts/service/values.yaml:872-881).
+    assert configs["secretRefs"] == [{"secretName": name}]
+    credential = rec.raw_outputs["workflow_data_credential"]
+    assert rpc.is_rpc_secret(credential)
+    keys = engine.unwrap_secrets(credential)
+    assert sorted(keys) == ["access_key", "access_key_id", "endpoint", "region"]
+    assert (keys["endpoint"], keys["region"]) == (uri, region)
     template = configs["podTemplates"]["lab-backend-workflow-identity"]
     assert template["spec"] == {"serviceAccountName": "osmo-workflow"}
     assert template.get("metadata", {}).get("labels") == labels
@@ -257,15 +294,127 @@ def test_service_values_carry_the_bucket_and_the_identity_template(
     assert expected in hosts
 
 
-def test_opting_out_of_retention_and_versioning_and_into_logs() -> None:
-    rec = run_main(with_bucket("gke", retainOnDelete=False, versioning=False, alsoForLogs=True))
+def test_s3_key_is_an_iam_user_limited_to_the_bucket() -> None:
+    rec = recording("eks")
+    user = rec.get("aws:iam/user:User", "osmo-cluster-workflow-data-user")
+    assert user.raw_inputs["path"] == "/osmo-backend/"
+    policy = json.loads(
+        rec.get(
+            "aws:iam/userPolicy:UserPolicy", "osmo-cluster-workflow-data-user-policy"
+        ).raw_inputs["policy"]
+    )
+    arn = "arn:aws:s3:::osmo-usw2-workflows"
+    user_arn = "arn:aws:iam::000000000000:user/osmo-cluster-workflow-data-user"
+    # OSMO's S3 check on a static key simulates the key's own user's policy
+    # (NVIDIA/OSMO src/lib/data/storage/backends/backends.py:543-579: get_caller_identity, then
+    # simulate_principal_policy(PolicySourceArn=<caller>)): allowed on that user only.
+    assert policy["Statement"] == [
+        {"Effect": "Allow", "Action": ["s3:ListBucket", "s3:GetBucketLocation"], "Resource": arn},
+        {
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+            "Resource": f"{arn}/*",
+        },
+        {"Effect": "Allow", "Action": "iam:SimulatePrincipalPolicy", "Resource": user_arn},
+    ]
+    key = rec.get("aws:iam/accessKey:AccessKey", "osmo-cluster-workflow-data-key-0")
+    assert key.raw_inputs["user"] == "osmo-cluster-workflow-data-user"
+    assert key.parent is not None
+    assert key.parent.endswith("::osmo-cluster")
+    keys = engine.unwrap_secrets(rec.raw_outputs["workflow_data_credential"])
+    assert keys["access_key_id"] == "osmo-cluster-workflow-data-key-0-id"
+    assert keys["access_key"] == "offline-fake-secret-osmo-cluster-workflow-data-key-0"
+
+
+def test_gcs_key_is_an_hmac_key_of_a_bucket_only_service_account() -> None:
+    rec = recording("gke")
+    account = rec.get("gcp:serviceaccount/account:Account", "osmo-cluster-workflow-data-sa")
+    assert account.raw_inputs["accountId"] == "osmo-usc1-osmo-data"
+    email = "osmo-usc1-osmo-data@osmo-test-1.iam.gserviceaccount.com"
+    # No project-wide role for it: only the bucket's (see the grants test).
+    assert not [
+        r for r in rec.by_type("gcp:projects/iAMMember:IAMMember") if email in str(r.raw_inputs)
+    ]
+    # OSMO refuses keyless credentials for gs:// (NVIDIA/OSMO
+    # src/lib/data/storage/backends/backends.py:734-737 "Default data credentials are not
+    # supported for GS backend yet") and reaches GCS with its S3 client at
+    # https://storage.googleapis.com (GSBackend.endpoint, backends.py:676-678, used when the
+    # credential has no override_url: Boto3Backend.client_factory, backends.py:214-215).
+    hmac = rec.get("gcp:storage/hmacKey:HmacKey", "osmo-cluster-workflow-data-hmac-0")
+    assert hmac.raw_inputs["serviceAccountEmail"] == email
+    assert hmac.raw_inputs["project"] == "osmo-test-1"
+    grants = [
+        r.urn
+        for r in rec.by_type("gcp:storage/bucketIAMMember:BucketIAMMember")
+        if "workflow-data-sa" in r.name
+    ]
+    assert sorted(hmac.options["dependsOn"]) == sorted(grants)
+    keys = engine.unwrap_secrets(rec.raw_outputs["workflow_data_credential"])
+    assert keys["access_key_id"] == "GOOGOFFLINEFAKE-osmo-cluster-workflow-data-hmac-0"
+    assert "override_url" not in keys
+
+
+def test_azure_key_is_the_account_key_in_a_connection_string() -> None:
+    rec = recording("aks")
+    assert "azure-native:storage:listStorageAccountKeys" in rec.invokes
+    keys = engine.unwrap_secrets(rec.raw_outputs["workflow_data_credential"])
+    # As NVIDIA/OSMO's own script stores it (deployments/scripts/storage/azure-blob.sh:150,
+    # :166-167): access_key_id the account, access_key the connection string.
+    assert keys["access_key_id"] == "osmoeusworkflows"
+    assert keys["access_key"] == (
+        "DefaultEndpointsProtocol=https;AccountName=osmoeusworkflows;"
+        "AccountKey=offline-fake-key1-osmoeusworkflows;EndpointSuffix=core.windows.net"
+    )
+
+
+@pytest.mark.parametrize(
+    ("kind", "type_", "name", "found"),
+    [
+        ("eks", "aws:iam/accessKey:AccessKey", "osmo-cluster-workflow-data-key-3", "-key-3-id"),
+        ("gke", "gcp:storage/hmacKey:HmacKey", "osmo-cluster-workflow-data-hmac-3", "-hmac-3"),
+        ("aks", None, None, "AccountKey=offline-fake-key2-"),
+    ],
+)
+def test_key_generation_issues_a_new_key(
+    kind: str, type_: str | None, name: str | None, found: str
+) -> None:
+    rec = run_main(with_bucket(kind, keyGeneration=3))
+    if type_ is not None:
+        assert [r.name for r in rec.by_type(type_)] == [name]
+    keys = engine.unwrap_secrets(rec.raw_outputs["workflow_data_credential"])
+    assert found in keys["access_key_id"] + keys["access_key"]
+
+
+def test_control_plane_gets_the_bucket_key_as_the_credential_secret() -> None:
+    values = with_bucket("eks")
+    values["osmo-backend:osmo"] = {
+        **values["osmo-backend:osmo"],
+        "controlPlane": {"name": "osmo-service", "kubeconfig": str(SAMPLE_KUBECONFIG)},
+    }
+    rec = run_main(values)
+    secret = rec.get(
+        "kubernetes:core/v1:Secret", "osmo-connection-control-plane-storage-credential"
+    )
+    assert secret.provider is not None
+    assert secret.provider.endswith("::osmo-connection-control-plane-k8s")
+    assert secret.inputs["metadata"] == {
+        "name": "osmo-workflow-data-cred-lab-backend",
+        "namespace": "osmo",
+    }
+    assert secret.inputs["stringData"] == "[secret]"
+    data = engine.unwrap_secrets(secret.raw_inputs)["stringData"]
+    assert data["access_key"] == "offline-fake-secret-osmo-cluster-workflow-data-key-0"
+    assert data["endpoint"] == "s3://osmo-usw2-workflows"
+
+
+def test_opting_out_of_retention_versioning_and_logs() -> None:
+    rec = run_main(with_bucket("gke", retainOnDelete=False, versioning=False, alsoForLogs=False))
     bucket = rec.get("gcp:storage/bucket:Bucket", "osmo-cluster-workflow-bucket")
     assert bucket.options["retainOnDelete"] is False
     assert bucket.raw_inputs["versioning"] == {"enabled": False}
     workflow = service_values(rec)["workflow"]
-    credential = {"endpoint": "gs://osmo-usc1-workflows", "region": "us-central1"}
-    assert workflow["workflow_log"] == {"credential": credential}
-    assert workflow["workflow_app"] == {"credential": credential}
+    assert "workflow_log" not in workflow
+    assert "workflow_app" not in workflow
 
 
 def problems(values: dict[str, Any]) -> tuple[str, ...]:
@@ -302,6 +451,11 @@ S = "osmo-backend:storage.bucket"
             "eks",
             {"name": "osmo-data", "retainOnDelete": "no"},
             f"{S}.retainOnDelete: must be true or false",
+        ),
+        (
+            "gke",
+            {"name": "osmo-data", "keyGeneration": -1},
+            f"{S}.keyGeneration: must be a whole number >= 0, got -1",
         ),
     ],
 )
@@ -402,9 +556,11 @@ def test_a_random_suffix_makes_the_bucket_name_unique(
     uri = f"{scheme}://{name}"
     workflow = service_values(rec)["workflow"]
     assert workflow["workflow_data"] == {
-        "credential": {"endpoint": uri, "region": {"eks": "us-west-2", "gke": "us-central1"}[kind]},
+        "credential": {"secretName": "osmo-workflow-data-cred-lab-backend"},
         "base_url": uri,
     }
+    credential = engine.unwrap_secrets(rec.raw_outputs["workflow_data_credential"])
+    assert credential["endpoint"] == uri
     hosts = {e["host"] for e in rec.raw_outputs["egress_allowlist"]}
     assert host in hosts
     # Without the flag there is no suffix.

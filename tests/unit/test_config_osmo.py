@@ -120,7 +120,7 @@ def test_control_plane_defaults_its_namespace() -> None:
         ),
         (
             {"serviceUrl": None},
-            "osmo-backend:osmo.serviceUrl: must be a non-empty string, got None",
+            "osmo-backend:osmo.serviceUrl: is required",
         ),
         (
             {"routerAddress": "https://osmo.example.com"},
@@ -189,7 +189,7 @@ def test_control_plane_defaults_its_namespace() -> None:
         ),
         (
             {"controlPlane": {"kubeconfig": str(SAMPLE_KUBECONFIG)}},
-            "osmo-backend:osmo.controlPlane.name: must be a non-empty string, got None",
+            "osmo-backend:osmo.controlPlane.name: is required",
         ),
     ],
 )
@@ -334,3 +334,45 @@ def test_valid_overrides_and_gpu_operator_off() -> None:
     assert s.operators.backend_operator.values == {
         "services": {"backendWorker": {"extraRBACRules": []}}
     }
+
+
+@pytest.mark.parametrize(
+    ("tag", "why"),
+    [
+        ("6.3.1", "is older than 6.4.0"),
+        ("v6.2.10", "is older than 6.4.0"),
+        ("2026.08.10.abc1234.stg1", "is a build from before 2026.08.11"),
+    ],
+)
+def test_image_tags_older_than_the_backend_token_flow_are_refused(tag: str, why: str) -> None:
+    # `services.backendApiTokens` and the backend token directory arrived in NVIDIA/OSMO
+    # 27af88d8a (#1275, 2026-08-11); no release tag contains it (`git tag --contains` is
+    # empty; the newest, 6.3.1, predates it) and the charts say 1.4.0 / 6.4.0 both before and
+    # after it (deployments/charts/service/Chart.yaml). Dated builds are tagged
+    # YYYY.MM.DD.<hash>.stgN (.github/workflows/deployment-test.yaml:170-172).
+    assert problems(
+        osmo(backendName="lab", serviceUrl="https://osmo.example.com", imageTag=tag)
+    ) == (
+        f"osmo-backend:osmo.imageTag: {tag!r} {why}: the backend token flow "
+        "(services.backendApiTokens) arrived in NVIDIA/OSMO commit 27af88d8a (#1275); use "
+        "6.4.0 or later",
+    )
+
+
+@pytest.mark.parametrize(
+    "tag", ["6.4.0", "v6.4.1", "7.0.0", "2026.08.11.abc1234.stg1", "6.4.0-rc1"]
+)
+def test_image_tags_with_the_token_flow_are_accepted(tag: str) -> None:
+    assert spec(osmo(backendName="lab", serviceUrl="https://osmo.example.com", imageTag=tag))
+
+
+@pytest.mark.parametrize("pool", ["admin", "user", "default", "ctrl", "backend"])
+def test_a_pool_whose_role_would_replace_a_chart_role_is_refused(pool: str) -> None:
+    # The chart's roles (NVIDIA/OSMO deployments/charts/service/values.yaml:772-832); each pool
+    # gets the role `osmo-<pool>` (src/cli/config.py:618-620 names pool roles so).
+    found = problems(osmo(backendName="lab", serviceUrl="https://osmo.example.com", pool=pool))
+    assert found == (
+        f"osmo-backend:osmo.pool: {pool!r} would name its user role 'osmo-{pool}', one of the "
+        "OSMO service chart's own roles (osmo-admin, osmo-user, osmo-default, osmo-ctrl, "
+        "osmo-backend); choose another pool name",
+    )

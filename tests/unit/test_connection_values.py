@@ -5,7 +5,14 @@ import json
 
 from components.cluster.base import GPU_TOLERATION, NodeRole
 from components.config import TOKEN_PATTERN
-from components.connection import dockerconfigjson, service_values, token_slots, urlsafe_token
+from components.config.osmo import CHART_ROLES
+from components.connection import (
+    control_plane_steps,
+    dockerconfigjson,
+    service_values,
+    token_slots,
+    urlsafe_token,
+)
 from tests.unit.test_operator_values import osmo
 
 
@@ -49,6 +56,7 @@ def test_service_values_wire_backend_pool_and_pod_templates() -> None:
     configs = services["configs"]
     assert configs["enabled"] is True
     assert configs["backends"] == {
+        "default": None,
         "lab": {
             "description": "OSMO backend lab (managed by osmo-backend)",
             "k8s_namespace": "osmo-workflows",
@@ -58,7 +66,7 @@ def test_service_values_wire_backend_pool_and_pod_templates() -> None:
                 "scheduler_name": "kai-scheduler",
                 "scheduler_timeout": 30,
             },
-        }
+        },
     }
     pool = configs["pools"]["lab"]
     assert pool["backend"] == "lab"
@@ -85,3 +93,52 @@ def test_without_gpu_nodes_the_pool_defaults_to_cpu() -> None:
     pool = values["services"]["configs"]["pools"]["lab"]
     assert pool["default_platform"] == "cpu"
     assert list(pool["platforms"]) == ["cpu"]
+
+
+def test_each_pool_gets_a_user_role_mapped_to_osmo_user() -> None:
+    # The chart's osmo-user grants workflow:* on pool/default only (NVIDIA/OSMO
+    # deployments/charts/service/values.yaml:780-801; release note 6.3.1 "Default osmo-user role
+    # narrowed to default pool"). Restating osmo-user would conflict between fragments (Helm
+    # replaces its policies list); a role per pool named as OSMO's CLI names one
+    # (src/cli/config.py:611-631 create_role: `osmo-<pool>`), mapped to the same IdP role, merges.
+    roles = service_values(osmo(), {})["services"]["configs"]["roles"]
+    assert roles == {
+        "osmo-lab": {
+            "description": "Run workflows in pool lab (managed by osmo-backend)",
+            "policies": [{"effect": "Allow", "actions": ["workflow:*"], "resources": ["pool/lab"]}],
+            "external_roles": ["osmo-user"],
+        }
+    }
+    assert not set(roles) & set(CHART_ROLES)
+
+
+def test_configmap_mode_states_what_database_mode_would_default() -> None:
+    # With services.configs.enabled the service loads the ConfigMap (config_file) and skips
+    # create_default_pool, set_default_backend_images and set_default_service_url (NVIDIA/OSMO
+    # src/service/core/service.py:461-491); the chart fills service_base_url only from
+    # services.service.hostname and only when `configs.service` is non-empty
+    # (deployments/charts/service/templates/configs.yaml:29-37). The fragment states both, and
+    # drops the chart's placeholder backend and pool (values.yaml:833-862), served by no operator.
+    configs = service_values(osmo(), {})["services"]["configs"]
+    assert configs["enabled"] is True
+    assert configs["service"] == {"service_base_url": "https://osmo.example.com"}
+    # backend_images fields: src/utils/connectors/postgres.py:1732-1740 (OsmoImageConfig); the
+    # tag the service would derive: service.py:312-320 (<location>/init-container:<tag>).
+    assert configs["workflow"]["backend_images"] == {
+        "init": "nvcr.io/nvidia/osmo/init-container:6.4.0",
+        "client": "nvcr.io/nvidia/osmo/client:6.4.0",
+    }
+    assert configs["backends"]["default"] is None
+    assert configs["pools"]["default"] is None
+
+
+def test_control_plane_steps_read_the_secret_outputs_never_the_values() -> None:
+    steps = control_plane_steps(osmo(), has_data=True)
+    assert steps == [
+        "service side: kubectl -n osmo create secret generic tok --from-file=token=<(pulumi stack "
+        "output backend_token --show-secrets | tr -d '\\n')",
+        "service side: kubectl -n osmo create secret generic osmo-workflow-data-cred-lab "
+        "--from-env-file=<(pulumi stack output workflow_data_credential --show-secrets --json | "
+        "jq -r 'to_entries[] | \"\\(.key)=\\(.value)\"')",
+    ]
+    assert control_plane_steps(osmo(), has_data=False) == steps[:1]

@@ -4,9 +4,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pulumi.runtime import rpc
 
 from components.config import ConfigError, StackSpec, load_spec
-from components.connection import storage_credential, workflow_storage_values
+from components.connection import (
+    control_plane_steps,
+    storage_credential,
+    workflow_storage_values,
+)
 from offline import engine, plan
 from offline.service_values import merge
 from tests.harness import REPO, SAMPLE_KUBECONFIG, config, encode, run_main
@@ -189,7 +194,7 @@ def test_control_plane_gets_the_credential_secret_and_the_service_the_bucket(
     configs = rec.outputs["osmo_service_values"]["services"]["configs"]
     name = "osmo-workflow-data-cred-lab-backend"
     assert configs["secretRefs"] == [{"secretName": name}]
-    assert configs["workflow"] == {
+    assert {k: v for k, v in configs["workflow"].items() if k != "backend_images"} == {
         "workflow_data": {
             "credential": {"secretName": name},
             "base_url": "s3://osmo-lab/workflows",
@@ -204,9 +209,33 @@ def test_control_plane_gets_the_credential_secret_and_the_service_the_bucket(
 
 
 def test_without_a_control_plane_only_the_fragment_names_the_secret() -> None:
-    rec = run_main(with_keys(config(storage={"workflowData": BUCKET})), secret_keys=KEYS)
+    values = with_keys(config(storage={"workflowData": BUCKET}))
+    rec = run_main(values, secret_keys=KEYS)
     assert not [r for r in rec.resources if "storage-credential" in r.name]
     assert "workflow" in rec.outputs["osmo_service_values"]["services"]["configs"]
+    # The API Deployment mounts each backend token Secret and each secretRefs entry without
+    # `optional` (NVIDIA/OSMO deployments/charts/service/templates/api-service.yaml:282-290):
+    # the values leave the stack as secret outputs, and the plan prints how to create them.
+    token = rec.raw_outputs["backend_token"]
+    credential = rec.raw_outputs["workflow_data_credential"]
+    assert rpc.is_rpc_secret(token)
+    assert rpc.is_rpc_secret(credential)
+    assert engine.unwrap_secrets(credential)["access_key"] == "planted-secret-access-key"
+    steps = control_plane_steps(spec(values).osmo, has_data=True)
+    assert [m for _, m in rec.logs if m.startswith("service side:")] == steps
+    assert {level for level, m in rec.logs if m in steps} == {"info"}
+
+
+def test_logs_and_app_data_use_the_workflow_store_by_default() -> None:
+    # Without workflow_log the logs API and the log upload/cleanup jobs fail, without
+    # workflow_app the app service: NVIDIA/OSMO src/service/core/workflow/workflow_service.py:817,
+    # :851, :890, :922, src/utils/job/jobs.py:393, :1503 and src/service/core/app/
+    # app_service.py:100 raise when the credential is None.
+    data = spec(with_keys(config(storage={"workflowData": BUCKET}))).storage.workflow_data
+    assert data is not None
+    assert data.also_logs is True
+    workflow = workflow_storage_values(data, "lab")["workflow"]
+    assert set(workflow) == {"workflow_data", "workflow_log", "workflow_app"}
 
 
 def test_secret_refs_of_two_backends_merge_by_secret_name() -> None:
