@@ -34,9 +34,19 @@ class Problems:
     """Collects `path: reason` lines; `check()` raises them all at once."""
 
     lines: list[str] = field(default_factory=list[str])
+    suggested: set[str] = field(default_factory=set[str])
+    """Paths an unknown key's "did you mean" named: the typo is the one line about them."""
+    opt_outs: dict[str, str] = field(default_factory=dict[str, str])
+    """Config switches set to opt out of a secure default (path -> the security check id the
+    stack must also list under policy.allow: two explicit steps)."""
 
     def add(self, path: str, reason: str) -> None:
         self.lines.append(f"{path}: {reason}")
+
+    def required(self, path: str, reason: str = "is required") -> None:
+        """A value that is not set, unless a misspelling of its key was already reported."""
+        if path not in self.suggested:
+            self.add(path, reason)
 
     def check(self) -> None:
         if self.lines:
@@ -110,6 +120,8 @@ def unknown_keys(
     for key in sorted(set(given) - set(allowed_list)):
         close = difflib.get_close_matches(key, allowed_list, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
+        if close and close[0] not in given:
+            problems.suggested.add(f"{path}{separator}{close[0]}")
         problems.add(
             f"{path}{separator}{key}",
             f"unknown key{hint} (allowed: {', '.join(allowed_list)})",
@@ -123,9 +135,19 @@ def expect_mapping(problems: Problems, path: str, value: Any) -> Mapping[str, An
     return None
 
 
+def missing(problems: Problems, path: str, value: Any) -> bool:
+    """True (and reported "is required") when `value` is not set."""
+    if value is None:
+        problems.required(path)
+        return True
+    return False
+
+
 def expect_str(problems: Problems, path: str, value: Any) -> str | None:
     if isinstance(value, str) and value != "":
         return value
+    if missing(problems, path, value):
+        return None
     problems.add(path, f"must be a non-empty string, got {show(value)}")
     return None
 

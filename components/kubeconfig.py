@@ -4,6 +4,7 @@ Error text never quotes kubeconfig content: a YAML error reports line and column
 file holds credentials.
 """
 
+import ipaddress
 import os
 import stat
 from collections.abc import Mapping
@@ -56,6 +57,32 @@ def read_file(problems: Problems, path_label: str, path: Path) -> str | None:
         )
     except (OSError, UnicodeDecodeError) as err:
         problems.add(path_label, f"kubeconfig file {str(path)!r} cannot be read: {err}")
+    return None
+
+
+def _loopback(host: str) -> bool:
+    """`localhost` or a loopback IP (127.0.0.0/8, ::1)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _server_problem(cluster: str, server: str) -> str | None:
+    """An https:// URL with a host; plain http:// only to a loopback address."""
+    parsed = urlparse(server)
+    if parsed.scheme not in ("https", "http") or not parsed.hostname:
+        return (
+            f"cluster {cluster!r} has server {show(server)}; expected an https:// URL with a host"
+        )
+    if parsed.scheme == "http" and not _loopback(parsed.hostname):
+        return (
+            f"cluster {cluster!r} has server {show(server)}: plain http:// sends the "
+            "credentials unencrypted; use the API server's https:// URL (http:// is accepted "
+            "only for a loopback address, such as a local kind cluster or a tunnel)"
+        )
     return None
 
 
@@ -163,13 +190,8 @@ def check(
             path_label, f"cluster {cluster_name!r} of context {context!r} has no server URL"
         )
         return None
-    parsed = urlparse(server)
-    if parsed.scheme not in ("https", "http") or not parsed.hostname:
-        problems.add(
-            path_label,
-            f"cluster {cluster_name!r} has server {show(server)}; "
-            "expected an https:// URL with a host",
-        )
+    if (reason := _server_problem(cluster_name, server)) is not None:
+        problems.add(path_label, reason)
         return None
     user_name = ctx.get("user")
     if isinstance(user_name, str) and user_name and user_name not in users:

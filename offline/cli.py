@@ -5,27 +5,59 @@ stderr, no traceback); 1 the program or the offline engine failed.
 """
 
 import argparse
+import fnmatch
+import gc
 import json
 import os
 import runpy
 import shutil
 import sys
+import traceback
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from components.config import ConfigError, StackSpec, load_spec
 from offline import fleet
-from offline.stackfile import Project, StackConfig, StackFileError, find_project, load_stack_config
+from offline.fleet import REFERENCE_STACKS
+from offline.stackfile import (
+    Project,
+    StackConfig,
+    StackFileError,
+    find_project,
+    load_stack_config,
+    stack_name,
+)
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_INVALID = 2
 
 
+_EXIT_CODES = (
+    "exit codes: 0 success; 2 invalid input (a stack file, config or option: one `path: reason` "
+    "line each on stderr); 1 a failure (the program or the offline engine{more})"
+)
+
+
+def _help(examples: Sequence[str], exit_codes: str = _EXIT_CODES.format(more="")) -> str:
+    return "examples:\n" + "\n".join(f"  {e}" for e in examples) + "\n\n" + exit_codes
+
+
 def _parser() -> argparse.ArgumentParser:
+    raw = argparse.RawDescriptionHelpFormatter
     parser = argparse.ArgumentParser(
         prog="osmo-backend",
         description="Offline tools for the osmo-backend Pulumi project (no Pulumi CLI needed).",
+        formatter_class=raw,
+        epilog=_help(
+            [
+                "osmo-backend init --kind eks --name east   # writes stacks/Pulumi.east.yaml",
+                "osmo-backend validate --stack east",
+                "osmo-backend plan --stack east             # what `pulumi up` would create",
+                "osmo-backend SUBCOMMAND --help             # each subcommand's examples",
+            ]
+        ),
     )
     parser.add_argument(
         "--project-dir",
@@ -35,14 +67,75 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    def stack_args(p: argparse.ArgumentParser) -> None:
+    def stack_args(p: argparse.ArgumentParser, many: bool = False) -> None:
         which = p.add_mutually_exclusive_group(required=True)
-        which.add_argument("--stack", help="stack name: reads <stackConfigDir>/Pulumi.NAME.yaml")
-        which.add_argument("--config-file", type=Path, help="any stack config file")
+        if many:
+            which.add_argument(
+                "--stack",
+                action="append",
+                help="stack name (reads <stackConfigDir>/Pulumi.NAME.yaml) or glob; repeat it to "
+                "plan several stacks in one run, which loads the SDKs once",
+            )
+        else:
+            which.add_argument(
+                "--stack", help="stack name: reads <stackConfigDir>/Pulumi.NAME.yaml"
+            )
+        which.add_argument(
+            "--config-file",
+            type=Path,
+            help="any stack config file (Pulumi.NAME.yaml or NAME.yaml names the stack NAME)",
+        )
 
-    plan = sub.add_parser("plan", help="run the program against a recording engine; write the plan")
-    stack_args(plan)
-    plan.add_argument("--out", type=Path, help="output directory (default: build/plan/NAME)")
+    init = sub.add_parser(
+        "init",
+        help="write a commented starter stack file that validates",
+        description="Write <stackConfigDir>/Pulumi.NAME.yaml: a commented starter for one "
+        "cluster kind, with the schema comment for editors. Values marked CHANGE are "
+        "placeholders to replace.",
+        formatter_class=raw,
+        epilog=_help(
+            [
+                "osmo-backend init --kind eks --name east",
+                "osmo-backend init --kind existing --name lab --kubeconfig ~/.kube/lab.yaml",
+                "osmo-backend init --kind gke --name euw4 --force   # overwrite the file",
+            ]
+        ),
+    )
+    init.add_argument("--kind", required=True, choices=["eks", "gke", "aks", "existing"])
+    init.add_argument(
+        "--name", required=True, help="stack name, also the cluster and backend name (DNS label)"
+    )
+    init.add_argument(
+        "--kubeconfig",
+        default="~/.kube/config",
+        help="kind existing: the kubeconfig file (default: ~/.kube/config)",
+    )
+    init.add_argument("--force", action="store_true", help="overwrite an existing stack file")
+
+    plan = sub.add_parser(
+        "plan",
+        help="run the program against a recording engine; write the plan",
+        description="Run the program offline against a recording engine and write what "
+        "`pulumi up` would register: resources.json, manifests/, helm/, osmo-service-values.yaml, "
+        "egress-allowlist.yaml, the deploy estimate and graphs. Runs the security checks.",
+        formatter_class=raw,
+        epilog=_help(
+            [
+                "osmo-backend plan --stack east",
+                "osmo-backend plan --config-file ci/Pulumi.east.yaml --out build/plan/east",
+                "osmo-backend plan --stack east --destroy   # also what `pulumi destroy` would do",
+            ],
+            _EXIT_CODES.format(more="")
+            + "; 2 also when a security check fails that policy.allow does not list",
+        ),
+    )
+    stack_args(plan, many=True)
+    plan.add_argument(
+        "--out",
+        type=Path,
+        help="output directory (default: build/plan/NAME); with several stacks or a glob, the "
+        "directory holding one NAME/ per stack (default: build/plan)",
+    )
     plan.add_argument(
         "--weights",
         type=Path,
@@ -55,20 +148,52 @@ def _parser() -> argparse.ArgumentParser:
         help="also show what `pulumi destroy` would do, wave by wave, and its findings "
         "(writes destroy.json)",
     )
-    validate = sub.add_parser("validate", help="check a stack's config only")
+    validate = sub.add_parser(
+        "validate",
+        help="check a stack's config only",
+        description="Check a stack file and its config (every problem at once, one "
+        "`path: reason` line each), without running the program.",
+        formatter_class=raw,
+        epilog=_help(
+            [
+                "osmo-backend validate --stack east",
+                "osmo-backend validate --config-file /tmp/Pulumi.try.yaml",
+            ]
+        ),
+    )
     stack_args(validate)
-    sub.add_parser("stacks", help="list the stack files and their cluster kind")
+    sub.add_parser(
+        "stacks",
+        help="list the stack files and their cluster kind",
+        description="List the stack files in the stack directory, their cluster kind, and "
+        "which are the project's reference stacks.",
+        formatter_class=raw,
+        epilog=_help(["osmo-backend stacks"]),
+    )
     fleet = sub.add_parser(
         "fleet",
-        help="preview, up or destroy several stacks with the Pulumi CLI (Automation API)",
+        help="preview, up or destroy several stacks with the Pulumi CLI, or list them for CI",
+        description="preview, up or destroy several stacks from this machine with the Pulumi "
+        "CLI (Automation API), or print them as a CI matrix (matrix). Without --stack: your "
+        f"stacks, every stack file but the reference ones ({', '.join(REFERENCE_STACKS)}).",
+        formatter_class=raw,
+        epilog=_help(
+            [
+                "osmo-backend fleet preview",
+                "osmo-backend fleet up --yes --stack 'aws-*' --concurrency 2",
+                "osmo-backend fleet destroy --yes --stack east",
+                "osmo-backend fleet matrix            # JSON for a CI matrix (examples/ci/)",
+            ],
+            _EXIT_CODES.format(more=", or any stack's run"),
+        ),
     )
-    fleet.add_argument("operation", choices=["preview", "up", "destroy"])
+    fleet.add_argument("operation", choices=["preview", "up", "destroy", "matrix"])
     fleet.add_argument(
         "--stack",
         action="append",
         default=[],
         dest="stacks",
-        help="stack name or glob (repeatable); default: every stack file",
+        help="stack name or glob (repeatable); default: every stack file but the reference ones",
     )
     fleet.add_argument("--concurrency", type=int, default=4, help="stacks at once (default 4)")
     fleet.add_argument("--logs", type=Path, help="log directory (default: build/fleet/OPERATION)")
@@ -78,6 +203,15 @@ def _parser() -> argparse.ArgumentParser:
     merge = sub.add_parser(
         "service-values",
         help="merge several backends' osmo-service-values.yaml into one OSMO service values file",
+        description="Merge the osmo-service-values.yaml that each stack's plan writes into one "
+        "values file for the OSMO service chart (lists merged, conflicts reported).",
+        formatter_class=raw,
+        epilog=_help(
+            [
+                "osmo-backend service-values build/plan/east build/plan/west",
+                "osmo-backend service-values build/plan/* --out osmo-service-values.yaml",
+            ]
+        ),
     )
     merge.add_argument(
         "fragments",
@@ -86,6 +220,16 @@ def _parser() -> argparse.ArgumentParser:
         help="osmo-service-values.yaml files, or plan directories holding one",
     )
     merge.add_argument("--out", type=Path, help="write here instead of standard output")
+    merge.add_argument(
+        "--values",
+        type=Path,
+        help="the OSMO service's current values file: merged first, so the result is complete",
+    )
+    merge.add_argument(
+        "--workflow-data-from",
+        metavar="STACK",
+        help="backend name or plan directory whose workflow data store the service uses",
+    )
     return parser
 
 
@@ -93,10 +237,7 @@ def _stack(project: Project, args: argparse.Namespace) -> tuple[str, Path]:
     if args.stack is not None:
         return args.stack, project.stack_file(args.stack)
     path: Path = args.config_file.resolve()
-    name = path.name
-    if name.startswith("Pulumi.") and name.endswith(".yaml"):
-        name = name[len("Pulumi.") : -len(".yaml")]
-    return name, path
+    return stack_name(path), path
 
 
 def _load(project: Project, path: Path) -> tuple[StackConfig, StackSpec]:
@@ -123,11 +264,67 @@ def cmd_validate(project: Project, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_plan(project: Project, args: argparse.Namespace) -> int:
-    from components import policy
-    from offline import engine, plan
+def _is_glob(pattern: str) -> bool:
+    return any(c in pattern for c in "*?[")
 
-    name, path = _stack(project, args)
+
+def cmd_plan(project: Project, args: argparse.Namespace) -> int:
+    """One stack, or several in one process (`--stack a --stack b`, globs): the SDK modules and
+    the program's modules load once; the engine resets Pulumi's runtime state for each stack.
+
+    With one `--stack NAME` (or `--config-file`) `--out` is the plan directory; with several
+    stacks or a glob it is their parent (OUT/NAME). With several, a stack's problems are printed
+    with its name, the other stacks still plan, and the exit code is the worst of the stacks':
+    1 (a failure) over 2 (invalid input or a failing check) over 0.
+    """
+    patterns: list[str] | None = args.stack
+    if not patterns or (len(patterns) == 1 and not _is_glob(patterns[0])):
+        name, path = (
+            (patterns[0], project.stack_file(patterns[0])) if patterns else _stack(project, args)
+        )
+        out: Path = args.out if args.out is not None else project.dir / "build" / "plan" / name
+        return _plan_one(project, args, name, path, out)
+
+    available = [name for name, _ in project.stacks()]
+    selected: list[str] = []
+    for pattern in patterns:
+        found = fnmatch.filter(available, pattern) if _is_glob(pattern) else [pattern]
+        if not found:
+            return _invalid(
+                [f"--stack: no stack matches {pattern!r}; stacks: {', '.join(available) or 'none'}"]
+            )
+        selected += [name for name in found if name not in selected]
+    parent: Path = args.out if args.out is not None else project.dir / "build" / "plan"
+    statuses: dict[str, int] = {}
+    for index, name in enumerate(selected):
+        print(f"{chr(10) if index else ''}== stack {name} ({index + 1} of {len(selected)})")
+        statuses[name] = _plan_named(project, args, name, parent / name)
+    print()
+    label = {EXIT_OK: "ok", EXIT_INVALID: "invalid (exit 2)", EXIT_FAILED: "failed (exit 1)"}
+    print("Stacks: " + ", ".join(f"{name} {label[s]}" for name, s in statuses.items()))
+    worst = set(statuses.values())
+    return EXIT_FAILED if EXIT_FAILED in worst else max(worst)
+
+
+def _plan_named(project: Project, args: argparse.Namespace, name: str, out: Path) -> int:
+    """One of several stacks: its invalid input and failures are printed with its name."""
+    try:
+        return _plan_one(project, args, name, project.stack_file(name), out)
+    except StackFileError as err:
+        problems = [str(err)]
+    except ConfigError as err:
+        problems = err.problems
+    except Exception:  # the program's own failure: this stack fails, the others still plan
+        print(f"{name}: error: the program failed:", file=sys.stderr)
+        traceback.print_exc()
+        return EXIT_FAILED
+    return _invalid([f"{name}: {line}" for line in problems])
+
+
+def _plan_one(project: Project, args: argparse.Namespace, name: str, path: Path, out: Path) -> int:
+    from components import policy
+    from offline import engine, plan, readable
+
     config, spec = _load(project, path)
     from offline import estimate
 
@@ -135,7 +332,6 @@ def cmd_plan(project: Project, args: argparse.Namespace) -> int:
         weights = estimate.load_weights(args.weights) if args.weights else estimate.DEFAULT_WEIGHTS
     except estimate.WeightsError as err:
         return _invalid(err.problems)
-    out: Path = args.out if args.out is not None else project.dir / "build" / "plan" / name
     disabled = config.values.get("pulumi:disable-default-providers", "[]")
     main = project.dir / "__main__.py"
     try:
@@ -165,6 +361,10 @@ def cmd_plan(project: Project, args: argparse.Namespace) -> int:
     for line in plan.tree(recording):
         print(line)
     print()
+    for line in [*readable.node_pools(spec.cluster), "", *readable.releases(recording), ""]:
+        print(line)
+    egress = readable.write_egress(recording, out)
+    print(f"Wrote {egress} (the egress_allowlist output)")
     outputs = recording.outputs
     shown = {k: v if not isinstance(v, dict | list) else "{...}" for k, v in outputs.items()}
     print("Outputs: " + ", ".join(f"{k} = {shown[k]}" for k in sorted(shown)))
@@ -180,7 +380,8 @@ def cmd_plan(project: Project, args: argparse.Namespace) -> int:
     for check_id in allowed:
         print(f"policy: {check_id} is allowed by osmo-backend:policy.allow (opt-out)")
     for finding in findings:
-        print(finding.line(), file=sys.stderr if finding in failing else sys.stdout)
+        line = policy.report_line(finding, allowed)
+        print(line, file=sys.stderr if finding in failing else sys.stdout)
     counts = f"{len(findings)} findings, {len(failing)} failing"
     print(f"Security checks: {len(policy.CHECKS)} run, {counts}")
     status = EXIT_INVALID if failing else EXIT_OK
@@ -214,16 +415,21 @@ def _json_list(text: str) -> list[str]:
     return [str(v) for v in value] if isinstance(value, list) else []  # pyright: ignore[reportUnknownVariableType, reportUnknownArgumentType]
 
 
+def _kind(project: Project, path: Path) -> str:
+    """A stack file's cluster kind, `?` when not set, `unreadable` when it cannot be loaded."""
+    try:
+        config = load_stack_config(project, path)
+        raw = config.values.get(f"{project.name}:cluster")
+        return str(json.loads(raw).get("kind", "?")) if raw else "?"
+    except (StackFileError, ValueError, AttributeError):
+        return "unreadable"
+
+
 def cmd_stacks(project: Project, _args: argparse.Namespace) -> int:
     rows: list[tuple[str, str, str]] = []
     for name, path in project.stacks():
-        try:
-            config = load_stack_config(project, path)
-            raw = config.values.get(f"{project.name}:cluster")
-            kind = str(json.loads(raw).get("kind", "?")) if raw else "?"
-        except (StackFileError, ValueError, AttributeError):
-            kind = "unreadable"
-        rows.append((name, kind, str(path.relative_to(project.dir))))
+        owner = "  (reference)" if name in REFERENCE_STACKS else ""
+        rows.append((name, _kind(project, path), _shown(project, path).as_posix() + owner))
     if not rows:
         print(f"no stack files in {project.stack_config_dir}")
         return EXIT_OK
@@ -234,39 +440,91 @@ def cmd_stacks(project: Project, _args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_init(project: Project, args: argparse.Namespace) -> int:
+    from components._validate import dns1123_label_problem
+    from offline.init import starter
+
+    name: str = args.name
+    if (reason := dns1123_label_problem(name, 40)) is not None:
+        return _invalid([f"--name: {reason} (it names the stack, the cluster and the backend)"])
+    if name in REFERENCE_STACKS:
+        return _invalid([f"--name: {name!r} is a reference stack of this project; pick another"])
+    path = project.stack_file(name)
+    if path.exists() and not args.force:
+        return _invalid([f"{_shown(project, path)}: exists; pass --force to overwrite it"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        starter(args.kind, name, path.parent, project.dir, args.kubeconfig), encoding="utf-8"
+    )
+    print(f"wrote {_shown(project, path)} (kind {args.kind}); change the values marked CHANGE,")
+    print(f"then: osmo-backend validate --stack {name} && osmo-backend plan --stack {name}")
+    return EXIT_OK
+
+
+def cmd_fleet_matrix(project: Project, stacks: Sequence[str]) -> int:
+    """The selected stacks as one line of JSON for a CI matrix (`fromJSON` in GitHub Actions)."""
+    files = dict(project.stacks())
+    include = [
+        {
+            "stack": name,
+            "kind": _kind(project, files[name]),
+            "file": _shown(project, files[name]).as_posix(),
+        }
+        for name in stacks
+    ]
+    print(json.dumps({"include": include}, separators=(",", ":")))
+    return EXIT_OK
+
+
 def cmd_service_values(args: argparse.Namespace) -> int:
     import yaml
 
-    from offline.service_values import MergeConflict, merge
+    from offline.service_values import (
+        MergeConflict,
+        choose_workflow_data,
+        fragment_problem,
+        merge,
+        next_steps,
+    )
 
     fragments: list[tuple[str, dict[str, object]]] = []
     problems: list[str] = []
-    for given in args.fragments:
+    base: list[tuple[str, dict[str, object]]] = []
+    inputs = [(args.values, True)] if args.values is not None else []
+    for given, is_base in [*inputs, *((f, False) for f in args.fragments)]:
         path: Path = given / "osmo-service-values.yaml" if given.is_dir() else given
         try:
             doc = yaml.safe_load(path.read_text())
-        except (OSError, yaml.YAMLError) as err:
+        except (OSError, yaml.YAMLError, UnicodeDecodeError) as err:
             problems.append(f"{path}: cannot be read as YAML ({type(err).__name__})")
             continue
         if doc is None:
             doc = {}
-        if not isinstance(doc, dict):
-            problems.append(f"{path}: must be a YAML mapping")
+        reason = "must be a YAML mapping" if not isinstance(doc, dict) else None
+        if reason is None and not is_base:
+            reason = fragment_problem(doc)
+        if reason is not None:
+            problems.append(f"{path}: {reason}")
             continue
-        fragments.append((str(path), doc))  # pyright: ignore[reportUnknownArgumentType]
+        (base if is_base else fragments).append((str(path), doc))  # pyright: ignore[reportUnknownArgumentType]
     if problems:
         return _invalid(problems)
     try:
-        merged = merge(fragments)
+        chosen, data_source = choose_workflow_data(fragments, args.workflow_data_from)
+        merged = merge([*base, *chosen], hidden=frozenset(s for s, _ in base))
     except MergeConflict as err:
         return _invalid(err.problems)
-    header = "# OSMO service values merged from: " + ", ".join(s for s, _ in fragments) + "\n"
+    sources = [s for s, _ in [*base, *fragments]]
+    header = "# OSMO service values merged from: " + ", ".join(sources) + "\n"
     text = header + yaml.safe_dump(merged, sort_keys=True, default_flow_style=False)
     if args.out is not None:
         args.out.write_text(text)
         print(f"wrote {args.out} ({len(fragments)} fragments)")
     else:
         sys.stdout.write(text)
+    # Next steps on standard error: standard output may be the values file itself.
+    for line in next_steps(merged, args.out, data_source, has_base=bool(base)):
+        print(line, file=sys.stderr)
     return EXIT_OK
 
 
@@ -277,6 +535,8 @@ def cmd_fleet(
         stacks = fleet.select([name for name, _ in project.stacks()], args.stacks)
     except fleet.SelectionError as err:
         return _invalid([str(err)])
+    if args.operation == "matrix":
+        return cmd_fleet_matrix(project, stacks)
     if args.concurrency < 1:
         return _invalid([f"--concurrency: must be at least 1, got {args.concurrency}"])
     if args.operation != "preview" and not args.yes:
@@ -307,7 +567,30 @@ def cmd_fleet(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run as a program (`argv` None), `plan` runs as a batch job: no cyclic garbage collector
+    (see engine.run), and it exits right after flushing its output, skipping the interpreter's
+    teardown of the SDK modules (measured 0.3-0.9 s per plan; nothing of the plan's is left to
+    flush: its files are closed when written). Called with `argv`, it returns the exit code."""
     args = _parser().parse_args(argv)
+    batch = argv is None and args.command == "plan"
+    if batch:
+        gc.disable()
+    status = _run(args)
+    if batch:
+        _exit_now(status)
+    return status
+
+
+def _exit_now(status: int) -> NoReturn:
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:
+        status = EXIT_FAILED
+    os._exit(status)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         if args.command == "service-values":
             return cmd_service_values(args)
@@ -316,6 +599,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "plan": cmd_plan,
             "validate": cmd_validate,
             "stacks": cmd_stacks,
+            "init": cmd_init,
             "fleet": cmd_fleet,
         }[args.command]
         return command(project, args)

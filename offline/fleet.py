@@ -35,6 +35,10 @@ STEPS: dict[Operation, tuple[Step, ...]] = {
 }
 """The steps of each operation, in order; a step runs only when the one before succeeded."""
 PULUMI_INSTALL = "https://www.pulumi.com/docs/iac/download-install/"
+REFERENCE_STACKS = ("aws-usw2", "azure-eus", "gcp-usc1", "onprem-lab")
+"""The project's own example stacks in stacks/ (README "Reference stacks"). They share the
+directory with a user's stacks (the Pulumi CLI reads one stackConfigDir) but are not theirs to
+deploy: `fleet` acts on them only when `--stack` names them, and the tests cover them by name."""
 
 
 class SelectionError(Exception):
@@ -57,10 +61,23 @@ class StackResult:
     error: str | None = None
 
 
+def user_stacks(available: Sequence[str]) -> list[str]:
+    """The stacks that are not the project's reference stacks, in file order."""
+    return [s for s in available if s not in REFERENCE_STACKS]
+
+
 def select(available: Sequence[str], patterns: Sequence[str]) -> list[str]:
-    """Stacks matching any name or glob in `patterns` (all when none), in file order."""
+    """Stacks matching any name or glob in `patterns`, in file order; without patterns, the
+    user's stacks (every stack but the reference ones)."""
     if not patterns:
-        return list(available)
+        mine = user_stacks(available)
+        if not mine:
+            raise SelectionError(
+                "no stacks of yours in the stack directory (the reference stacks "
+                f"{', '.join(REFERENCE_STACKS)} run only when --stack names them); "
+                "create one with `osmo-backend init --kind KIND --name NAME`"
+            )
+        return mine
     unmatched = [p for p in patterns if not fnmatch.filter(available, p)]
     if unmatched:
         raise SelectionError(

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pulumi.runtime import rpc
 
 from offline.engine import SECRET, Recording, ResourceRecord, mask_secrets, unwrap_secrets
 
@@ -45,14 +46,20 @@ def is_manifest(record: ResourceRecord) -> bool:
 def manifest(record: ResourceRecord) -> dict[str, Any]:
     """The object as applyable YAML: apiVersion, kind, metadata first; secrets masked.
 
-    A Secret's data keys stay visible (each value masked), so the manifest still shows its shape.
+    A Secret's data keys stay visible, so the manifest still shows its shape: a field the program
+    made secret as a whole has every value masked, otherwise only the values that are secrets
+    (an endpoint or a region is not; OSMO-K8S-005 reports data that should be).
     """
     inputs = dict(record.inputs)
     if record.type == "kubernetes:core/v1:Secret":
-        raw = unwrap_secrets(record.raw_inputs)
         for field in ("data", "stringData"):
-            if isinstance(raw.get(field), Mapping):
-                inputs[field] = dict.fromkeys(sorted(raw[field]), SECRET)
+            given = record.raw_inputs.get(field)
+            whole = rpc.is_rpc_secret(given)
+            body = unwrap_secrets(given) if whole else given
+            if isinstance(body, Mapping):
+                inputs[field] = {
+                    str(k): SECRET if whole else mask_secrets(v) for k, v in sorted(body.items())
+                }
     module, kind = record.type.split(":", 2)[1:]
     group_version = module.removeprefix("core/")
     if kind.endswith("Patch"):

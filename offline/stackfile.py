@@ -22,6 +22,7 @@ lists why the value is not a string, integer, boolean or array). Offline, a `sec
 type-checked: it cannot be decrypted.
 """
 
+import difflib
 import json
 import re
 from dataclasses import dataclass, field
@@ -78,9 +79,27 @@ def _load_yaml(path: Path) -> Any:
     except IsADirectoryError:
         raise StackFileError(f"{path}: is a directory, not a YAML file") from None
     except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        raise StackFileError(f"{path}: not valid YAML{where}") from None
+        raise StackFileError(f"{path}: {yaml_error(err)}") from None
+
+
+def _at(mark: Any) -> str:
+    return f"line {mark.line + 1}, column {mark.column + 1}"
+
+
+def yaml_error(err: yaml.YAMLError) -> str:
+    """The parser's own reason and position (`expected ',' or ']', but got '}'`), with what it
+    was parsing and where that started."""
+    mark = getattr(err, "problem_mark", None)
+    where = f" at {_at(mark)}" if mark is not None else ""
+    problem = getattr(err, "problem", None)
+    if not problem:
+        return f"not valid YAML{where}"
+    context = getattr(err, "context", None)
+    context_mark = getattr(err, "context_mark", None)
+    started = f" that starts at {_at(context_mark)}" if context_mark is not None else ""
+    detail = f" ({context}{started})" if context else ""
+    hint = "; YAML indents with spaces, not tabs" if "'\\t'" in problem else ""
+    return f"not valid YAML{where}: {problem}{detail}{hint}"
 
 
 # --- Pulumi.yaml: project.json and (*Project).Validate ---------------------------------------
@@ -398,16 +417,61 @@ def missing_values_message(stack: str, keys: list[str]) -> str:
 
 
 def stack_name(path: Path) -> str:
-    """The stack a stack file belongs to: `Pulumi.<stack>.yaml`, else the file name."""
+    """The stack a stack file belongs to: `Pulumi.<stack>.yaml`, else the file name without
+    its `.yaml`/`.yml` (`east.yaml` is stack `east`)."""
     name = path.name
     if name.startswith("Pulumi.") and name.endswith(".yaml"):
         return name[len("Pulumi.") : -len(".yaml")]
-    return name
+    return path.stem if path.suffix in (".yaml", ".yml") else name
 
 
 def _as_cli_passes(value: Any) -> Any:
     """What `validateStackConfigValue` type-checks: scalars as their string, objects decoded."""
     return json.loads(json.dumps(value)) if isinstance(value, dict | list) else _encode(value)
+
+
+STACK_FILE_KEYS = ("config", "environment", "secretsprovider", "encryptedkey", "encryptionsalt")
+"""The keys of a stack file (`ProjectStack` in sdk/go/common/workspace/project.go); the CLI
+decodes it without strict mode, so any other top-level key is silently ignored."""
+_STARTER = (
+    "a stack's settings go under a top-level `config:` key "
+    "(`osmo-backend init --kind KIND --name NAME` writes a commented starter)"
+)
+
+
+def _top_level_problems(path: Path, doc: dict[str, Any]) -> None:
+    """Top-level keys the CLI would ignore: config keys written without `config:`, or typos."""
+    stray = [str(k) for k in doc if k not in STACK_FILE_KEYS]
+    if not stray:
+        return
+    keys = [k for k in stray if ":" in k]
+    problems: list[str] = []
+    if keys:
+        listed = ", ".join(keys)
+        verb = "is" if len(keys) == 1 else "are"
+        problems.append(f"{path}: {listed} {verb} at the top level; {_STARTER}")
+    for key in (k for k in stray if ":" not in k):
+        close = difflib.get_close_matches(key, STACK_FILE_KEYS, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        problems.append(
+            f"{path}: top-level key {key!r} is not read by the Pulumi CLI; {hint}"
+            f"(a stack file has: {', '.join(STACK_FILE_KEYS)})"
+        )
+    raise StackFileError(*problems)
+
+
+def _misspelled_namespaces(path: Path, project: Project, values: dict[str, Any]) -> list[str]:
+    """Keys whose namespace is close to the project's (`osmo_backend:cluster`): the likely
+    reason a declared key is missing."""
+    lines: list[str] = []
+    for key in sorted(values):
+        namespace, _, name = key.partition(":")
+        if namespace != project.name and difflib.get_close_matches(namespace, [project.name]):
+            lines.append(
+                f"{path}: {key}: unknown config namespace {namespace!r}; "
+                f"did you mean {project.name}:{name}?"
+            )
+    return lines
 
 
 def load_stack_config(project: Project, path: Path, stack: str | None = None) -> StackConfig:
@@ -416,10 +480,15 @@ def load_stack_config(project: Project, path: Path, stack: str | None = None) ->
     stack = stack if stack is not None else stack_name(path)
     doc = _load_yaml(path)
     if doc is None:
-        doc = {}
+        # The CLI reads an empty document as a stack with no config (LoadProjectStackBytes) and
+        # then reports the declared keys missing; the cause is the file.
+        text = path.read_text(encoding="utf-8")
+        what = "has only comments" if text.strip() else "is empty"
+        raise StackFileError(f"{path}: the stack file {what}; {_STARTER}")
     if not isinstance(doc, dict):
         raise StackFileError(f"{path}: a stack file must be a mapping (with a `config:` key)")
     doc = cast(dict[str, Any], doc)
+    _top_level_problems(path, doc)
     config = doc.get("config") or {}
     if not isinstance(config, dict):
         raise StackFileError(f"{path}: `config` must be a mapping")
@@ -444,7 +513,10 @@ def load_stack_config(project: Project, path: Path, stack: str | None = None) ->
         elif full.split(":", 1)[0] == project.name:
             missing.append(key)
     if missing:
-        raise StackFileError(f"{path}: {missing_values_message(stack, missing)}")
+        raise StackFileError(
+            f"{path}: {missing_values_message(stack, missing)}",
+            *_misspelled_namespaces(path, project, values),
+        )
 
     problems: list[str] = []
     for key in sorted(project.declarations):

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from components._psa import DOCUMENTED_CHECK_EXCEPTIONS, PRIVILEGED_WORKLOADS
 from offline import cli
+from offline.fleet import REFERENCE_STACKS
 from offline.stackfile import find_project
 
 EXCEPTIONS: dict[str, str] = {}
@@ -71,7 +72,8 @@ def main() -> int:
     args = parser.parse_args()
     project = find_project(Path.cwd())
     status = 0
-    for name, _ in project.stacks():
+    # The project's reference stacks only: a user's own stacks in stacks/ are not CI's to scan.
+    for name in (n for n, _ in project.stacks() if n in REFERENCE_STACKS):
         out = args.out / name
         with contextlib.redirect_stdout(io.StringIO()):
             planned = cli.main(["plan", "--stack", name, "--out", str(out)])

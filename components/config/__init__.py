@@ -5,6 +5,7 @@ checks everything, and either returns a `StackSpec` or raises `ConfigError` list
 `osmo-backend:<key>.<path>: <reason>`. It runs before any resource is registered.
 """
 
+import difflib
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -122,6 +123,26 @@ _SECRET_KEYS = {
 }
 
 
+# Config namespaces a stack may set: this project's, the engine's and those of the providers the
+# program uses (their provider config, such as aws:region). Any other is a misspelling or a key
+# nothing reads.
+_NAMESPACES = (PROJECT, "pulumi", "kubernetes", "aws", "gcp", "azure-native", "random", "time")
+
+
+def _unknown_namespaces(problems: Problems, raw: Mapping[str, Any]) -> None:
+    for key in sorted(raw):
+        namespace, colon, name = key.partition(":")
+        if not colon or namespace in _NAMESPACES:
+            continue
+        close = difflib.get_close_matches(namespace, _NAMESPACES, n=1)
+        hint = f"; did you mean {close[0]}:{name}?" if close else ""
+        problems.add(
+            key,
+            f"unknown config namespace {namespace!r}{hint} (a stack sets "
+            f"{', '.join(n + ':' for n in _NAMESPACES)} keys)",
+        )
+
+
 # Top-level keys this project reads.
 _KEYS = (
     "cluster",
@@ -194,6 +215,7 @@ def load_spec(
     notices: list[str] = []
     cfg = project_config(raw)
 
+    _unknown_namespaces(problems, raw)
     unknown_keys(
         problems,
         PROJECT,
@@ -267,6 +289,13 @@ def load_spec(
         problems, cfg.get("storage"), cfg, _raw_kind(cfg.get("cluster")) or kind
     )
     policy = parse_policy(problems, cfg.get("policy"))
+    for where, check_id in problems.opt_outs.items():
+        if policy is not None and check_id not in policy.allow:
+            problems.add(
+                where,
+                f"opts out of a secure default; the second step is also required: list {check_id} "
+                f"under {PROJECT}:policy.allow (README: Security checks)",
+            )
     store = storage.object_store if storage is not None else None
     if store is not None and store.ingress_host and networking and networking.ingress is None:
         problems.add(

@@ -77,7 +77,7 @@ def required_section(
 ) -> Mapping[str, Any] | None:
     """A top-level object key: present, JSON-decoded (as the CLI passes it) and a mapping."""
     if value is None:
-        problems.add(path, f"is required (an object with at least {needs})")
+        problems.required(path, f"is required (an object with at least {needs})")
         return None
     return expect_mapping(problems, path, decode(problems, path, value))
 
@@ -104,7 +104,7 @@ def read_kubeconfig(
         )
         return None
     if file_value is None and secret_value is None:
-        problems.add(
+        problems.required(
             f"{path}.kubeconfig",
             f"is required: a kubeconfig file path, or the content in the secret {secret_key}",
         )
@@ -230,9 +230,11 @@ def api_cidrs(
     *,
     notices: list[str],
     anywhere_notice: str,
+    check_id: str,
 ) -> tuple[str, ...]:
     """Networks allowed to reach a cloud API server: CIDRs, where 0.0.0.0/0 needs the explicit,
-    logged `allowPublicFromAnywhere: true` and contradicts any other listed network."""
+    logged `allowPublicFromAnywhere: true` (and the check `check_id` under policy.allow) and
+    contradicts any other listed network."""
     anywhere = flag(
         problems, f"{path}.allowPublicFromAnywhere", body.get("allowPublicFromAnywhere", False)
     )
@@ -251,8 +253,9 @@ def api_cidrs(
         if cidr.prefixlen == 0 and not anywhere:
             problems.add(
                 where,
-                "opens the API server to the internet; list your networks, or set "
-                "allowPublicFromAnywhere: true (an explicit, logged opt-out)",
+                "opens the API server to the internet; list your networks, or opt out in two "
+                f"explicit steps: set {path.rpartition('.')[2]}.allowPublicFromAnywhere: true and "
+                f"list {check_id} under osmo-backend:policy.allow",
             )
             continue
         public.append(str(cidr))
@@ -263,6 +266,7 @@ def api_cidrs(
         )
         return ()
     if anywhere:
+        problems.opt_outs[f"{path}.allowPublicFromAnywhere"] = check_id
         notices.append(f"{path}.allowPublicFromAnywhere is set: {anywhere_notice}")
         public = public or ["0.0.0.0/0"]
     return tuple(public)
@@ -275,6 +279,15 @@ _MINOR_VERSION = re.compile(r"^1\.(\d+)$")
 
 def kubernetes_version(problems: Problems, path: str, value: Any) -> str:
     """A quoted `1.<minor>` at or above OSMO's minimum (default 1.33)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        # YAML 1.1 and 1.2 resolve an unquoted 1.30 to the float 1.3 (PyYAML's and go-yaml's float
+        # resolvers alike); the CLI then passes the object as JSON with that number.
+        problems.add(
+            path,
+            f"is the number {value!r}: YAML reads an unquoted version as a number (1.30 becomes "
+            '1.3); write it quoted, like kubernetesVersion: "1.30"',
+        )
+        return str(value)
     version = str(value if value is not None else "1.33")
     match = _MINOR_VERSION.match(version)
     if match is None or int(match.group(1)) < MIN_KUBERNETES_MINOR:

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal, cast, get_args
 
-from components._validate import Problems, expect_mapping, show, unknown_keys
+from components._validate import Problems, expect_mapping, missing, show, unknown_keys
 from components.config._common import (
     PROJECT,
     api_cidrs,
@@ -20,6 +20,7 @@ from components.config._common import (
     section,
     whole_number,
 )
+from components.policy import AKS_ENDPOINT
 
 NAME_MAX = 40
 """AKS allows 63; the name also prefixes the DNS prefix, identities and the Key Vault."""
@@ -289,24 +290,34 @@ def _network(problems: Problems, path: str, value: Any) -> AksNetworkSpec | None
     )
 
 
-def _pool(problems: Problems, where: str, item: Any, notices: list[str]) -> AksNodePoolSpec | None:
+def _pool(
+    problems: Problems, where: str, item: Any, notices: list[str], *, system: bool = True
+) -> AksNodePoolSpec | None:
+    """One pool; `system` is False for an operator pool past the first (already reported), whose
+    system-pool rules would only mislead."""
     body = expect_mapping(problems, where, item)
     if body is None:
         return None
     unknown_keys(problems, where, body, _POOL_KEYS)
     before = len(problems.lines)
     name = body.get("name")
-    if not isinstance(name, str) or not _POOL.match(name):
+    if missing(problems, f"{where}.name", name):
+        pass
+    elif not isinstance(name, str) or not _POOL.match(name):
         problems.add(
             f"{where}.name",
             f"{show(name)} is not an AKS pool name: a lowercase letter, then lowercase letters "
             "and digits, at most 12 characters",
         )
     role = body.get("role")
-    if role not in ("operator", "compute", "gpu"):
+    if missing(problems, f"{where}.role", role):
+        pass
+    elif role not in ("operator", "compute", "gpu"):
         problems.add(f"{where}.role", f"{show(role)} is not one of: operator, compute, gpu")
     size = body.get("vmSize")
-    if not isinstance(size, str) or vm_family(size) is None:
+    if missing(problems, f"{where}.vmSize", size):
+        pass
+    elif not isinstance(size, str) or vm_family(size) is None:
         problems.add(f"{where}.vmSize", f"{show(size)} is not a VM size like Standard_D8s_v3")
     elif role == "gpu" and not is_gpu_size(size):
         problems.add(
@@ -322,13 +333,13 @@ def _pool(problems: Problems, where: str, item: Any, notices: list[str]) -> AksN
     high = whole_number(problems, f"{where}.maxCount", body.get("maxCount", 1), 1, 1000)
     if low is not None and high is not None and low > high:
         problems.add(where, f"needs minCount <= maxCount, got {low} > {high}")
-    if role == "operator" and low is not None and low < 1:
+    if role == "operator" and system and low is not None and low < 1:
         problems.add(
             f"{where}.minCount",
             "the operator pool is AKS's system pool and needs at least 1 node",
         )
     spot = flag(problems, f"{where}.spot", body.get("spot", False))
-    if role == "operator" and spot:
+    if role == "operator" and system and spot:
         problems.add(f"{where}.spot", "AKS's system pool cannot use Spot VMs")
     default_disk = 256 if role == "gpu" else 128
     disk = whole_number(
@@ -364,22 +375,26 @@ def _pool(problems: Problems, where: str, item: Any, notices: list[str]) -> AksN
 def _pools(
     problems: Problems, path: str, value: Any, notices: list[str]
 ) -> tuple[AksNodePoolSpec, ...] | None:
-    pools = pool_list(
-        problems,
-        path,
-        value,
-        DEFAULT_POOLS,
-        lambda where, item: _pool(problems, where, item, notices),
-    )
-    if pools is None:
-        return None
-    operators = [p for p in pools if p.role == "operator"]
-    if len(operators) != 1:
+    # Counted before the pools are parsed, so a second operator pool is reported as that, first,
+    # and not by the system-pool rules it would then break.
+    raw = cast(list[Any], value) if isinstance(value, list) else []
+    operators = [item for item in raw if isinstance(item, dict) and item.get("role") == "operator"]
+    if raw and len(operators) != 1:
         problems.add(
             path,
             f"needs exactly one operator pool (AKS's system pool, where KAI, the GPU Operator and "
             f"OSMO's operator run); got {len(operators)}",
         )
+    pools = pool_list(
+        problems,
+        path,
+        value,
+        DEFAULT_POOLS,
+        lambda where, item: _pool(
+            problems, where, item, notices, system=not operators or item is operators[0]
+        ),
+    )
+    if pools is None or (raw and len(operators) != 1):
         return None
     if not one_gpu_driver(problems, path, pools, "driver switch is"):
         return None
@@ -402,6 +417,7 @@ def _api_server(
         notices=notices,
         anywhere_notice="the AKS API server accepts connections from any address (CIS AKS "
         "5.4.1, Checkov CKV_AZURE_6)",
+        check_id=AKS_ENDPOINT.id,
     )
     private = flag(problems, f"{path}.privateCluster", body.get("privateCluster", not ranges))
     if private and ranges:

@@ -107,6 +107,9 @@ def parse_cluster(
         return None
 
     kind = body.get("kind")
+    if kind is None:
+        problems.required(f"{path}.kind", f"is required (one of: {', '.join(CLUSTER_KINDS)})")
+        return None
     if kind not in CLUSTER_KINDS:
         problems.add(f"{path}.kind", f"{show(kind)} is not one of: {', '.join(CLUSTER_KINDS)}")
         return None

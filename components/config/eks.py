@@ -6,7 +6,14 @@ from dataclasses import dataclass
 from typing import Any, Literal, cast, get_args
 
 from components import versions
-from components._validate import Problems, expect_dns_label, expect_mapping, show, unknown_keys
+from components._validate import (
+    Problems,
+    expect_dns_label,
+    expect_mapping,
+    missing,
+    show,
+    unknown_keys,
+)
 from components.config._common import (
     PROJECT,
     api_cidrs,
@@ -18,6 +25,7 @@ from components.config._common import (
     section,
     whole_number,
 )
+from components.policy import EKS_ENDPOINT
 
 NAME_MAX = 63
 """Cluster names are DNS labels (EKS takes 100 characters); the node group names derived from
@@ -271,7 +279,9 @@ def _pool(problems: Problems, where: str, item: Any, notices: list[str]) -> EksN
     before = len(problems.lines)
     name = expect_dns_label(problems, f"{where}.name", body.get("name"), 20)
     role = body.get("role")
-    if role not in ("operator", "compute", "gpu"):
+    if missing(problems, f"{where}.role", role):
+        pass
+    elif role not in ("operator", "compute", "gpu"):
         problems.add(f"{where}.role", f"{show(role)} is not one of: operator, compute, gpu")
     instance = body.get("instanceType")
     _check_family(problems, f"{where}.instanceType", instance, role, notices)
@@ -318,7 +328,9 @@ def _check_family(
     problems: Problems, path: str, instance: Any, role: Any, notices: list[str]
 ) -> None:
     family = instance_family(instance) if isinstance(instance, str) else None
-    if family is None:
+    if missing(problems, path, instance):
+        pass
+    elif family is None:
         problems.add(path, f"{show(instance)} is not an EC2 instance type like m5.xlarge")
     elif role == "gpu" and not family.gpu:
         problems.add(
@@ -395,6 +407,7 @@ def _endpoint(problems: Problems, path: str, value: Any, notices: list[str]) -> 
         notices=notices,
         anywhere_notice="the EKS API server accepts connections from any address "
         "(CIS EKS 5.4.2, Checkov CKV_AWS_38)",
+        check_id=EKS_ENDPOINT.id,
     )
 
 

@@ -7,7 +7,14 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal, cast, get_args
 
-from components._validate import Problems, expect_dns_label, expect_mapping, show, unknown_keys
+from components._validate import (
+    Problems,
+    expect_dns_label,
+    expect_mapping,
+    missing,
+    show,
+    unknown_keys,
+)
 from components.config._common import (
     PROJECT,
     api_cidrs,
@@ -21,6 +28,7 @@ from components.config._common import (
     section,
     whole_number,
 )
+from components.policy import GKE_ENDPOINT, GKE_PRIVATE_NODES
 
 NAME_MAX = 40
 """GKE cluster names: a lowercase letter first, at most 40 characters."""
@@ -405,11 +413,15 @@ def _pool(problems: Problems, where: str, item: Any, notices: list[str]) -> GkeN
     before = len(problems.lines)
     name = expect_dns_label(problems, f"{where}.name", body.get("name"), POOL_NAME_MAX)
     role = body.get("role")
-    if role not in ("operator", "compute", "gpu"):
+    if missing(problems, f"{where}.role", role):
+        pass
+    elif role not in ("operator", "compute", "gpu"):
         problems.add(f"{where}.role", f"{show(role)} is not one of: operator, compute, gpu")
     machine = body.get("machineType")
     accelerator = None
-    if not isinstance(machine, str) or not _MACHINE.match(machine):
+    if missing(problems, f"{where}.machineType", machine):
+        pass
+    elif not isinstance(machine, str) or not _MACHINE.match(machine):
         problems.add(
             f"{where}.machineType", f"{show(machine)} is not a machine type like n1-standard-8"
         )
@@ -544,6 +556,7 @@ def _endpoint(
         notices=notices,
         anywhere_notice="the GKE control plane's public endpoint accepts connections from any "
         "address (CIS GKE 5.6.3, Checkov CKV_GCP_18)",
+        check_id=GKE_ENDPOINT.id,
     )
     if private and not private_nodes:
         problems.add(
@@ -621,6 +634,7 @@ def parse_gke(
     network = _network(problems, f"{path}.network", body.get("network"))
     private_nodes = flag(problems, f"{path}.privateNodes", body.get("privateNodes", True))
     if private_nodes is False:
+        problems.opt_outs[f"{path}.privateNodes"] = GKE_PRIVATE_NODES.id
         notices.append(
             f"{path}.privateNodes is false: nodes get public IP addresses (CIS GKE 5.6.5, "
             "Checkov CKV_GCP_64)"

@@ -93,17 +93,23 @@ def test_plan_prints_the_tree_outputs_and_summary(
 ) -> None:
     assert run_cli("plan", "--stack", "onprem-lab", "--out", str(tmp_path)) == 0
     out = capsys.readouterr().out
-    header, tree, footer = out.split("\n\n")
+    header, tree, roles, releases, footer = out.split("\n\n")
     assert header == (
         "Plan for stack onprem-lab (project osmo-backend, config stacks/Pulumi.onprem-lab.yaml)"
     )
     assert tree + "\n" == EXPECTED_TREE
+    assert roles.splitlines()[0] == "Node roles (existing cluster):"
+    assert releases.splitlines()[0] == "Helm releases:"
     lines = footer.splitlines()
+    assert (
+        lines.pop(0) == f"Wrote {tmp_path / 'egress-allowlist.yaml'} (the egress_allowlist output)"
+    )
     assert lines[0] == (
-        "Outputs: backend_name = onprem-lab, cluster_name = onprem-lab, "
+        "Outputs: backend_name = onprem-lab, backend_token = [secret], "
+        "cluster_name = onprem-lab, "
         "dashboard_url = https://k8s.lab.example.internal, egress_allowlist = {...}, "
         "grafana_url = https://grafana.lab.example.internal, kubeconfig = [secret], "
-        "osmo_service_values = {...}"
+        "osmo_service_values = {...}, workflow_data_credential = [secret]"
     )
     assert lines[1] == (
         f"47 resources: 40 custom, 7 components. Wrote {tmp_path}: resources.json, "
@@ -221,7 +227,7 @@ def test_stacks_lists_files_and_kinds(capsys: pytest.CaptureFixture[str]) -> Non
     assert run_cli("stacks") == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split() == ["STACK", "KIND", "FILE"]
-    assert ["onprem-lab", "existing", "stacks/Pulumi.onprem-lab.yaml"] in [
+    assert ["onprem-lab", "existing", "stacks/Pulumi.onprem-lab.yaml", "(reference)"] in [
         line.split() for line in lines
     ]
 
@@ -332,8 +338,10 @@ def test_service_values_merge_of_two_planned_stacks(tmp_path: Path) -> None:
     )
     merged = yaml.safe_load(merged_path.read_text())["services"]
     assert [c["name"] for c in merged["backendApiTokens"]["credentials"]] == ["t", "west"]
-    assert sorted(merged["configs"]["backends"]) == ["t", "west"]
-    assert sorted(merged["configs"]["pools"]) == ["t", "west"]
+    # The chart's placeholder backend and pool are set to null (Helm drops them).
+    assert sorted(merged["configs"]["backends"]) == ["default", "t", "west"]
+    assert sorted(merged["configs"]["pools"]) == ["default", "t", "west"]
+    assert merged["configs"]["pools"]["default"] is None
 
 
 def test_service_values_merge_rejects_unreadable_input(

@@ -1,6 +1,7 @@
 """Fleet runs against a fake runner: selection, bounded concurrency, logs, failures, summary."""
 
 import argparse
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -10,6 +11,7 @@ import pytest
 
 from offline import cli, fleet
 from offline.stackfile import Project
+from tests.harness import REPO
 
 
 class FakeRunner:
@@ -73,7 +75,7 @@ def args(**overrides: object) -> argparse.Namespace:
 
 def test_selection_by_name_and_glob_keeps_file_order() -> None:
     names = ["aws-use1", "aws-usw2", "gke-euw4", "onprem-lab"]
-    assert fleet.select(names, []) == names
+    assert fleet.select(names, []) == ["aws-use1", "gke-euw4"]
     assert fleet.select(names, ["aws-*", "onprem-lab"]) == ["aws-use1", "aws-usw2", "onprem-lab"]
     with pytest.raises(fleet.SelectionError) as err:
         fleet.select(names, ["azure-*", "aws-*"])
@@ -259,3 +261,65 @@ def test_automation_runner_hides_secrets_and_maps_op_types(
     assert seen[1][1]["show_secrets"] is False
     assert seen[2][1]["show_secrets"] is False
     assert seen[3][1]["show_secrets"] is False
+
+
+# --- your stacks and ours (issue 16 item 2) and the CI matrix (item 4) -------------------------
+
+
+def test_without_stack_patterns_the_fleet_is_the_users_stacks() -> None:
+    names = ["aws-usw2", "east", "gcp-usc1", "onprem-lab", "west", "azure-eus"]
+    assert fleet.select(names, []) == ["east", "west"]
+    # Named (or globbed) explicitly, a reference stack is selected like any other.
+    assert fleet.select(names, ["aws-*", "east"]) == ["aws-usw2", "east"]
+    with pytest.raises(fleet.SelectionError) as err:
+        fleet.select(list(fleet.REFERENCE_STACKS), [])
+    assert str(err.value) == (
+        "no stacks of yours in the stack directory (the reference stacks aws-usw2, azure-eus, "
+        "gcp-usc1, onprem-lab run only when --stack names them); create one with "
+        "`osmo-backend init --kind KIND --name NAME`"
+    )
+
+
+def test_cli_fleet_preview_leaves_the_reference_stacks_out(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    runner = FakeRunner(delay=0)
+    proj = project(tmp_path, ["aws-usw2", "east", "onprem-lab"])
+    assert cli.cmd_fleet(proj, args(), runner) == 0
+    assert runner.calls == [("east", "preview")]
+    assert capsys.readouterr().out.splitlines()[0] == "fleet preview: 1 stacks, 2 at a time"
+
+
+def test_fleet_matrix_prints_the_selected_stacks_as_one_json_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stacks = tmp_path / "stacks"
+    stacks.mkdir()
+    (stacks / "Pulumi.aws-usw2.yaml").write_text("config: {osmo-backend:cluster: {kind: eks}}\n")
+    (stacks / "Pulumi.west.yaml").write_text("config: {osmo-backend:cluster: {kind: gke}}\n")
+    (stacks / "Pulumi.east.yaml").write_text("config: {osmo-backend:cluster: {kind: eks}}\n")
+    (stacks / "Pulumi.lab.yaml").write_text("config: [\n")
+    proj = Project(name="osmo-backend", dir=tmp_path, stack_config_dir=stacks)
+    runner = FakeRunner()
+    assert cli.cmd_fleet(proj, args(operation="matrix"), runner) == 0
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1  # one line: `echo "matrix=$(...)" >> "$GITHUB_OUTPUT"`
+    assert json.loads(out) == {
+        "include": [
+            {"stack": "east", "kind": "eks", "file": "stacks/Pulumi.east.yaml"},
+            {"stack": "lab", "kind": "unreadable", "file": "stacks/Pulumi.lab.yaml"},
+            {"stack": "west", "kind": "gke", "file": "stacks/Pulumi.west.yaml"},
+        ]
+    }
+    assert cli.cmd_fleet(proj, args(operation="matrix", stacks=["aws-*"]), runner) == 0
+    assert json.loads(capsys.readouterr().out)["include"] == [
+        {"stack": "aws-usw2", "kind": "eks", "file": "stacks/Pulumi.aws-usw2.yaml"}
+    ]
+    assert runner.calls == []  # matrix runs nothing and needs no --yes or Pulumi CLI
+
+
+def test_fleet_matrix_of_the_repository_refuses_an_empty_matrix(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert cli.main(["--project-dir", str(REPO), "fleet", "matrix"]) == 2
+    assert capsys.readouterr().err.startswith("no stacks of yours in the stack directory")

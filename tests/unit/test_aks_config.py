@@ -177,12 +177,14 @@ def test_api_server_access_must_be_chosen_and_opt_outs_are_logged() -> None:
         f"{C}.apiServer.authorizedIpRanges: a public API server needs the networks allowed to "
         "reach it (or privateCluster: true)",
     )
-    loaded = load_spec(
-        encode(
-            aks(apiServer={"authorizedIpRanges": ["0.0.0.0/0"], "allowPublicFromAnywhere": True})
-        ),
-        base_dir=REPO,
+    public = aks(apiServer={"authorizedIpRanges": ["0.0.0.0/0"], "allowPublicFromAnywhere": True})
+    assert problems(public) == (
+        f"{C}.apiServer.allowPublicFromAnywhere: opts out of a secure default; the second step is "
+        "also required: list OSMO-AKS-001 under osmo-backend:policy.allow (README: Security "
+        "checks)",
     )
+    public["osmo-backend:policy"] = {"allow": ["OSMO-AKS-001"]}
+    loaded = load_spec(encode(public), base_dir=REPO)
     assert isinstance(loaded.cluster, AksClusterSpec)
     assert loaded.cluster.private_cluster is False
     assert [n for n in loaded.notices if n.startswith(C)] == [

@@ -250,3 +250,72 @@ def test_object_config_that_is_not_json_is_reported() -> None:
     with pytest.raises(ConfigError) as err:
         load_spec(values, base_dir=REPO)
     assert err.value.problems[0].startswith("osmo-backend:cluster: is not valid JSON (")
+
+
+# --- issue 16: messages that name the real cause -----------------------------------------------
+
+
+def test_a_suggested_key_is_not_also_reported_missing() -> None:
+    values = config(osmo={"backendName": None, "backendNme": "lab"})
+    assert problems(values) == (
+        "osmo-backend:osmo.backendNme: unknown key; did you mean 'backendName'? (allowed: "
+        "backendName, backendTests, controlPlane, imagePullSecret, imageTag, namespaces, pool, "
+        "routerAddress, serviceUrl, token)",
+    )
+    # Top level too: `clustr` is the one line about the missing cluster section.
+    values = config()
+    values["osmo-backend:clustr"] = values.pop("osmo-backend:cluster")
+    assert problems(values) == (
+        "osmo-backend:clustr: unknown key; did you mean 'cluster'? (allowed: backendToken, "
+        "cluster, controlPlaneKubeconfig, kubeconfig, monitoring, networking, ngcApiKey, "
+        "operators, osmo, policy, previousBackendToken, storage, storageAccessKeyId, "
+        "storageSecretAccessKey)",
+    )
+
+
+def test_a_typo_next_to_the_key_it_suggests_does_not_hide_a_problem_with_that_key() -> None:
+    # `naem` suggests `name`, but `name` is set: its own problem still shows.
+    values = config(cluster={"name": "Bad_Name", "naem": "x"})
+    assert problems(values)[1] == (
+        "osmo-backend:cluster.name: 'Bad_Name' is not a DNS-1123 label; use lowercase letters, "
+        "digits and '-', starting and ending with a letter or digit"
+    )
+
+
+def test_unknown_namespaces_are_refused_with_a_suggestion() -> None:
+    values = config()
+    values["osmo-backend-lab:osmo"] = {}
+    values["mycompany:team"] = "gpu"
+    values["gcp:project"] = "p"
+    values["azure-native:location"] = "eastus"
+    listed = (
+        "(a stack sets osmo-backend:, pulumi:, kubernetes:, aws:, gcp:, azure-native:, random:, "
+        "time: keys)"
+    )
+    assert problems(values) == (
+        f"mycompany:team: unknown config namespace 'mycompany' {listed}",
+        "osmo-backend-lab:osmo: unknown config namespace 'osmo-backend-lab'; did you mean "
+        f"osmo-backend:osmo? {listed}",
+    )
+
+
+@pytest.mark.parametrize(
+    ("version", "expected"),
+    [
+        (1.3, "is the number 1.3"),
+        (1.33, "is the number 1.33"),
+        (2, "is the number 2"),
+    ],
+)
+def test_an_unquoted_kubernetes_version_is_refused_as_a_number(
+    version: object, expected: str
+) -> None:
+    values = config(cluster={"kind": "eks", "name": "east", "kubernetesVersion": version})
+    for key in ("kubeconfig", "context"):
+        values["osmo-backend:cluster"].pop(key)
+    values["aws:region"] = "us-west-2"
+    values.pop("osmo-backend:networking")
+    assert problems(values) == (
+        f"osmo-backend:cluster.kubernetesVersion: {expected}: YAML reads an unquoted version as "
+        'a number (1.30 becomes 1.3); write it quoted, like kubernetesVersion: "1.30"',
+    )

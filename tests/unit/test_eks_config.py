@@ -65,7 +65,8 @@ def test_every_problem_is_reported_at_once() -> None:
         f"{C}.kubernetesVersion: '1.29' is not supported; use 1.30 or later, quoted",
         f"{C}.serviceCidr: 10.0.0.0/16 overlaps the VPC 10.0.0.0/16",
         f"{C}.endpoint.publicAccessCidrs[0]: opens the API server to the internet; list your "
-        "networks, or set allowPublicFromAnywhere: true (an explicit, logged opt-out)",
+        "networks, or opt out in two explicit steps: set endpoint.allowPublicFromAnywhere: true "
+        "and list OSMO-EKS-001 under osmo-backend:policy.allow",
         f"{C}.admins: must be a list of IAM role or user ARNs, got ['root']",
         f"{C}.nodePools[1].instanceType: m5.large has no NVIDIA GPU; gpu pools need a GPU family "
         "(p5, g5, g6, ...)",
@@ -86,6 +87,13 @@ def test_a_stack_without_an_operator_pool_is_refused() -> None:
 
 def test_public_from_anywhere_is_an_explicit_logged_opt_out() -> None:
     values = eks(endpoint={"allowPublicFromAnywhere": True})
+    # The second step: without it validate refuses what plan's security checks would refuse.
+    assert problems(values) == (
+        f"{C}.endpoint.allowPublicFromAnywhere: opts out of a secure default; the second step is "
+        "also required: list OSMO-EKS-001 under osmo-backend:policy.allow (README: Security "
+        "checks)",
+    )
+    values["osmo-backend:policy"] = {"allow": ["OSMO-EKS-001"]}
     loaded = load_spec(encode(values), base_dir=REPO)
     assert isinstance(loaded.cluster, EksClusterSpec)
     assert loaded.cluster.public_access_cidrs == ("0.0.0.0/0",)

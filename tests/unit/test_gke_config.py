@@ -155,6 +155,8 @@ def test_every_problem_is_reported_at_once() -> None:
         "machine family (a2, a3, a4, g2) or an n1 machine with an accelerator {type, count}",
         f"{C}.nodePools[1].gpuDriver: 'nvidia' is not one of: google (Google's installer), "
         "operator (the GPU Operator's driver manager)",
+        f"{C}.privateNodes: opts out of a secure default; the second step is also required: list "
+        "OSMO-GKE-001 under osmo-backend:policy.allow (README: Security checks)",
     )
 
 
@@ -277,6 +279,14 @@ def test_endpoint_opt_outs_are_logged() -> None:
             "allowPublicFromAnywhere": True,
         },
     )
+    assert problems(values) == (
+        f"{C}.privateNodes: opts out of a secure default; the second step is also required: list "
+        "OSMO-GKE-001 under osmo-backend:policy.allow (README: Security checks)",
+        f"{C}.endpoint.allowPublicFromAnywhere: opts out of a secure default; the second step is "
+        "also required: list OSMO-GKE-002 under osmo-backend:policy.allow (README: Security "
+        "checks)",
+    )
+    values["osmo-backend:policy"] = {"allow": ["OSMO-GKE-001", "OSMO-GKE-002"]}
     loaded = load_spec(encode(values), base_dir=REPO)
     assert isinstance(loaded.cluster, GkeClusterSpec)
     assert loaded.cluster.authorized_networks == ("0.0.0.0/0",)
