@@ -1,4 +1,7 @@
-"""Every stacks/Pulumi.*.yaml plans offline, deterministically, with no secret in the output."""
+"""Every reference stack plans offline, deterministically, with no secret in the output.
+
+The reference stacks are named (offline/fleet.py REFERENCE_STACKS): a user's own stacks in stacks/
+are not the project's to test."""
 
 import json
 from pathlib import Path
@@ -7,14 +10,21 @@ import pytest
 import yaml
 
 from offline import cli
+from offline.fleet import REFERENCE_STACKS
 from offline.stackfile import find_project
 from tests.harness import REPO, SAMPLE_TOKENS
+from tests.stacks.conftest import Plans
 
-STACKS = [name for name, _ in find_project(REPO).stacks()]
+STACKS = list(REFERENCE_STACKS)
 
 
 def test_there_is_a_reference_stack_for_the_readme() -> None:
     assert "onprem-lab" in STACKS
+
+
+def test_every_reference_stack_has_its_file() -> None:
+    files = dict(find_project(REPO).stacks())
+    assert all(files[name].is_file() for name in STACKS)
 
 
 def _plan(stack: str, out: Path) -> None:
@@ -22,13 +32,13 @@ def _plan(stack: str, out: Path) -> None:
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_stack_plans_and_writes_the_whole_contract(stack: str, tmp_path: Path) -> None:
-    _plan(stack, tmp_path)
-    assert (tmp_path / "resources.json").is_file()
-    assert (tmp_path / "manifests").is_dir()
-    assert (tmp_path / "helm").is_dir()
-    assert (tmp_path / "osmo-service-values.yaml").is_file()
-    doc = json.loads((tmp_path / "resources.json").read_text())
+def test_stack_plans_and_writes_the_whole_contract(stack: str, planned: Plans) -> None:
+    out = planned(stack).out
+    assert (out / "resources.json").is_file()
+    assert (out / "manifests").is_dir()
+    assert (out / "helm").is_dir()
+    assert (out / "osmo-service-values.yaml").is_file()
+    doc = json.loads((out / "resources.json").read_text())
     assert doc["stack"] == stack
     urns = [r["urn"] for r in doc["resources"]]
     assert urns == sorted(urns)
@@ -50,33 +60,30 @@ def test_stack_plans_and_writes_the_whole_contract(stack: str, tmp_path: Path) -
         assert {"protect", "deletedWith", "retainOnDelete", "dependsOn"} <= set(resource["options"])
         if resource["type"].startswith("kubernetes:"):
             assert resource["provider"] is not None
-    for manifest in (tmp_path / "manifests").glob("*.yaml"):
+    for manifest in (out / "manifests").glob("*.yaml"):
         body = yaml.safe_load(manifest.read_text())
         assert {"apiVersion", "kind", "metadata"} <= set(body)
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_plan_output_is_deterministic(stack: str, tmp_path: Path) -> None:
-    _plan(stack, tmp_path / "a")
+def test_plan_output_is_deterministic(stack: str, planned: Plans, tmp_path: Path) -> None:
+    shared = planned(stack).out
     _plan(stack, tmp_path / "b")
-    files_a = sorted(
-        p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file()
-    )
+    files_a = sorted(p.relative_to(shared) for p in shared.rglob("*") if p.is_file())
     files_b = sorted(
         p.relative_to(tmp_path / "b") for p in (tmp_path / "b").rglob("*") if p.is_file()
     )
     assert files_a == files_b
     for rel in files_a:
-        assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes(), rel
+        assert (shared / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes(), rel
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_no_credential_appears_in_any_plan_file_or_stdout(
-    stack: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    _plan(stack, tmp_path)
-    printed = capsys.readouterr()
-    texts = [printed.out, printed.err] + [p.read_text() for p in tmp_path.rglob("*") if p.is_file()]
+def test_no_credential_appears_in_any_plan_file_or_stdout(stack: str, planned: Plans) -> None:
+    printed = planned(stack)
+    tmp_path = printed.out
+    texts = [printed.stdout, printed.stderr]
+    texts += [p.read_text() for p in tmp_path.rglob("*") if p.is_file()]
     for text in texts:
         for token in SAMPLE_TOKENS:
             assert token not in text
@@ -98,10 +105,10 @@ def test_onprem_lab_plan_labels_its_nodes() -> None:
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_every_helm_value_is_a_key_the_pinned_chart_reads(stack: str, tmp_path: Path) -> None:
+def test_every_helm_value_is_a_key_the_pinned_chart_reads(stack: str, planned: Plans) -> None:
     from components import chart_keys, versions
 
-    _plan(stack, tmp_path)
+    tmp_path = planned(stack).out
     by_chart = {c.chart: (name, c) for name, c in versions.CHARTS.items()}
     releases = list((tmp_path / "helm").glob("*.yaml"))
     assert releases

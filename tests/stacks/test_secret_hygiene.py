@@ -1,6 +1,7 @@
 """Secret hygiene for every reference stack: planted credentials appear in no plan file, stack
 output, ConfigMap, Helm value or log line, and every input carrying them is a Pulumi secret."""
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -37,9 +38,15 @@ def planted_config(stack: str) -> dict[str, Any]:
     return config
 
 
+@functools.cache
+def planted_run(stack: str) -> engine.Recording:
+    """One run per stack with the planted config, shared by the tests below (read only)."""
+    return run_main(planted_config(stack), secret_keys=SECRET_KEYS)
+
+
 @pytest.mark.parametrize("stack", STACKS)
 def test_planted_credentials_leak_nowhere(stack: str, tmp_path: Path) -> None:
-    rec = run_main(planted_config(stack), secret_keys=SECRET_KEYS)
+    rec = planted_run(stack)
     plan.write(rec, tmp_path)
     texts = [p.read_text() for p in tmp_path.rglob("*") if p.is_file()]
     texts += [str(rec.outputs), "\n".join(m for _, m in rec.logs), "\n".join(plan.tree(rec))]
@@ -54,7 +61,7 @@ def test_planted_credentials_leak_nowhere(stack: str, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_every_input_carrying_a_credential_is_secret(stack: str) -> None:
-    rec = run_main(planted_config(stack), secret_keys=SECRET_KEYS)
+    rec = planted_run(stack)
     carriers = 0
     for record in rec.resources:
         for key, value in record.raw_inputs.items():
@@ -73,5 +80,5 @@ def kind(stack: str) -> str:
 
 @pytest.mark.parametrize("stack", [s for s in STACKS if kind(s) == "existing"])
 def test_adopted_clusters_get_no_deleted_with(stack: str) -> None:
-    rec = run_main(planted_config(stack), secret_keys=SECRET_KEYS)
+    rec = planted_run(stack)
     assert [r.name for r in rec.resources if r.options["deletedWith"]] == []
