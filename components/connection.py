@@ -272,9 +272,13 @@ DATA_CREDENTIAL_OUTPUT = "workflow_data_credential"
 """Secret stack outputs the service-side Secrets are created from without `osmo.controlPlane`."""
 
 
-def control_plane_steps(osmo: OsmoSpec, *, has_data: bool, namespace: str = "osmo") -> list[str]:
+def control_plane_steps(
+    osmo: OsmoSpec, *, has_data: bool, stack: str, namespace: str = "osmo"
+) -> list[str]:
     """The commands that create the service-side Secrets from the secret stack outputs (values
-    never pass through a command line or a file), for stacks without `osmo.controlPlane`."""
+    never pass through a command line or a file), for stacks without `osmo.controlPlane`. Each
+    names its stack: with several backends, the selected stack may be another one."""
+    output = f"pulumi stack output --stack {stack}"
     if osmo.token.source == "existing":
         token = [
             f"service side: the Secret {osmo.token.secret_name} (key {CONTROL_PLANE_TOKEN_KEY}) "
@@ -283,14 +287,14 @@ def control_plane_steps(osmo: OsmoSpec, *, has_data: bool, namespace: str = "osm
     else:
         token = [
             f"service side: kubectl -n {namespace} create secret generic "
-            f"{osmo.token.secret_name} --from-file={CONTROL_PLANE_TOKEN_KEY}=<(pulumi stack "
-            f"output {TOKEN_OUTPUT} --show-secrets | tr -d '\\n')"
+            f"{osmo.token.secret_name} --from-file={CONTROL_PLANE_TOKEN_KEY}=<({output} "
+            f"{TOKEN_OUTPUT} --show-secrets | tr -d '\\n')"
         ]
     if not has_data:
         return token
     data = (
         f"service side: kubectl -n {namespace} create secret generic "
-        f"{data_credential_secret(osmo.backend_name)} --from-env-file=<(pulumi stack output "
+        f"{data_credential_secret(osmo.backend_name)} --from-env-file=<({output} "
         f"{DATA_CREDENTIAL_OUTPUT} --show-secrets --json | jq -r "
         "'to_entries[] | \"\\(.key)=\\(.value)\"')"
     )
@@ -407,7 +411,9 @@ class Connection(pulumi.ComponentResource):
                 )
         else:
             for step in control_plane_steps(
-                osmo, has_data=self.workflow_data_credential is not None
+                osmo,
+                has_data=self.workflow_data_credential is not None,
+                stack=pulumi.get_stack(),
             ):
                 pulumi.log.info(step)
 

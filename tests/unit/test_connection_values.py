@@ -133,12 +133,12 @@ def test_configmap_mode_states_what_database_mode_would_default() -> None:
 
 
 def test_control_plane_steps_read_the_secret_outputs_never_the_values() -> None:
-    steps = control_plane_steps(osmo(), has_data=True)
+    steps = control_plane_steps(osmo(), has_data=True, stack="east")
     assert steps == [
         "service side: kubectl -n osmo create secret generic tok --from-file=token=<(pulumi stack "
-        "output backend_token --show-secrets | tr -d '\\n')",
+        "output --stack east backend_token --show-secrets | tr -d '\\n')",
         "service side: kubectl -n osmo create secret generic osmo-workflow-data-cred-lab "
-        "--from-env-file=<(pulumi stack output workflow_data_credential --show-secrets --json | "
-        "jq -r 'to_entries[] | \"\\(.key)=\\(.value)\"')",
+        "--from-env-file=<(pulumi stack output --stack east workflow_data_credential "
+        "--show-secrets --json | jq -r 'to_entries[] | \"\\(.key)=\\(.value)\"')",
     ]
-    assert control_plane_steps(osmo(), has_data=False) == steps[:1]
+    assert control_plane_steps(osmo(), has_data=False, stack="east") == steps[:1]

@@ -221,7 +221,7 @@ def test_without_a_control_plane_only_the_fragment_names_the_secret() -> None:
     assert rpc.is_rpc_secret(token)
     assert rpc.is_rpc_secret(credential)
     assert engine.unwrap_secrets(credential)["access_key"] == "planted-secret-access-key"
-    steps = control_plane_steps(spec(values).osmo, has_data=True)
+    steps = control_plane_steps(spec(values).osmo, has_data=True, stack="test")
     assert [m for _, m in rec.logs if m.startswith("service side:")] == steps
     assert {level for level, m in rec.logs if m in steps} == {"info"}
 
