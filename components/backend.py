@@ -30,7 +30,7 @@ from components.config.storage import ObjectStoreSpec
 from components.connection import Connection
 from components.monitoring import Monitoring
 from components.networking import IngressController, egress_allowlist
-from components.object_store import LabObjectStore
+from components.object_store import LabObjectStore, workflow_egress_rules
 from components.operator import OperatorLayer
 
 if TYPE_CHECKING:
@@ -228,14 +228,16 @@ def lab_workflow_data(store: ObjectStoreSpec) -> WorkflowDataSpec:
 
 def _with_cluster_facts(spec: StackSpec, cluster: ClusterHandle) -> StackSpec:
     """Fill what a cloud cluster knows and the config left out: the workflow policy's cluster
-    CIDRs (the VPC and service ranges); and let workflow pods reach the lab object store."""
+    CIDRs (the VPC and service ranges); and let workflow pods reach the lab object store at the
+    address OSMO hands them, and nothing else of it."""
     policy = spec.networking.workflow_policy
     if not policy.cluster_cidrs and cluster.cluster_cidrs:
         policy = dataclasses.replace(policy, cluster_cidrs=cluster.cluster_cidrs)
     store = spec.storage.object_store
-    if store is not None and store.namespace not in policy.allowed_namespaces:
+    if store is not None:
+        rules = workflow_egress_rules(store, spec.networking.ingress)
         policy = dataclasses.replace(
-            policy, allowed_namespaces=(*policy.allowed_namespaces, store.namespace)
+            policy, extra_egress_rules=(*policy.extra_egress_rules, *rules)
         )
     return dataclasses.replace(
         spec, networking=dataclasses.replace(spec.networking, workflow_policy=policy)

@@ -43,6 +43,31 @@ PROMETHEUS_DATASOURCE_UID = "grafanacloud-prom"
 LOKI_DATASOURCE_UID = "loki"
 DASHBOARD_FOLDER = "OSMO"
 DASHBOARD_VIEWER = "osmo-dashboard-viewer"
+VIEWER_TOKEN_HOURS = 8
+
+
+def viewer_login(namespace: str) -> str:
+    """The command that mints a web UI login token: a TokenRequest, bound to the
+    ServiceAccount and expiring after VIEWER_TOKEN_HOURS (the API server may cap it lower)."""
+    return (
+        f"kubectl -n {namespace} create token {DASHBOARD_VIEWER} --duration={VIEWER_TOKEN_HOURS}h"
+    )
+
+
+GRAFANA_SIDECAR_ROLE = "grafana-sidecar-configmaps"
+"""The Role Grafana's dashboard and datasource sidecars get in the monitoring namespace."""
+CONFIGMAP_READER_RULES: tuple[dict[str, Any], ...] = (
+    {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list", "watch"]},
+)
+ALLOY_RULES: tuple[dict[str, Any], ...] = (
+    {
+        "apiGroups": [""],
+        "resources": ["pods", "pods/log", "namespaces"],
+        "verbs": ["get", "list", "watch"],
+    },
+)
+"""What `discovery.kubernetes` (role pod) and `loki.source.kubernetes` read: the rules the alloy
+chart lists for those two components, nothing else."""
 
 RELEASE_NAMES = {
     "ephemeral-storage-metrics": EPHEMERAL_RELEASE,
@@ -167,9 +192,23 @@ def prometheus_stack_values(
     grafana: dict[str, Any] = {
         **operator_pool,
         "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}},
+        # Least privilege (grafana chart 12.11.1, templates/clusterrole.yaml and role.yaml): the
+        # sidecars' ClusterRole reads ConfigMaps *and Secrets* in every namespace unless
+        # `rbac.namespaced`; with `useExistingRole` the chart only binds our ConfigMap-only Role
+        # (GRAFANA_SIDECAR_ROLE) in its own namespace, where the sidecars look
+        # (kube-prometheus-stack sets dashboards.searchNamespace: ALL).
+        "rbac": {"namespaced": True, "useExistingRole": GRAFANA_SIDECAR_ROLE},
         "sidecar": {
-            "dashboards": {"enabled": True},
-            "datasources": {"uid": PROMETHEUS_DATASOURCE_UID},
+            "dashboards": {
+                "enabled": True,
+                "resource": "configmap",
+                "searchNamespace": spec.namespace,
+            },
+            "datasources": {
+                "uid": PROMETHEUS_DATASOURCE_UID,
+                "resource": "configmap",
+                "searchNamespace": spec.namespace,
+            },
         },
         "dashboardProviders": {
             "dashboardproviders.yaml": {
@@ -246,6 +285,10 @@ def prometheus_stack_values(
         },
         "kube-state-metrics": {
             **operator_pool,
+            # Its default collectors include `secrets`, and its ClusterRole then lists and
+            # watches every Secret (kube-state-metrics chart 8.4.0, templates/role.yaml reads
+            # the same collector list as the `--resources` flag).
+            "collectorsExclude": ["secrets"],
             # kube_node_labels exposes only allowlisted labels; the GPU alert needs the role's.
             "metricLabelsAllowlist": [f"nodes=[{','.join(node_label_keys)}]"]
             if node_label_keys
@@ -266,9 +309,28 @@ def crds_values() -> dict[str, Any]:
     return {"crds": {"annotations": dict(KEEP_ON_UNINSTALL)}}
 
 
+EPHEMERAL_ACCOUNT = "k8s-ephemeral-storage-metrics"
+"""The exporter's ServiceAccount: the chart's name (templates/_helpers.tpl
+chart.serviceAccountName)."""
+EPHEMERAL_RULES: tuple[dict[str, Any], ...] = (
+    {"apiGroups": [""], "resources": ["nodes", "pods"], "verbs": ["get", "list", "watch"]},
+    {"apiGroups": [""], "resources": ["nodes/stats"], "verbs": ["get"]},
+)
+"""What the exporter needs when it reads each kubelet's /stats/summary itself: the kubelet
+authorizes `/stats/*` as the `nodes/stats` subresource. The chart's own ClusterRole grants
+`nodes/proxy` (k8s-ephemeral-storage-metrics 1.21.3 chart/templates/RBAC.yaml), which reaches
+every kubelet endpoint through the API server, exec included."""
+
+
 def ephemeral_storage_values(cluster: ClusterHandle) -> dict[str, Any]:
+    """The exporter scrapes kubelets directly (`kubelet.scrape`: pkg/node/k8s.go Query uses the
+    `/api/v1/nodes/<n>/proxy` path otherwise) under our narrower ClusterRole (`rbac.create`
+    off). Kubelet serving certificates are often self-signed (not signed by the cluster CA the
+    pod trusts), so it skips their verification (`kubelet.insecure`, pkg/dev/util.go)."""
     return {
         **_placement(cluster.node_roles.get("operator")),
+        "rbac": {"create": False},
+        "kubelet": {"scrape": True, "insecure": True},
         "prometheus": {"enable": True},
         "serviceMonitor": {"enable": True},
         "metrics": {"ephemeral_storage_pod_usage": True},
@@ -363,6 +425,11 @@ loki.write "default" {{
 def alloy_values(spec: MonitoringSpec, cluster_label: str) -> dict[str, Any]:
     push_url = f"http://{LOKI_RELEASE}.{spec.namespace}.svc:3100/loki/api/v1/push"
     return {
+        # The chart's default rules read Secrets and ConfigMaps cluster-wide (for
+        # `remote.kubernetes.*`) and nodes/metrics, on every node (alloy chart 1.11.1,
+        # templates/rbac.yaml renders `rules` + `clusterRules`): our pipeline needs pods and
+        # their logs and namespaces only.
+        "rbac": {"rules": [dict(rule) for rule in ALLOY_RULES], "clusterRules": []},
         "controller": {"type": "daemonset", "tolerations": [{"operator": "Exists"}]},
         "alloy": {"configMap": {"create": True, "content": alloy_config(cluster_label, push_url)}},
     }
@@ -389,6 +456,56 @@ def dashboard_values(spec: MonitoringSpec, cluster: ClusterHandle) -> dict[str, 
             ingress["ingressClassName"] = spec.dashboard.ingress.class_name
         values["ingress"] = ingress
     return values
+
+
+def _snake(policy: dict[str, Any]) -> k8s.networking.v1.NetworkPolicySpecArgsDict:
+    """The SDK's argument names for a NetworkPolicy spec built in camelCase."""
+    return {
+        "pod_selector": {"match_labels": policy["podSelector"]["matchLabels"]},
+        "policy_types": policy["policyTypes"],
+        "ingress": [
+            {
+                "from_": [
+                    {"pod_selector": {"match_labels": peer["podSelector"]["matchLabels"]}}
+                    for peer in rule["from"]
+                ]
+            }
+            for rule in policy["ingress"]
+        ],
+    }
+
+
+def _pods(name: str) -> dict[str, Any]:
+    return {"matchLabels": {"app.kubernetes.io/name": name}}
+
+
+def access_policies(spec: MonitoringSpec) -> dict[str, dict[str, Any]]:
+    """NetworkPolicy specs (camelCase) for the unauthenticated endpoints of the monitoring
+    namespace, by name: each admits only its clients in that namespace. Pods carry the chart's
+    `app.kubernetes.io/name` (kube-prometheus-stack 88.5.3 templates/prometheus/service.yaml
+    and alertmanager/service.yaml select `prometheus` and `alertmanager`; the grafana 12.11.1,
+    alloy 1.11.1 and loki 18.11.0 charts' selectorLabels use their chart name). Loki has no
+    auth (`auth_enabled: false`); Prometheus and Alertmanager have none."""
+    policies: dict[str, dict[str, Any]] = {
+        # Grafana queries it; it scrapes itself.
+        "prometheus": {"podSelector": _pods("prometheus"), "from": ["grafana", "prometheus"]},
+        # Prometheus sends alerts and scrapes it; Grafana reads it; replicas gossip.
+        "alertmanager": {
+            "podSelector": _pods("alertmanager"),
+            "from": ["prometheus", "grafana", "alertmanager"],
+        },
+    }
+    if spec.logs == "loki":
+        # Alloy pushes, Grafana queries, Loki's own ring and memberlist.
+        policies["loki"] = {"podSelector": _pods("loki"), "from": ["alloy", "grafana", "loki"]}
+    return {
+        name: {
+            "podSelector": body["podSelector"],
+            "policyTypes": ["Ingress"],
+            "ingress": [{"from": [{"podSelector": _pods(peer)} for peer in body["from"]]}],
+        }
+        for name, body in policies.items()
+    }
 
 
 class Monitoring(pulumi.ComponentResource):
@@ -458,6 +575,15 @@ class Monitoring(pulumi.ComponentResource):
             take_ownership=True,
             opts=child,
         )
+        sidecar_role = k8s.rbac.v1.Role(
+            f"{name}-grafana-sidecar-role",
+            metadata={"name": GRAFANA_SIDECAR_ROLE, "namespace": ns.metadata.name},
+            rules=[
+                {"api_groups": r["apiGroups"], "resources": r["resources"], "verbs": r["verbs"]}
+                for r in CONFIGMAP_READER_RULES
+            ],
+            opts=child,
+        )
         self.prometheus_stack = _helm.release(
             f"{name}-prometheus-stack",
             release_name=STACK_RELEASE,
@@ -468,9 +594,12 @@ class Monitoring(pulumi.ComponentResource):
             timeout_seconds=STACK_TIMEOUT_SECONDS,
             atomic=True,
             # The node exporter goes to the agents namespace (namespaceOverride).
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[agents_ns, *pool, self.crds]),
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[agents_ns, sidecar_role, *pool, self.crds]
+            ),
         )
         if spec.ephemeral_storage_metrics:
+            self._ephemeral_role(name, ns.metadata.name, child)
             release(
                 "ephemeral-storage-metrics",
                 versions.EPHEMERAL_STORAGE_METRICS,
@@ -494,6 +623,14 @@ class Monitoring(pulumi.ComponentResource):
                 after_crds=False,
             )
 
+        for target, policy in access_policies(spec).items():
+            k8s.networking.v1.NetworkPolicy(
+                f"{name}-{target}-access",
+                metadata={"name": f"{target}-access", "namespace": ns.metadata.name},
+                spec=_snake(policy),
+                opts=child,
+            )
+
         self.grafana_url = spec.grafana.external_url
         self.dashboard_url = None
         if spec.dashboard is not None:
@@ -508,13 +645,39 @@ class Monitoring(pulumi.ComponentResource):
             self.dashboard_url = spec.dashboard.external_url
         self.register_outputs({})
 
+    def _ephemeral_role(
+        self, name: str, ns: pulumi.Output[str], opts: pulumi.ResourceOptions
+    ) -> None:
+        """The exporter's ClusterRole without `nodes/proxy`, bound to its ServiceAccount."""
+        k8s.rbac.v1.ClusterRole(
+            f"{name}-ephemeral-storage-role",
+            metadata={"name": EPHEMERAL_ACCOUNT},
+            rules=[
+                {"api_groups": r["apiGroups"], "resources": r["resources"], "verbs": r["verbs"]}
+                for r in EPHEMERAL_RULES
+            ],
+            opts=opts,
+        )
+        k8s.rbac.v1.ClusterRoleBinding(
+            f"{name}-ephemeral-storage-binding",
+            metadata={"name": EPHEMERAL_ACCOUNT},
+            role_ref={
+                "api_group": "rbac.authorization.k8s.io",
+                "kind": "ClusterRole",
+                "name": EPHEMERAL_ACCOUNT,
+            },
+            subjects=[{"kind": "ServiceAccount", "name": EPHEMERAL_ACCOUNT, "namespace": ns}],
+            opts=opts,
+        )
+
     def _viewer_token(
         self, name: str, ns: pulumi.Output[str], opts: pulumi.ResourceOptions
     ) -> None:
         """Least-privilege login for the web UI: a ServiceAccount bound to the built-in `view`
-        role and a long-lived token Secret for it (the token is created by Kubernetes, read it
-        with kubectl; it never passes through this stack)."""
-        account = k8s.core.v1.ServiceAccount(
+        role (which includes every namespace's pod logs: README). No long-lived token Secret:
+        users log in with a short-lived TokenRequest token (VIEWER_LOGIN), so a leaked token
+        expires by itself."""
+        k8s.core.v1.ServiceAccount(
             f"{name}-viewer", metadata={"name": DASHBOARD_VIEWER, "namespace": ns}, opts=opts
         )
         k8s.rbac.v1.ClusterRoleBinding(
@@ -527,14 +690,4 @@ class Monitoring(pulumi.ComponentResource):
             },
             subjects=[{"kind": "ServiceAccount", "name": DASHBOARD_VIEWER, "namespace": ns}],
             opts=opts,
-        )
-        k8s.core.v1.Secret(
-            f"{name}-viewer-token",
-            metadata={
-                "name": f"{DASHBOARD_VIEWER}-token",
-                "namespace": ns,
-                "annotations": {"kubernetes.io/service-account.name": DASHBOARD_VIEWER},
-            },
-            type="kubernetes.io/service-account-token",
-            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[account])),
         )

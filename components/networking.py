@@ -8,6 +8,7 @@ selectors match pod IPs, not Service ClusterIPs: on iptables CNIs list the kube-
 an in-cluster OSMO gateway) under `allowedCIDRs`.
 """
 
+import ipaddress
 from collections.abc import Sequence
 from typing import Any, TypedDict
 from urllib.parse import urlparse
@@ -33,6 +34,38 @@ TYPE = "osmo-backend:index:IngressController"
 INGRESS_TIMEOUT_SECONDS = 600
 
 
+def _without(
+    networks: list[ipaddress.IPv4Network], hole: ipaddress.IPv4Network
+) -> list[ipaddress.IPv4Network]:
+    kept: list[ipaddress.IPv4Network] = []
+    for network in networks:
+        if not network.overlaps(hole):
+            kept.append(network)
+        elif not network.subnet_of(hole):
+            kept.extend(network.address_exclude(hole))
+    return kept
+
+
+def unreachable_ipv4(reachable: Sequence[str]) -> list[str]:
+    """Every IPv4 range outside `reachable`: what 0.0.0.0/0 must except so that only those
+    networks stay reachable."""
+    rest = [ipaddress.IPv4Network("0.0.0.0/0")]
+    for cidr in reachable:
+        rest = _without(rest, ipaddress.IPv4Network(cidr))
+    return [str(n) for n in sorted(rest)]
+
+
+def egress_exceptions(spec: WorkflowPolicySpec) -> list[str]:
+    """The `except` list of the chart's one `0.0.0.0/0` egress rule
+    (deployments/charts/backend-operator/templates/backend-network-policy.yaml renders
+    `global.networkPolicy.clusterCIDRs` there): the cluster's ranges, the metadata services
+    and, with `reachableCIDRs`, everything outside those networks."""
+    excepted = [*spec.cluster_cidrs, *spec.blocked_cidrs]
+    if spec.reachable_cidrs:
+        excepted += unreachable_ipv4(spec.reachable_cidrs)
+    return list(dict.fromkeys(excepted))
+
+
 def workflow_policy_values(spec: WorkflowPolicySpec) -> dict[str, Any]:
     """The backend-operator's `global.networkPolicy` values."""
     if not spec.enabled:
@@ -43,7 +76,7 @@ def workflow_policy_values(spec: WorkflowPolicySpec) -> dict[str, Any]:
     rules += [dict(rule) for rule in spec.extra_egress_rules]
     return {
         "enabled": True,
-        "clusterCIDRs": list(spec.cluster_cidrs),
+        "clusterCIDRs": egress_exceptions(spec),
         "dnsNamespace": spec.dns_namespace,
         "allowedNamespaces": list(spec.allowed_namespaces),
         "additionalEgressRules": rules,

@@ -9,7 +9,8 @@ one volume: a lab store, not a production one (DESIGN section 7 exceptions: imag
 but digests cannot be checked offline; MinIO reads its root credentials from the environment).
 """
 
-from typing import TypedDict
+import json
+from typing import Any, TypedDict
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -23,6 +24,10 @@ TYPE = "osmo-backend:index:LabObjectStore"
 MINIO_IMAGE = "quay.io/minio/minio:RELEASE.2025-09-07T16-13-09Z"
 MC_IMAGE = "quay.io/minio/mc:RELEASE.2025-08-13T08-35-41Z"
 ROOT_USER = "osmo"
+"""MinIO's root account: administration only (the bucket Job)."""
+DATA_USER = "osmo-workflow-data"
+"""The MinIO user OSMO's workflow data credential holds: this bucket only (DATA_POLICY)."""
+DATA_POLICY = "osmo-workflow-data"
 NAME = "object-store"
 PORT = 9000
 UID = 10001
@@ -51,20 +56,99 @@ class LabObjectStoreArgs(TypedDict):
     ingress: IngressControllerSpec | None
 
 
-def _root_env() -> list[k8s.core.v1.EnvVarArgsDict]:
+def _secret_env(secret: str, *keys: str) -> list[k8s.core.v1.EnvVarArgsDict]:
     return [
-        {
-            "name": key,
-            "value_from": {"secret_key_ref": {"name": f"{NAME}-root", "key": key}},
-        }
-        for key in ("MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD")
+        {"name": key, "value_from": {"secret_key_ref": {"name": secret, "key": key}}}
+        for key in keys
     ]
 
 
+def _root_env() -> list[k8s.core.v1.EnvVarArgsDict]:
+    return _secret_env(f"{NAME}-root", "MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD")
+
+
+def data_policy(bucket: str) -> dict[str, Any]:
+    """The MinIO policy of OSMO's user: list and read/write/delete objects in its bucket
+    (MinIO policies are AWS IAM policy documents over `arn:aws:s3:::` resources)."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": [
+                    "s3:ListBucket",
+                    "s3:GetBucketLocation",
+                    "s3:ListBucketMultipartUploads",
+                ],
+                "Resource": [f"arn:aws:s3:::{bucket}"],
+            },
+            {
+                "Effect": "Allow",
+                "Action": [
+                    "s3:GetObject",
+                    "s3:PutObject",
+                    "s3:DeleteObject",
+                    "s3:AbortMultipartUpload",
+                    "s3:ListMultipartUploadParts",
+                ],
+                "Resource": [f"arn:aws:s3:::{bucket}/*"],
+            },
+        ],
+    }
+
+
 def bucket_script(spec: ObjectStoreSpec) -> str:
+    """As root: the bucket, OSMO's user with a policy on that bucket alone. Re-runnable: `mb
+    --ignore-existing`; `policy create` overwrites a policy of the same name and `user add` sets
+    an existing user's secret; the policy is detached (if attached) before it is attached again
+    (min.io/docs/minio/linux/reference/minio-mc-admin/mc-admin-policy-create.html and
+    mc-admin-policy-attach.html: attaching needs the user to exist)."""
+    policy = json.dumps(data_policy(spec.bucket), sort_keys=True)
+    return " && ".join(
+        [
+            f'mc alias set lab {spec.in_cluster_url} "$MINIO_ROOT_USER" "$MINIO_ROOT_PASSWORD"',
+            f"mc mb --ignore-existing lab/{spec.bucket}",
+            f"printf '%s' '{policy}' > /tmp/policy.json",
+            f"mc admin policy create lab {DATA_POLICY} /tmp/policy.json",
+            'mc admin user add lab "$OSMO_ACCESS_KEY" "$OSMO_SECRET_KEY"',
+            f'{{ mc admin policy detach lab {DATA_POLICY} --user "$OSMO_ACCESS_KEY" || true; }}',
+            f'mc admin policy attach lab {DATA_POLICY} --user "$OSMO_ACCESS_KEY"',
+        ]
+    )
+
+
+TRAEFIK_WEB_PORT = 8000
+"""Traefik's `web` entrypoint container port (traefik chart 41.3.0 values.yaml `ports.web.port`);
+its pods carry `app.kubernetes.io/name: traefik` (templates/_helpers.tpl traefik.labelselector)."""
+
+
+def workflow_egress_rules(
+    spec: ObjectStoreSpec, ingress: IngressControllerSpec | None
+) -> tuple[dict[str, Any], ...]:
+    """The egress rule that lets workflow pods reach the store at the address OSMO hands them
+    (`spec.url`, the credential's `override_url`) and nothing else of it: through an ingress
+    host, Traefik's pods on the web port (a NodePort or load balancer address is translated to
+    them before the policy applies); else the store's own pods on the S3 port."""
+    if spec.ingress_host and ingress is not None:
+        namespace, pods, port = (
+            ingress.namespace,
+            {"app.kubernetes.io/name": "traefik"},
+            (TRAEFIK_WEB_PORT),
+        )
+    else:
+        namespace, pods, port = spec.namespace, {"app.kubernetes.io/name": NAME}, PORT
     return (
-        f'mc alias set lab {spec.in_cluster_url} "$MINIO_ROOT_USER" "$MINIO_ROOT_PASSWORD" '
-        f"&& mc mb --ignore-existing lab/{spec.bucket}"
+        {
+            "to": [
+                {
+                    "namespaceSelector": {
+                        "matchLabels": {"kubernetes.io/metadata.name": namespace}
+                    },
+                    "podSelector": {"matchLabels": pods},
+                }
+            ],
+            "ports": [{"port": port, "protocol": "TCP"}],
+        },
     )
 
 
@@ -73,7 +157,8 @@ class LabObjectStore(pulumi.ComponentResource):
 
     access_key_id: str
     secret_access_key: pulumi.Output[str]
-    """The root password (secret): the static key OSMO's credential carries."""
+    """OSMO's bucket-scoped MinIO user and its password (secret): the static key OSMO's
+    credential carries. The root account stays with the bucket Job."""
     deployment: k8s.apps.v1.Deployment
     bucket_job: k8s.batch.v1.Job
 
@@ -90,16 +175,24 @@ class LabObjectStore(pulumi.ComponentResource):
         password = random.RandomPassword(
             f"{name}-root-password", length=40, special=False, opts=child
         )
-        self.access_key_id = ROOT_USER
-        self.secret_access_key = pulumi.Output.secret(password.result)
+        root_password = pulumi.Output.secret(password.result)
         root = k8s.core.v1.Secret(
             f"{name}-root",
             metadata=self._meta(f"{NAME}-root"),
             type="Opaque",
-            string_data={
-                "MINIO_ROOT_USER": ROOT_USER,
-                "MINIO_ROOT_PASSWORD": self.secret_access_key,
-            },
+            string_data={"MINIO_ROOT_USER": ROOT_USER, "MINIO_ROOT_PASSWORD": root_password},
+            opts=child,
+        )
+        data_password = random.RandomPassword(
+            f"{name}-data-password", length=40, special=False, opts=child
+        )
+        self.access_key_id = DATA_USER
+        self.secret_access_key = pulumi.Output.secret(data_password.result)
+        data_user = k8s.core.v1.Secret(
+            f"{name}-data-user",
+            metadata=self._meta(f"{NAME}-data-user"),
+            type="Opaque",
+            string_data={"OSMO_ACCESS_KEY": DATA_USER, "OSMO_SECRET_KEY": self.secret_access_key},
             opts=child,
         )
         claim = k8s.core.v1.PersistentVolumeClaim(
@@ -193,6 +286,9 @@ class LabObjectStore(pulumi.ComponentResource):
                                 "command": ["sh", "-c", bucket_script(spec)],
                                 "env": [
                                     *_root_env(),
+                                    *_secret_env(
+                                        f"{NAME}-data-user", "OSMO_ACCESS_KEY", "OSMO_SECRET_KEY"
+                                    ),
                                     {"name": "MC_CONFIG_DIR", "value": "/tmp/mc"},
                                 ],
                                 "resources": {
@@ -207,13 +303,16 @@ class LabObjectStore(pulumi.ComponentResource):
                     },
                 },
             },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.deployment]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.deployment, data_user]),
         )
+        # Who reaches the store is who uses its URL: through an ingress host only the ingress
+        # controller (workflow pods and the service both come through it); else workflow pods.
         sources: list[k8s.networking.v1.NetworkPolicyPeerArgsDict] = [
-            {"namespace_selector": _named(args["workflow_namespace"])},
             {"pod_selector": {"match_labels": {"app.kubernetes.io/component": "bucket"}}},
         ]
         ingress = args["ingress"]
+        if not (spec.ingress_host and ingress is not None):
+            sources.insert(0, {"namespace_selector": _named(args["workflow_namespace"])})
         if spec.ingress_host and ingress is not None:
             sources.append({"namespace_selector": _named(ingress.namespace)})
             k8s.networking.v1.Ingress(

@@ -15,7 +15,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components import _helm, versions
-from components._namespaces import PsaLevel, namespace
+from components._namespaces import MANAGED_BY, PsaLevel, namespace, psa_labels
 from components.cluster.base import ClusterHandle, NodeRole
 from components.config import NetworkingSpec, OperatorsSpec, OsmoSpec, ReleaseSpec
 from components.networking import workflow_policy_values
@@ -59,9 +59,20 @@ def _placement(role: NodeRole | None) -> tuple[dict[str, str], list[dict[str, st
 
 
 def kai_values(cluster: ClusterHandle) -> dict[str, Any]:
+    """Placement on the operator pool, OSMO's scheduler flags, and Pod Security labels on the
+    namespace the chart creates for its GPU reservation pods (KAI-Scheduler v0.16.8
+    deployments/kai-scheduler/templates/services/resourcereservation-namespace.yaml labels it with
+    `global.resourceReservation.namespaceLabels`, default none; it runs only if the namespace does
+    not exist yet)."""
     selector, tolerations = _placement(cluster.node_roles.get("operator"))
     return {
-        "global": {"nodeSelector": selector, "tolerations": tolerations},
+        "global": {
+            "nodeSelector": selector,
+            "tolerations": tolerations,
+            "resourceReservation": {
+                "namespaceLabels": {**MANAGED_BY, **psa_labels("baseline", "restricted")}
+            },
+        },
         "scheduler": {"args": dict(KAI_SCHEDULER_ARGS)},
     }
 

@@ -17,6 +17,8 @@ cloud computed them): a rule that reads an unknown value is skipped, so every fi
 certain. components/policy_gate.py gates the real `pulumi preview`/`up` with it.
 """
 
+import ipaddress
+import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -319,6 +321,73 @@ KEEP_ON_DESTROY = Check(
     "recovered once deleted",
 )
 
+METADATA_EGRESS = Check(
+    "OSMO-NET-001",
+    "Workflow pods cannot reach the instance metadata service",
+    "error",
+    None,
+    None,
+    "keep networking.workflowPolicy.blockedCIDRs at its default (169.254.0.0/16, and "
+    "168.63.129.16/32 on Azure and existing clusters); GKE keeps its metadata server reachable "
+    "for Workload Identity",
+)
+EKS_IMDS_HOPS = Check(
+    "OSMO-EKS-005",
+    "The IMDSv2 hop limit keeps node credentials on the node",
+    "error",
+    None,
+    "CKV_AWS_341",
+    "keep cluster.imdsHopLimit at 1: with 2, every pod can fetch the node role's credentials",
+    CIS_EKS,
+)
+SECRET_READERS = Check(
+    "OSMO-K8S-006",
+    "No platform chart reads every Secret",
+    "error",
+    None,
+    None,
+    "keep the monitoring values this project sets: Grafana's sidecars on ConfigMaps of their "
+    "namespace (grafana.rbac.namespaced with useExistingRole), kube-state-metrics without the "
+    "secrets collector, Alloy's rbac.rules without secrets",
+)
+NODES_PROXY = Check(
+    "OSMO-K8S-007",
+    "No `nodes/proxy` (it reaches every kubelet endpoint, exec included)",
+    "error",
+    None,
+    None,
+    "scrape kubelet stats through `nodes/stats` (the ephemeral-storage exporter with "
+    "kubelet.scrape and rbac.create false, bound to this project's ClusterRole)",
+)
+CLOUD_SCOPE = Check(
+    "OSMO-AWS-001",
+    "IAM grants reach only this cluster's resources",
+    "error",
+    None,
+    None,
+    "condition autoscaling writes on aws:ResourceTag/k8s.io/cluster-autoscaler/<cluster>, and "
+    "grant iam:SimulatePrincipalPolicy on the caller itself, not *",
+    CIS_EKS,
+)
+RESERVATION_PSA = Check(
+    "OSMO-K8S-008",
+    "The KAI reservation namespace enforces a Pod Security Standard",
+    "error",
+    "4.2",
+    None,
+    "set global.resourceReservation.namespaceLabels with pod-security.kubernetes.io/enforce "
+    "(components.operator.kai_values does)",
+)
+MONITORING_OPEN = Check(
+    "OSMO-K8S-009",
+    "Unauthenticated monitoring endpoints admit only their clients",
+    "error",
+    None,
+    None,
+    "create the monitoring namespace's NetworkPolicies (components.monitoring.access_policies) "
+    "for Prometheus, Alertmanager and Loki",
+)
+
 CHECKS = (
     PSA_ENFORCE,
     PSA_PRIVILEGED,
@@ -348,6 +417,13 @@ CHECKS = (
     AKS_NODE_IPS,
     BUCKET_PRIVATE,
     KEEP_ON_DESTROY,
+    METADATA_EGRESS,
+    EKS_IMDS_HOPS,
+    SECRET_READERS,
+    NODES_PROXY,
+    CLOUD_SCOPE,
+    RESERVATION_PSA,
+    MONITORING_OPEN,
 )
 
 
@@ -594,6 +670,114 @@ def _data_checks(record: Record) -> Iterable[tuple[Check, str]]:
         yield KEEP_ON_DESTROY, "is deleted by pulumi destroy"
 
 
+def _chart(record: Record) -> Any:
+    if record["type"] != "kubernetes:helm.sh/v3:Release":
+        return None
+    return _inputs(record).get("chart")
+
+
+def _values(record: Record) -> Mapping[str, Any]:
+    values = _inputs(record).get("values")
+    return values if isinstance(values, Mapping) else {}
+
+
+_KSM_DEFAULT_COLLECTORS_HAVE_SECRETS = True
+"""kube-state-metrics 8.4.0 values.yaml `collectors` lists `secrets`."""
+
+
+def _secret_reader_checks(record: Record) -> Iterable[tuple[Check, str]]:
+    chart, values = _chart(record), _values(record)
+    if chart == "kube-prometheus-stack":
+        grafana = values.get("grafana") or {}
+        if grafana.get("enabled", True) and not (
+            _get(grafana, "rbac", "namespaced") is True and _get(grafana, "rbac", "useExistingRole")
+        ):
+            yield SECRET_READERS, "Grafana's sidecar role reads Secrets"
+        ksm = values.get("kube-state-metrics") or {}
+        collectors = ksm.get("collectors")
+        has = (
+            "secrets" in collectors
+            if isinstance(collectors, list)
+            else (_KSM_DEFAULT_COLLECTORS_HAVE_SECRETS)
+        )
+        if has and "secrets" not in (ksm.get("collectorsExclude") or []):
+            yield SECRET_READERS, "kube-state-metrics collects (and lists) every Secret"
+    elif chart == "alloy":
+        rules = _get(values, "rbac", "rules")
+        cluster_rules = _get(values, "rbac", "clusterRules")
+        granted = [
+            resource
+            for rule in [*(rules or []), *(cluster_rules or [])]
+            if isinstance(rule, Mapping)
+            for resource in rule.get("resources") or []
+        ]
+        if rules is None or cluster_rules is None or "secrets" in granted:
+            yield SECRET_READERS, "Alloy's role reads Secrets (the chart's default rules)"
+
+
+def _nodes_proxy_checks(record: Record) -> Iterable[tuple[Check, str]]:
+    if _chart(record) == "k8s-ephemeral-storage-metrics":
+        if _get(_values(record), "rbac", "create") is not False:
+            yield NODES_PROXY, "the chart's ClusterRole grants nodes/proxy"
+    elif record["type"] in (
+        "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole",
+        "kubernetes:rbac.authorization.k8s.io/v1:Role",
+    ):
+        for rule in _inputs(record).get("rules") or []:
+            if isinstance(rule, Mapping) and "nodes/proxy" in (rule.get("resources") or []):
+                yield NODES_PROXY, "grants nodes/proxy"
+
+
+def _reservation_checks(record: Record) -> Iterable[tuple[Check, str]]:
+    if _chart(record) == "kai-scheduler":
+        labels = _get(_values(record), "global", "resourceReservation", "namespaceLabels")
+        enforce = (labels or {}).get("pod-security.kubernetes.io/enforce")
+        if enforce not in ("baseline", "restricted"):
+            yield RESERVATION_PSA, f"the chart's reservation namespace enforces {enforce!r}"
+
+
+def _hop_checks(record: Record) -> Iterable[tuple[Check, str]]:
+    if record["type"] == "aws:ec2/launchTemplate:LaunchTemplate":
+        hops = _get(_inputs(record), "metadataOptions", "httpPutResponseHopLimit")
+        if isinstance(hops, int) and hops > 1:
+            yield EKS_IMDS_HOPS, f"hop limit {hops} lets pods reach the node's IMDS credentials"
+
+
+_IAM_POLICIES = (
+    "aws:iam/policy:Policy",
+    "aws:iam/rolePolicy:RolePolicy",
+    "aws:iam/userPolicy:UserPolicy",
+)
+_ASG_WRITES = {"autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"}
+_CA_TAG = "aws:ResourceTag/k8s.io/cluster-autoscaler/"
+
+
+def _listed(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list) else [value]
+
+
+def _iam_checks(record: Record) -> Iterable[tuple[Check, str]]:
+    if record["type"] not in _IAM_POLICIES:
+        return
+    document = _inputs(record).get("policy")
+    try:
+        parsed = json.loads(document) if isinstance(document, str) else document
+    except ValueError:
+        return
+    for statement in _listed(_get(parsed, "Statement") or []):
+        if not isinstance(statement, Mapping) or statement.get("Effect") != "Allow":
+            continue
+        actions = set(_listed(statement.get("Action")))
+        resources = _listed(statement.get("Resource"))
+        if "iam:SimulatePrincipalPolicy" in actions and "*" in resources:
+            yield CLOUD_SCOPE, "iam:SimulatePrincipalPolicy on every principal"
+        if actions & _ASG_WRITES:
+            tags = _get(statement, "Condition", "StringEquals") or {}
+            owned = [k for k in tags if k.startswith(_CA_TAG) and k != f"{_CA_TAG}enabled"]
+            if not owned:
+                yield CLOUD_SCOPE, "resizes Auto Scaling groups of every cluster in the account"
+
+
 _RULES = (
     _namespace_checks,
     _binding_checks,
@@ -605,15 +789,105 @@ _RULES = (
     _gke_checks,
     _aks_checks,
     _data_checks,
+    _secret_reader_checks,
+    _nodes_proxy_checks,
+    _reservation_checks,
+    _hop_checks,
+    _iam_checks,
 )
+
+_METADATA_ADDRESSES = {
+    "aws": ("169.254.169.254",),
+    "azure": ("169.254.169.254", "168.63.129.16"),
+    "existing": ("169.254.169.254",),
+}
+
+
+def _cloud(records: Sequence[Record]) -> str:
+    types = {r["type"] for r in records}
+    if "gcp:container/cluster:Cluster" in types:
+        return "gcp"
+    if "azure-native:containerservice:ManagedCluster" in types:
+        return "azure"
+    if "aws:eks/cluster:Cluster" in types:
+        return "aws"
+    return "existing"
+
+
+def _excepted(address: str, cidrs: Any) -> bool:
+    ip = ipaddress.ip_address(address)
+    for cidr in cidrs if isinstance(cidrs, list) else []:
+        try:
+            if ip in ipaddress.ip_network(str(cidr), strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+def _metadata_egress(record: Record, cloud: str) -> Iterable[tuple[Check, str]]:
+    """The backend-operator chart's workflow policy allows 0.0.0.0/0 except `clusterCIDRs`
+    (NVIDIA/OSMO deployments/charts/backend-operator/templates/backend-network-policy.yaml)."""
+    if _chart(record) != "backend-operator" or cloud == "gcp":
+        return
+    policy = _get(_values(record), "global", "networkPolicy") or {}
+    if policy.get("enabled") is not True:
+        return
+    cidrs = policy.get("clusterCIDRs")
+    open_to = [a for a in _METADATA_ADDRESSES[cloud] if not _excepted(a, cidrs)]
+    if open_to:
+        yield METADATA_EGRESS, f"workflow egress reaches {', '.join(open_to)}"
+
+
+_UNAUTHENTICATED = {
+    "kube-prometheus-stack": ("prometheus", "alertmanager"),
+    "loki": ("loki",),
+}
+
+
+def _monitoring_access(record: Record, records: Sequence[Record]) -> Iterable[tuple[Check, str]]:
+    targets = _UNAUTHENTICATED.get(_chart(record) or "")
+    if not targets:
+        return
+    namespace = _inputs(record).get("namespace")
+    guarded: set[Any] = set()
+    for other in records:
+        if other["type"] != "kubernetes:networking.k8s.io/v1:NetworkPolicy":
+            continue
+        if _metadata(other).get("namespace") != namespace:
+            continue
+        spec = _inputs(other).get("spec") or {}
+        if "Ingress" in (spec.get("policyTypes") or []):
+            guarded.add(_get(spec, "podSelector", "matchLabels", "app.kubernetes.io/name"))
+    open_ = [t for t in targets if t not in guarded]
+    if open_:
+        yield MONITORING_OPEN, f"{', '.join(open_)} admit every pod (no ingress NetworkPolicy)"
+
+
+PLAN_ROOT = "osmo-backend:index:OsmoBackend"
+"""The program's root component: records holding it are a whole plan."""
+
+
+def _plan_rules(records: Sequence[Record]) -> list[Callable[[Record], Iterable[tuple[Check, str]]]]:
+    """Rules that need the whole plan (which cloud it is, what else it creates): only over a
+    whole plan (one holding PLAN_ROOT), never over one registration seen alone."""
+    if not any(r["type"] == PLAN_ROOT for r in records):
+        return []
+    cloud = _cloud(records)
+    return [
+        lambda r: _metadata_egress(r, cloud),
+        lambda r: _monitoring_access(r, records),
+    ]
 
 
 def evaluate(records: Iterable[Record]) -> list[Finding]:
     """Every finding over `records`, in record order then rule order."""
+    listed = list(records)
+    rules = [*_RULES, *_plan_rules(listed)]
     return [
         Finding(check, record["urn"], message)
-        for record in records
-        for rule in _RULES
+        for record in listed
+        for rule in rules
         for check, message in rule(record)
     ]
 
@@ -708,9 +982,14 @@ def evaluate_known(records: Iterable[Record]) -> list[Finding]:
     be: a rule that reads an unknown yields nothing past that read (what it yielded before
     depended on known values only). On records without unknowns it equals `evaluate`."""
     findings: list[Finding] = []
-    for record in records:
-        view = _guarded(record)
-        for rule in _RULES:
+    records = list(records)
+    views = [_guarded(record) for record in records]
+    try:
+        rules = [*_RULES, *_plan_rules(views)]
+    except _ReadUnknown:
+        rules = list(_RULES)
+    for record, view in zip(records, views, strict=True):
+        for rule in rules:
             try:
                 for check, message in rule(view):
                     findings.append(Finding(check, record["urn"], message))

@@ -16,6 +16,19 @@ import pulumi_kubernetes as k8s
 
 from components.cluster.base import WorkflowBucket
 
+USER_CONTAINER = "{{USER_CONTAINER_NAME}}"
+"""OSMO's pod template variable for the user container's name: the service renders every string
+of a pod template through it (NVIDIA/OSMO src/utils/job/task.py: `jinja_variables
+['USER_CONTAINER_NAME']`, `substitute_pod_template_tokens`; documented in
+docs/deployment_guide/advanced_config/pod_template.rst). OSMO's own containers are `osmo-ctrl`
+and `osmo-init`."""
+EKS_SKIP_CONTAINERS = "eks.amazonaws.com/skip-containers"
+"""IRSA webhook pod annotation: comma-separated containers that get no token volume and no
+AWS_ROLE_ARN (aws/amazon-eks-pod-identity-webhook README.md)."""
+AKS_SKIP_CONTAINERS = "azure.workload.identity/skip-containers"
+"""Azure workload identity webhook pod annotation: semicolon-separated containers that get no
+projected token (Azure/azure-workload-identity docs, service account labels and annotations)."""
+
 
 def identity_template_name(backend: str) -> str:
     return f"{backend}-workflow-identity"
@@ -23,10 +36,17 @@ def identity_template_name(backend: str) -> str:
 
 def identity_pod_template(bucket: WorkflowBucket) -> dict[str, Any]:
     """The pod template that runs workflow pods as the bound ServiceAccount (and, on AKS, with
-    the label the workload identity webhook looks for)."""
+    the label the workload identity webhook looks for), with the annotation that keeps the
+    identity out of the user container where the cloud's webhook has one (EKS, AKS; GKE's
+    metadata server serves every container of the pod)."""
     template: dict[str, Any] = {"spec": {"serviceAccountName": bucket.spec.service_account}}
+    metadata: dict[str, Any] = {}
     if bucket.pod_labels:
-        template["metadata"] = {"labels": dict(bucket.pod_labels)}
+        metadata["labels"] = dict(bucket.pod_labels)
+    if bucket.pod_annotations:
+        metadata["annotations"] = dict(bucket.pod_annotations)
+    if metadata:
+        template["metadata"] = metadata
     return template
 
 

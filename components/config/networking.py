@@ -10,6 +10,23 @@ from components._validate import Problems, expect_dns_label, expect_mapping, sho
 from components.config._common import PROJECT, decode, flag, overrides, section
 
 DEFAULT_DNS_NAMESPACE = "kube-system"
+LINK_LOCAL = "169.254.0.0/16"
+"""The instance metadata services (AWS and Azure IMDS at 169.254.169.254, the EKS Pod Identity
+agent, and any node credential endpoint on link-local addresses)."""
+AZURE_HOST = "168.63.129.16/32"
+"""Azure's virtual public IP for the host agent (WireServer): DHCP, DNS and health probes for
+VMs; it also hands out VM extension settings."""
+BLOCKED_BY_DEFAULT: dict[str, tuple[str, ...]] = {
+    "eks": (LINK_LOCAL,),
+    "aks": (LINK_LOCAL, AZURE_HOST),
+    "existing": (LINK_LOCAL, AZURE_HOST),
+    # GKE's metadata server answers a pod only with that pod's own Workload Identity, and
+    # Workload Identity needs it (169.254.169.254, and 169.254.169.252 on Dataplane V2): it
+    # stays reachable there.
+    "gke": (),
+}
+"""Addresses workflow pods never reach by default, per cluster kind (beyond the cluster's own
+ranges)."""
 
 
 @dataclass(frozen=True)
@@ -27,6 +44,12 @@ class WorkflowPolicySpec:
     gateway, a kube-dns ClusterIP on iptables CNIs, STS endpoints)."""
     extra_egress_rules: tuple[dict[str, Any], ...] = field(default=())
     """Raw NetworkPolicyEgressRule objects, appended as they are."""
+    blocked_cidrs: tuple[str, ...] = ()
+    """Ranges outside the cluster that workflow pods never reach either: the metadata services
+    (BLOCKED_BY_DEFAULT per cluster kind)."""
+    reachable_cidrs: tuple[str, ...] = ()
+    """If given, the only IPv4 networks (besides DNS, the allowed namespaces and CIDRs) workflow
+    pods reach, instead of everything outside the cluster."""
 
 
 ServiceType = Literal["LoadBalancer", "NodePort", "ClusterIP"]
@@ -120,7 +143,7 @@ def _ingress(
 
 
 def parse_networking(
-    problems: Problems, value: Any, *, cluster_cidrs_known: bool
+    problems: Problems, value: Any, *, cluster_cidrs_known: bool, cluster_kind: str = "existing"
 ) -> NetworkingSpec | None:
     path = f"{PROJECT}:networking"
     body = section(problems, path, decode(problems, path, value), ("workflowPolicy", "ingress"))
@@ -139,6 +162,8 @@ def parse_networking(
             "allowedNamespaces",
             "allowedCIDRs",
             "additionalEgressRules",
+            "blockedCIDRs",
+            "reachableCIDRs",
         ),
     )
     if policy is None:
@@ -147,6 +172,16 @@ def parse_networking(
     enabled = flag(problems, f"{ppath}.enabled", policy.get("enabled", True))
     cluster_cidrs = _cidrs(problems, f"{ppath}.clusterCIDRs", policy.get("clusterCIDRs"))
     allowed_cidrs = _cidrs(problems, f"{ppath}.allowedCIDRs", policy.get("allowedCIDRs"))
+    blocked = policy.get("blockedCIDRs", list(BLOCKED_BY_DEFAULT.get(cluster_kind, ())))
+    blocked_cidrs = _cidrs(problems, f"{ppath}.blockedCIDRs", blocked)
+    reachable_cidrs = _cidrs(problems, f"{ppath}.reachableCIDRs", policy.get("reachableCIDRs"))
+    for index, cidr in enumerate(reachable_cidrs or ()):
+        if ipaddress.ip_network(cidr).version != 4:
+            problems.add(
+                f"{ppath}.reachableCIDRs[{index}]",
+                f"{cidr!r} is not IPv4: the policy's egress rule is 0.0.0.0/0 minus what "
+                "workflow pods may not reach",
+            )
     if enabled and cluster_cidrs == () and not cluster_cidrs_known:
         problems.add(
             f"{ppath}.clusterCIDRs",
@@ -189,6 +224,8 @@ def parse_networking(
     assert cluster_cidrs is not None
     assert allowed_cidrs is not None
     assert dns is not None
+    assert blocked_cidrs is not None
+    assert reachable_cidrs is not None
     return NetworkingSpec(
         workflow_policy=WorkflowPolicySpec(
             enabled=enabled,
@@ -197,6 +234,8 @@ def parse_networking(
             allowed_namespaces=tuple(namespaces),
             allowed_cidrs=allowed_cidrs,
             extra_egress_rules=tuple(rules),
+            blocked_cidrs=blocked_cidrs,
+            reachable_cidrs=reachable_cidrs,
         ),
         ingress=ingress,
     )

@@ -1,5 +1,6 @@
 """Monitoring under the recording engine: releases, CRD ordering, namespaces, off switch."""
 
+from components.monitoring import viewer_login
 from tests.harness import config, run_main
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -53,7 +54,13 @@ def test_the_crds_go_first_and_every_monitor_user_waits_for_them_alone() -> None
     # The CRDs release waits for nothing but its namespace (no pods, no node pool).
     assert rec.get(RELEASE, CRDS).dependencies == [ns]
     assert rec.get(RELEASE, CRDS).options["dependsOn"] == []
-    assert depends(STACK) == {rec.urn_of(NAMESPACE, "osmo-monitoring-agents-ns"), crds}
+    assert depends(STACK) == {
+        rec.urn_of(NAMESPACE, "osmo-monitoring-agents-ns"),
+        rec.urn_of(
+            "kubernetes:rbac.authorization.k8s.io/v1:Role", "osmo-monitoring-grafana-sidecar-role"
+        ),
+        crds,
+    }
     assert depends("osmo-monitoring-ephemeral-storage-metrics") == {crds}
     assert depends("osmo-operators-gpu-operator") == {crds}
     assert depends("osmo-operators-backend-operator") == {
@@ -156,13 +163,11 @@ def test_web_ui_login_is_a_view_only_service_account() -> None:
     assert binding.inputs["subjects"] == [
         {"kind": "ServiceAccount", "name": "osmo-dashboard-viewer", "namespace": "monitoring"}
     ]
-    token = rec.get("kubernetes:core/v1:Secret", "osmo-monitoring-viewer-token")
-    assert token.inputs["type"] == "kubernetes.io/service-account-token"
-    assert token.inputs["metadata"]["annotations"] == {
-        "kubernetes.io/service-account.name": "osmo-dashboard-viewer"
-    }
-    assert "stringData" not in token.inputs
-    assert account.urn in token.options["dependsOn"]
+    # No long-lived token Secret (issue 20 item 8): logins are TokenRequest tokens that expire.
+    assert not [r for r in rec.by_type("kubernetes:core/v1:Secret") if "viewer" in r.name]
+    assert viewer_login("monitoring") == (
+        "kubectl -n monitoring create token osmo-dashboard-viewer --duration=8h"
+    )
     assert values(rec, "osmo-monitoring-dashboard")["clusterRoleBinding"] == {"create": False}
 
 
@@ -180,3 +185,71 @@ def test_urls_reach_the_service_values_and_the_outputs() -> None:
     backend = rec.outputs["osmo_service_values"]["services"]["configs"]["backends"]["lab-backend"]
     assert backend["grafana_url"] == "https://grafana.example.com"
     assert backend["dashboard_url"] == "https://k8s.example.com"
+
+
+def test_the_grafana_sidecars_read_configmaps_of_their_namespace_only() -> None:
+    rec = run_main(config())
+    role = rec.get(
+        "kubernetes:rbac.authorization.k8s.io/v1:Role", "osmo-monitoring-grafana-sidecar-role"
+    )
+    assert role.raw_inputs["metadata"] == {
+        "name": "grafana-sidecar-configmaps",
+        "namespace": "monitoring",
+    }
+    assert role.raw_inputs["rules"] == [
+        {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list", "watch"]}
+    ]
+    values = rec.get(RELEASE, STACK).raw_inputs["values"]["grafana"]
+    assert values["rbac"]["useExistingRole"] == "grafana-sidecar-configmaps"
+
+
+def test_loki_prometheus_and_alertmanager_admit_only_their_clients() -> None:
+    rec = run_main(config())
+    policies = {
+        r.name: r.raw_inputs
+        for r in rec.by_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+        if r.name.startswith("osmo-monitoring-")
+    }
+    assert sorted(policies) == [
+        "osmo-monitoring-alertmanager-access",
+        "osmo-monitoring-loki-access",
+        "osmo-monitoring-prometheus-access",
+    ]
+    loki = policies["osmo-monitoring-loki-access"]
+    assert loki["metadata"] == {"name": "loki-access", "namespace": "monitoring"}
+    assert loki["spec"] == {
+        "podSelector": {"matchLabels": {"app.kubernetes.io/name": "loki"}},
+        "policyTypes": ["Ingress"],
+        "ingress": [
+            {
+                "from": [
+                    {"podSelector": {"matchLabels": {"app.kubernetes.io/name": name}}}
+                    for name in ("alloy", "grafana", "loki")
+                ]
+            }
+        ],
+    }
+
+
+def test_the_storage_exporter_is_bound_to_a_role_without_nodes_proxy() -> None:
+    rec = run_main(config())
+    role = rec.get(
+        "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole",
+        "osmo-monitoring-ephemeral-storage-role",
+    )
+    resources = [res for rule in role.raw_inputs["rules"] for res in rule["resources"]]
+    assert sorted(resources) == ["nodes", "nodes/stats", "pods"]
+    binding = rec.get(
+        "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding",
+        "osmo-monitoring-ephemeral-storage-binding",
+    ).raw_inputs
+    assert binding["roleRef"]["name"] == "k8s-ephemeral-storage-metrics"
+    assert binding["subjects"] == [
+        {
+            "kind": "ServiceAccount",
+            "name": "k8s-ephemeral-storage-metrics",
+            "namespace": "monitoring",
+        }
+    ]
+    values = rec.get(RELEASE, "osmo-monitoring-ephemeral-storage-metrics").raw_inputs["values"]
+    assert values["rbac"] == {"create": False}

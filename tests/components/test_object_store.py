@@ -2,13 +2,14 @@
 pod, volume, network policy, bucket Job, ingress), its generated credential reaching only the
 control plane's Secret, the workflow policy letting workflow pods in, and the config's refusals."""
 
+import json
 from functools import cache
 from typing import Any
 
 import pytest
 
 from components.config import ConfigError, load_spec
-from components.object_store import MC_IMAGE, MINIO_IMAGE
+from components.object_store import MC_IMAGE, MINIO_IMAGE, data_policy
 from offline import engine
 from tests.components.test_eks_cluster import eks_config
 from tests.harness import REPO, SAMPLE_KUBECONFIG, config, encode, run_main
@@ -83,25 +84,61 @@ def test_the_server_runs_hardened_on_its_own_volume() -> None:
     } <= set(deployment.options["dependsOn"])
 
 
-def test_the_bucket_job_runs_after_the_server() -> None:
+def test_the_bucket_job_creates_a_bucket_scoped_user_for_osmo_after_the_server() -> None:
     job = get("batch/v1:Job", "osmo-object-store-bucket")
     (container,) = job.raw_inputs["spec"]["template"]["spec"]["containers"]
     assert container["image"] == MC_IMAGE
+    policy = json.dumps(data_policy("osmo-workflows"), sort_keys=True)
+    # mc syntax: min.io/docs/minio/linux/reference/minio-mc-admin/mc-admin-policy-create.html,
+    # mc-admin-policy-attach.html, mc-admin-user-add.html.
     assert container["command"] == [
         "sh",
         "-c",
         "mc alias set lab http://object-store.osmo-object-store.svc.cluster.local:9000 "
-        '"$MINIO_ROOT_USER" "$MINIO_ROOT_PASSWORD" && mc mb --ignore-existing lab/osmo-workflows',
+        '"$MINIO_ROOT_USER" "$MINIO_ROOT_PASSWORD" && mc mb --ignore-existing lab/osmo-workflows'
+        f" && printf '%s' '{policy}' > /tmp/policy.json"
+        " && mc admin policy create lab osmo-workflow-data /tmp/policy.json"
+        ' && mc admin user add lab "$OSMO_ACCESS_KEY" "$OSMO_SECRET_KEY"'
+        ' && { mc admin policy detach lab osmo-workflow-data --user "$OSMO_ACCESS_KEY" || true; }'
+        ' && mc admin policy attach lab osmo-workflow-data --user "$OSMO_ACCESS_KEY"',
     ]
-    assert job.options["dependsOn"] == [get("apps/v1:Deployment", "osmo-object-store-server").urn]
+    assert [e["valueFrom"]["secretKeyRef"] for e in container["env"][:4]] == [
+        {"name": "object-store-root", "key": "MINIO_ROOT_USER"},
+        {"name": "object-store-root", "key": "MINIO_ROOT_PASSWORD"},
+        {"name": "object-store-data-user", "key": "OSMO_ACCESS_KEY"},
+        {"name": "object-store-data-user", "key": "OSMO_SECRET_KEY"},
+    ]
+    assert data_policy("b")["Statement"] == [
+        {
+            "Effect": "Allow",
+            "Action": ["s3:ListBucket", "s3:GetBucketLocation", "s3:ListBucketMultipartUploads"],
+            "Resource": ["arn:aws:s3:::b"],
+        },
+        {
+            "Effect": "Allow",
+            "Action": [
+                "s3:GetObject",
+                "s3:PutObject",
+                "s3:DeleteObject",
+                "s3:AbortMultipartUpload",
+                "s3:ListMultipartUploadParts",
+            ],
+            "Resource": ["arn:aws:s3:::b/*"],
+        },
+    ]
+    user = get("core/v1:Secret", "osmo-object-store-data-user")
+    assert user.inputs["stringData"] == "[secret]"
+    assert job.options["dependsOn"] == [
+        get("apps/v1:Deployment", "osmo-object-store-server").urn,
+        user.urn,
+    ]
 
 
-def test_only_workflow_pods_the_job_and_the_ingress_controller_get_in() -> None:
+def test_through_an_ingress_host_only_the_job_and_the_ingress_controller_get_in() -> None:
     policy = get("networking.k8s.io/v1:NetworkPolicy", "osmo-object-store-policy").raw_inputs
     assert policy["spec"]["policyTypes"] == ["Ingress"]
     (rule,) = policy["spec"]["ingress"]
     assert rule["from"] == [
-        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "osmo-workflows"}}},
         {"podSelector": {"matchLabels": {"app.kubernetes.io/component": "bucket"}}},
         {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress"}}},
     ]
@@ -111,10 +148,23 @@ def test_only_workflow_pods_the_job_and_the_ingress_controller_get_in() -> None:
     assert ingress["rules"][0]["host"] == "s3.lab.internal"
 
 
-def test_workflow_pods_may_reach_the_store_through_the_egress_policy() -> None:
+def test_workflow_pods_reach_exactly_the_address_osmo_hands_them() -> None:
+    """OSMO gives workflow pods and the service the same `override_url` (issue 15 item 9): with
+    an ingress host that is Traefik's web entrypoint (container port 8000, pods labelled
+    app.kubernetes.io/name=traefik: traefik-helm-chart v41.3.0 values.yaml ports.web.port,
+    templates/_helpers.tpl traefik.labelselector); the whole store namespace is not opened."""
     operator = recording().get(K8S + "helm.sh/v3:Release", "osmo-operators-backend-operator")
     policy = operator.raw_inputs["values"]["global"]["networkPolicy"]
-    assert policy["allowedNamespaces"] == ["osmo-object-store"]
+    assert policy["allowedNamespaces"] == []
+    assert policy["additionalEgressRules"][-1] == {
+        "to": [
+            {
+                "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress"}},
+                "podSelector": {"matchLabels": {"app.kubernetes.io/name": "traefik"}},
+            }
+        ],
+        "ports": [{"port": 8000, "protocol": "TCP"}],
+    }
 
 
 def test_the_control_plane_gets_the_generated_credential_as_a_secret_only() -> None:
@@ -125,9 +175,15 @@ def test_the_control_plane_gets_the_generated_credential_as_a_secret_only() -> N
     password = engine.unwrap_secrets(
         get("core/v1:Secret", "osmo-object-store-root").raw_inputs["stringData"]
     )["MINIO_ROOT_PASSWORD"]
+    user = engine.unwrap_secrets(
+        get("core/v1:Secret", "osmo-object-store-data-user").raw_inputs["stringData"]
+    )
+    # OSMO holds the bucket-scoped user, never MinIO's root account.
+    assert user["OSMO_ACCESS_KEY"] == "osmo-workflow-data"
+    assert user["OSMO_SECRET_KEY"] != password
     assert data == {
-        "access_key_id": "osmo",
-        "access_key": password,
+        "access_key_id": "osmo-workflow-data",
+        "access_key": user["OSMO_SECRET_KEY"],
         "endpoint": "s3://osmo-workflows",
         "region": "us-east-1",
         "override_url": "http://s3.lab.internal",
@@ -142,6 +198,7 @@ def test_the_control_plane_gets_the_generated_credential_as_a_secret_only() -> N
         "workflow_app": credential,
     }
     assert password not in str(rec.outputs)
+    assert user["OSMO_SECRET_KEY"] not in str(rec.outputs)
 
 
 def test_without_an_ingress_host_the_service_uses_the_in_cluster_address() -> None:
@@ -151,6 +208,25 @@ def test_without_an_ingress_host_the_service_uses_the_in_cluster_address() -> No
     secret = rec.get(K8S + "core/v1:Secret", "osmo-connection-control-plane-storage-credential")
     data = engine.unwrap_secrets(secret.raw_inputs["stringData"])
     assert data["override_url"] == "http://object-store.osmo-object-store.svc.cluster.local:9000"
+    # Workflow pods reach the store's pods on the S3 port, and the store admits them.
+    operator = rec.get(K8S + "helm.sh/v3:Release", "osmo-operators-backend-operator")
+    assert operator.raw_inputs["values"]["global"]["networkPolicy"]["additionalEgressRules"][
+        -1
+    ] == {
+        "to": [
+            {
+                "namespaceSelector": {
+                    "matchLabels": {"kubernetes.io/metadata.name": "osmo-object-store"}
+                },
+                "podSelector": {"matchLabels": {"app.kubernetes.io/name": "object-store"}},
+            }
+        ],
+        "ports": [{"port": 9000, "protocol": "TCP"}],
+    }
+    policy = rec.get(K8S + "networking.k8s.io/v1:NetworkPolicy", "osmo-object-store-policy")
+    assert policy.raw_inputs["spec"]["ingress"][0]["from"][0] == {
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "osmo-workflows"}}
+    }
 
 
 def problems(values: dict[str, Any]) -> tuple[str, ...]:

@@ -7,6 +7,8 @@ import pytest
 from components import chart_keys, versions
 from components.config import IngressSpec, MonitoringSpec, WebUiSpec
 from components.monitoring import (
+    EPHEMERAL_RULES,
+    access_policies,
     alert_rules,
     alloy_config,
     alloy_values,
@@ -215,3 +217,68 @@ def test_the_crds_are_kept_when_their_release_is_uninstalled() -> None:
     assert crds_values() == {"crds": {"annotations": {"helm.sh/resource-policy": "keep"}}}
     index = chart_keys.load("prometheus-operator-crds", versions.PROMETHEUS_OPERATOR_CRDS.version)
     assert "crds.annotations" in index["freeForm"]
+
+
+def test_no_monitoring_chart_reads_every_secret() -> None:
+    """Least privilege, proven on each pinned chart's RBAC templates:
+    - grafana 12.11.1 (kube-prometheus-stack 88.5.3's dependency) templates/clusterrole.yaml
+      grants its sidecars configmaps *and secrets* cluster-wide unless `rbac.namespaced`;
+      role.yaml is skipped with `useExistingRole`, and rolebinding.yaml then binds that Role;
+    - kube-state-metrics 8.4.0 templates/role.yaml grants `secrets` list/watch when the effective
+      collectors (collectors minus collectorsExclude, _helpers.tpl) include it;
+    - alloy 1.11.1 templates/rbac.yaml renders `rbac.rules` + `rbac.clusterRules`, whose defaults
+      read Secrets and ConfigMaps (`remote.kubernetes.*`) and nodes/metrics."""
+    values = stack()
+    grafana = values["grafana"]
+    assert grafana["rbac"] == {"namespaced": True, "useExistingRole": "grafana-sidecar-configmaps"}
+    for sidecar in ("dashboards", "datasources"):
+        assert grafana["sidecar"][sidecar]["resource"] == "configmap"
+        assert grafana["sidecar"][sidecar]["searchNamespace"] == SPEC.namespace
+    assert values["kube-state-metrics"]["collectorsExclude"] == ["secrets"]
+    alloy = alloy_values(SPEC, "osmo-lab")
+    assert alloy["rbac"] == {
+        "rules": [
+            {
+                "apiGroups": [""],
+                "resources": ["pods", "pods/log", "namespaces"],
+                "verbs": ["get", "list", "watch"],
+            }
+        ],
+        "clusterRules": [],
+    }
+    index = chart_keys.load("alloy", versions.ALLOY.version)
+    assert chart_keys.unknown_keys(index, {"rbac": alloy["rbac"]}) == []
+
+
+def test_unauthenticated_endpoints_admit_only_their_clients() -> None:
+    def peers(policy: dict[str, Any]) -> list[str]:
+        (rule,) = policy["ingress"]
+        return [p["podSelector"]["matchLabels"]["app.kubernetes.io/name"] for p in rule["from"]]
+
+    policies = access_policies(SPEC)
+    assert sorted(policies) == ["alertmanager", "loki", "prometheus"]
+    assert {name: peers(p) for name, p in policies.items()} == {
+        "prometheus": ["grafana", "prometheus"],
+        "alertmanager": ["prometheus", "grafana", "alertmanager"],
+        "loki": ["alloy", "grafana", "loki"],
+    }
+    for name, policy in policies.items():
+        assert policy["podSelector"] == {"matchLabels": {"app.kubernetes.io/name": name}}
+        assert policy["policyTypes"] == ["Ingress"]
+    assert "loki" not in access_policies(MonitoringSpec(cluster_label="x", logs="none"))
+
+
+def test_the_storage_exporter_reads_kubelet_stats_without_nodes_proxy() -> None:
+    """k8s-ephemeral-storage-metrics 1.21.3: the chart's ClusterRole grants `nodes/proxy`
+    (chart/templates/RBAC.yaml, only with rbac.create), which reaches every kubelet endpoint
+    through the API server (exec included); with `kubelet.scrape` the Deployment reads
+    `<kubelet>/stats/summary` directly (pkg/node/k8s.go Query), which the kubelet authorizes as
+    `nodes/stats`."""
+    values = ephemeral_storage_values(handle())
+    assert values["rbac"] == {"create": False}
+    assert values["kubelet"] == {"scrape": True, "insecure": True}
+    assert "deploy_type" not in values  # the chart's default, Deployment, is the one that scrapes
+    assert EPHEMERAL_RULES == (
+        {"apiGroups": [""], "resources": ["nodes", "pods"], "verbs": ["get", "list", "watch"]},
+        {"apiGroups": [""], "resources": ["nodes/stats"], "verbs": ["get"]},
+    )

@@ -1,12 +1,14 @@
 """`osmo-backend:networking`: the workflow egress policy and the egress allowlist."""
 
+import ipaddress
 from typing import Any
 
 import pytest
 
 from components import chart_keys, versions
 from components.config import ConfigError, StackSpec, WorkflowPolicySpec, load_spec
-from components.networking import egress_allowlist, workflow_policy_values
+from components.config.networking import BLOCKED_BY_DEFAULT
+from components.networking import egress_allowlist, unreachable_ipv4, workflow_policy_values
 from tests.harness import REPO, config, encode
 
 
@@ -245,3 +247,80 @@ def test_ingress_controller_release_and_namespace() -> None:
     assert chart_keys.unknown_keys(index, release.inputs["values"]) == []
     hosts = {e["host"]: e["purpose"] for e in rec.outputs["egress_allowlist"]}
     assert "Traefik image" in hosts["docker.io"]
+
+
+def test_workflow_pods_never_reach_the_metadata_services_by_default() -> None:
+    """Link-local holds AWS's and Azure's instance metadata service (169.254.169.254, where a
+    node role's or a managed identity's credentials are); 168.63.129.16 is Azure's host address.
+    An existing cluster may run on either. GKE keeps its metadata server reachable: it answers a
+    pod only with that pod's own Workload Identity, which needs it."""
+    policy = spec(config()).networking.workflow_policy
+    assert policy.blocked_cidrs == ("169.254.0.0/16", "168.63.129.16/32")
+    assert workflow_policy_values(policy)["clusterCIDRs"] == [
+        "10.244.0.0/16",
+        "10.96.0.0/12",
+        "192.168.10.0/24",
+        "169.254.0.0/16",
+        "168.63.129.16/32",
+    ]
+    assert BLOCKED_BY_DEFAULT == {
+        "eks": ("169.254.0.0/16",),
+        "aks": ("169.254.0.0/16", "168.63.129.16/32"),
+        "existing": ("169.254.0.0/16", "168.63.129.16/32"),
+        "gke": (),
+    }
+    opened = spec(
+        config(networking={"workflowPolicy": {"clusterCIDRs": ["10.0.0.0/8"], "blockedCIDRs": []}})
+    )
+    assert workflow_policy_values(opened.networking.workflow_policy)["clusterCIDRs"] == [
+        "10.0.0.0/8"
+    ]
+
+
+def test_an_existing_cluster_may_list_the_only_networks_workflows_reach() -> None:
+    """The chart renders one rule, `0.0.0.0/0` except `clusterCIDRs`
+    (NVIDIA/OSMO deployments/charts/backend-operator/templates/backend-network-policy.yaml): the
+    complement of the listed networks goes into that `except`."""
+    reachable = spec(
+        config(
+            networking={
+                "workflowPolicy": {
+                    "clusterCIDRs": ["10.244.0.0/16"],
+                    "reachableCIDRs": ["10.0.0.0/8", "203.0.113.0/24"],
+                }
+            }
+        )
+    ).networking.workflow_policy
+    assert reachable.reachable_cidrs == ("10.0.0.0/8", "203.0.113.0/24")
+    excepted = workflow_policy_values(reachable)["clusterCIDRs"]
+    assert excepted[:3] == ["10.244.0.0/16", "169.254.0.0/16", "168.63.129.16/32"]
+    rest = [ipaddress.ip_network(c) for c in excepted[3:]]
+    for address in ("10.1.2.3", "203.0.113.9"):
+        assert not any(ipaddress.ip_address(address) in n for n in rest)
+    for address in ("8.8.8.8", "11.0.0.1", "203.0.114.1", "192.168.1.1", "255.255.255.255"):
+        assert any(ipaddress.ip_address(address) in n for n in rest)
+    assert unreachable_ipv4(["10.0.0.0/8"]) == [
+        "0.0.0.0/5",
+        "8.0.0.0/7",
+        "11.0.0.0/8",
+        "12.0.0.0/6",
+        "16.0.0.0/4",
+        "32.0.0.0/3",
+        "64.0.0.0/2",
+        "128.0.0.0/1",
+    ]
+
+
+def test_blocked_and_reachable_networks_are_checked() -> None:
+    assert problems(
+        {
+            "clusterCIDRs": ["10.0.0.0/8"],
+            "blockedCIDRs": ["169.254.0.0/33"],
+            "reachableCIDRs": ["fd00::/8"],
+        }
+    ) == (
+        "osmo-backend:networking.workflowPolicy.blockedCIDRs[0]: '169.254.0.0/33' is not a CIDR "
+        "('169.254.0.0/33' does not appear to be an IPv4 or IPv6 network)",
+        "osmo-backend:networking.workflowPolicy.reachableCIDRs[0]: 'fd00::/8' is not IPv4: the "
+        "policy's egress rule is 0.0.0.0/0 minus what workflow pods may not reach",
+    )

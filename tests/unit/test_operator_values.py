@@ -51,8 +51,21 @@ def osmo(**changes: Any) -> OsmoSpec:
 
 def test_kai_gets_osmo_scheduler_flags_where_v015_reads_them() -> None:
     values = kai_values(handle())
+    # The chart labels the reservation namespace it creates with namespaceLabels only
+    # (KAI-Scheduler v0.16.8 templates/services/resourcereservation-namespace.yaml).
     assert values == {
-        "global": {"nodeSelector": {"node-type": "operator"}, "tolerations": []},
+        "global": {
+            "nodeSelector": {"node-type": "operator"},
+            "tolerations": [],
+            "resourceReservation": {
+                "namespaceLabels": {
+                    "app.kubernetes.io/managed-by": "osmo-backend",
+                    "pod-security.kubernetes.io/enforce": "baseline",
+                    "pod-security.kubernetes.io/warn": "restricted",
+                    "pod-security.kubernetes.io/audit": "restricted",
+                }
+            },
+        },
         "scheduler": {
             "args": {
                 "default-staleness-grace-period": "-1s",

@@ -1,6 +1,9 @@
 """Security checks: each rule fires on a bad record and stays quiet on a good one; the plan fails
 on an error unless the stack allows that check by id, and says so."""
 
+import copy
+import functools
+import json
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +13,8 @@ import yaml
 from components import policy
 from offline import cli
 from tests.cli.test_cli import valid_config
-from tests.harness import REPO
+from tests.harness import REPO, run_main
+from tests.harness import config as harness_config
 
 
 def record(type_: str, inputs: dict[str, Any], **extra: Any) -> dict[str, Any]:
@@ -248,3 +252,131 @@ def test_the_reference_stack_has_no_findings(
         capsys.readouterr().out.splitlines()[-1]
         == f"Security checks: {len(policy.CHECKS)} run, 0 findings, 0 failing"
     )
+
+
+# Least privilege (issue 20): each new check fires on what it guards and stays quiet on what
+# this project builds.
+
+RELEASE = "kubernetes:helm.sh/v3:Release"
+
+
+@functools.cache
+def _lab_plan() -> tuple[dict[str, Any], ...]:
+    return tuple(r.to_json() for r in run_main(harness_config()).resources)
+
+
+def lab_plan() -> list[dict[str, Any]]:
+    return copy.deepcopy(list(_lab_plan()))
+
+
+def named(records: list[dict[str, Any]], name: str) -> dict[str, Any]:
+    (found,) = [r for r in records if r["name"] == name]
+    return found
+
+
+def release(chart: str, values: dict[str, Any]) -> dict[str, Any]:
+    return record(RELEASE, {**GOOD_RELEASE, "chart": chart, "values": values})
+
+
+def test_the_lab_plan_passes_every_new_check() -> None:
+    assert policy.evaluate(lab_plan()) == []
+
+
+def test_workflow_egress_excludes_the_metadata_services_except_on_gke() -> None:
+    """The chart's policy is 0.0.0.0/0 except clusterCIDRs (NVIDIA/OSMO
+    deployments/charts/backend-operator/templates/backend-network-policy.yaml)."""
+    plan = lab_plan()
+    operator = named(plan, "osmo-operators-backend-operator")
+    policy_values = operator["inputs"]["values"]["global"]["networkPolicy"]
+    policy_values["clusterCIDRs"] = ["10.244.0.0/16"]
+    (finding,) = policy.evaluate(plan)
+    assert (finding.check.id, finding.message) == (
+        "OSMO-NET-001",
+        "workflow egress reaches 169.254.169.254",
+    )
+    # Seen alone (one registration under the Pulumi engine), it is not a whole plan: no guess.
+    assert ids([operator]) == []
+    # On GKE the metadata server stays reachable (Workload Identity needs it).
+    gke = [*plan, record("gcp:container/cluster:Cluster", {"name": "c"})]
+    assert [f.check.id for f in policy.evaluate(gke)] == [
+        "OSMO-GKE-001",
+        "OSMO-GKE-002",
+        "OSMO-GKE-003",
+        "OSMO-GKE-004",
+        "OSMO-GKE-007",
+        "OSMO-GKE-008",
+    ]
+    aks = [*plan, record("azure-native:containerservice:ManagedCluster", {})]
+    messages = [f.message for f in policy.evaluate(aks) if f.check.id == "OSMO-NET-001"]
+    assert messages == ["workflow egress reaches 169.254.169.254, 168.63.129.16"]
+
+
+def test_the_eks_imds_hop_limit_stays_one() -> None:
+    template = "aws:ec2/launchTemplate:LaunchTemplate"
+    one_hop = {"metadataOptions": {"httpTokens": "required", "httpPutResponseHopLimit": 1}}
+    assert ids([record(template, one_hop)]) == []
+    two = {"metadataOptions": {"httpTokens": "required", "httpPutResponseHopLimit": 2}}
+    assert ids([record(template, two)]) == ["OSMO-EKS-005"]
+
+
+def test_no_monitoring_chart_reads_every_secret() -> None:
+    # Chart defaults: grafana 12.11.1 clusterrole.yaml (configmaps and secrets), kube-state-
+    # metrics 8.4.0 collectors (secrets included), alloy 1.11.1 rbac.rules (secrets included).
+    assert ids([release("kube-prometheus-stack", {})]) == ["OSMO-K8S-006", "OSMO-K8S-006"]
+    assert ids([release("alloy", {})]) == ["OSMO-K8S-006"]
+    plan = lab_plan()
+    stack = named(plan, "osmo-monitoring-prometheus-stack")
+    assert ids([stack]) == []
+    stack["inputs"]["values"]["kube-state-metrics"]["collectorsExclude"] = []
+    assert ids([stack]) == ["OSMO-K8S-006"]
+    alloy = named(plan, "osmo-monitoring-alloy")
+    assert ids([alloy]) == []
+    alloy["inputs"]["values"]["rbac"]["rules"].append(
+        {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]}
+    )
+    assert ids([alloy]) == ["OSMO-K8S-006"]
+
+
+def test_nothing_holds_nodes_proxy() -> None:
+    # k8s-ephemeral-storage-metrics 1.21.3 chart/templates/RBAC.yaml grants nodes/proxy.
+    assert ids([release("k8s-ephemeral-storage-metrics", {})]) == ["OSMO-K8S-007"]
+    assert ids([release("k8s-ephemeral-storage-metrics", {"rbac": {"create": False}})]) == []
+    role = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole"
+    proxy = {"rules": [{"apiGroups": [""], "resources": ["nodes/proxy"], "verbs": ["get"]}]}
+    assert ids([record(role, proxy)]) == ["OSMO-K8S-007"]
+    stats = {"rules": [{"apiGroups": [""], "resources": ["nodes/stats"], "verbs": ["get"]}]}
+    assert ids([record(role, stats)]) == []
+
+
+def test_iam_grants_stay_in_this_cluster() -> None:
+    def iam(statement: dict[str, Any]) -> dict[str, Any]:
+        document = {"Version": "2012-10-17", "Statement": [statement]}
+        return record("aws:iam/policy:Policy", {"policy": json.dumps(document)})
+
+    tags = {"aws:ResourceTag/k8s.io/cluster-autoscaler/enabled": "true"}
+    resize: dict[str, Any] = {
+        "Effect": "Allow",
+        "Action": ["autoscaling:SetDesiredCapacity"],
+        "Resource": "*",
+        "Condition": {"StringEquals": tags},
+    }
+    assert ids([iam(resize)]) == ["OSMO-AWS-001"]
+    tags["aws:ResourceTag/k8s.io/cluster-autoscaler/c"] = "owned"
+    assert ids([iam(resize)]) == []
+    simulate = {"Effect": "Allow", "Action": "iam:SimulatePrincipalPolicy", "Resource": "*"}
+    assert ids([iam(simulate)]) == ["OSMO-AWS-001"]
+    assert ids([iam({**simulate, "Resource": "arn:aws:iam::1:role/r"})]) == []
+
+
+def test_the_kai_reservation_namespace_is_labelled() -> None:
+    """KAI-Scheduler v0.16.8 templates/services/resourcereservation-namespace.yaml."""
+    assert ids([release("kai-scheduler", {})]) == ["OSMO-K8S-008"]
+    assert ids([named(lab_plan(), "osmo-operators-kai-scheduler")]) == []
+
+
+def test_loki_prometheus_and_alertmanager_are_not_open_to_every_pod() -> None:
+    plan = [r for r in lab_plan() if r["name"] != "osmo-monitoring-loki-access"]
+    (finding,) = policy.evaluate(plan)
+    assert finding.check.id == "OSMO-K8S-009"
+    assert finding.urn.endswith("::osmo-monitoring-loki")
+    assert finding.message == "loki admit every pod (no ingress NetworkPolicy)"
