@@ -26,8 +26,9 @@ import pulumi_random as random
 
 from components import versions
 from components._namespaces import namespace
-from components.cluster.base import ClusterHandle, NodeRole, WorkflowBucket
+from components.cluster.base import ClusterHandle, NodePool, NodeRole, WorkflowBucket
 from components.config import OsmoSpec, PullSecretSpec, Role, TokenSpec, WorkflowDataSpec
+from components.config._common import platform_name
 from components.config.osmo import pool_role
 from components.config.storage import data_credential_secret
 from components.storage import (
@@ -185,16 +186,47 @@ def storage_credential(
     return credential
 
 
+def _pod_template(selector: Mapping[str, str], tolerations: Sequence[Mapping[str, str]]) -> Any:
+    spec: dict[str, Any] = {"nodeSelector": dict(selector)}
+    if tolerations:
+        spec["tolerations"] = [dict(t) for t in tolerations]
+    return {"spec": spec}
+
+
+def pool_platforms(
+    backend: str, pools: Sequence[NodePool]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """One OSMO platform per compute and gpu pool (H100s apart from A100s), and its pod
+    template: a node selector only that pool's nodes match, and tolerations for every taint they
+    carry. OSMO puts a node in a platform when the platform's nodeSelector labels are a subset
+    of the node's and its tolerations tolerate all of the node's taints (NVIDIA/OSMO
+    src/service/core/config/helpers.py update_node_pool_platform, tolerations_satisfy_taints)."""
+    templates: dict[str, Any] = {}
+    platforms: dict[str, Any] = {}
+    for pool in pools:
+        if pool.role not in _PLATFORMS:
+            continue
+        template = f"{backend}-pool-{pool.name}"
+        templates[template] = _pod_template(pool.selector, pool.tolerations)
+        platforms[platform_name(pool.name)] = {
+            "description": f"{pool.role} pool {pool.name} of backend {backend}",
+            "override_pod_template": [template],
+        }
+    return templates, platforms
+
+
 def service_values(
     osmo: OsmoSpec,
     roles: Mapping[Role, NodeRole],
     *,
+    pools: Sequence[NodePool] = (),
     grafana_url: str | None = None,
     dashboard_url: str | None = None,
     workflow_data: WorkflowDataSpec | None = None,
     workflow_bucket: WorkflowBucket | None = None,
 ) -> dict[str, Any]:
-    """The OSMO service chart values this backend needs (no secrets: Secrets are named)."""
+    """The OSMO service chart values this backend needs (no secrets: Secrets are named): a
+    platform per role (the pool's default platform) and one per pool the cluster creates."""
     links = {
         key: url
         for key, url in (("grafana_url", grafana_url), ("dashboard_url", dashboard_url))
@@ -208,12 +240,12 @@ def service_values(
         if node_role is None:
             continue
         template = f"{backend}-{platform}"
-        spec: dict[str, Any] = {"nodeSelector": dict(node_role.selector)}
-        if node_role.tolerations:
-            spec["tolerations"] = [dict(t) for t in node_role.tolerations]
-        templates[template] = {"spec": spec}
+        templates[template] = _pod_template(node_role.selector, node_role.tolerations)
         platforms[platform] = {"override_pod_template": [template]}
     default_platform = "gpu" if "gpu" in platforms else "cpu"
+    pool_templates, per_pool = pool_platforms(backend, pools)
+    templates |= pool_templates
+    platforms |= per_pool
     data = workflow_bucket if workflow_bucket is not None else workflow_data
     storage = workflow_storage_values(data, backend) if data is not None else {}
     workflow = {"backend_images": backend_images(osmo.image_tag), **storage.pop("workflow", {})}
@@ -427,6 +459,7 @@ class Connection(pulumi.ComponentResource):
         self.service_values = service_values(
             osmo,
             args["cluster"].node_roles,
+            pools=args["cluster"].node_pools,
             grafana_url=args["grafana_url"],
             dashboard_url=args["dashboard_url"],
             workflow_data=args["workflow_data"],

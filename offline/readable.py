@@ -19,6 +19,7 @@ from components.config import (
     ExistingClusterSpec,
     GkeClusterSpec,
 )
+from components.config._common import Taint
 from components.config.gke import machine_accelerator
 from offline.engine import Recording, mask_secrets
 from offline.plan import HELM_RELEASE, helm_release
@@ -37,8 +38,11 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> Iterator[str
         yield "  " + "  ".join(f"{c:<{w}}" for c, w in zip(row, widths, strict=True)).rstrip()
 
 
-def _taint(role: str) -> str:
-    return GPU_TAINT if role == "gpu" else "-"
+def _taint(role: str, extra: Sequence[Taint] = ()) -> str:
+    """The GPU taint of gpu pools and the pool's own taints, comma-separated."""
+    taints = [GPU_TAINT] if role == "gpu" else []
+    taints += [f"{t.key}={t.value}:{t.effect}" for t in extra]
+    return ",".join(taints) or "-"
 
 
 def pool_rows(cluster: Cluster) -> list[tuple[str, ...]]:
@@ -49,11 +53,11 @@ def pool_rows(cluster: Cluster) -> list[tuple[str, ...]]:
             (
                 p.name,
                 p.role,
-                p.instance_type,
+                ",".join(p.instance_types),
                 f"{p.min_size}-{p.max_size} (desired {p.desired_size})",
                 str(p.gpus_per_node),
                 p.capacity_type,
-                _taint(p.role),
+                _taint(p.role, p.taints),
             )
             for p in cluster.node_pools
         ]
@@ -64,7 +68,9 @@ def pool_rows(cluster: Cluster) -> list[tuple[str, ...]]:
             gpus = f"{accelerator.count} {accelerator.type}" if accelerator else "0"
             spot = "spot" if p.spot else "on-demand"
             nodes = f"{p.min_nodes}-{p.max_nodes}"
-            rows.append((p.name, p.role, p.machine_type, nodes, gpus, spot, _taint(p.role)))
+            rows.append(
+                (p.name, p.role, p.machine_type, nodes, gpus, spot, _taint(p.role, p.taints))
+            )
         return rows
     if isinstance(cluster, AksClusterSpec):
         return [
@@ -75,7 +81,7 @@ def pool_rows(cluster: Cluster) -> list[tuple[str, ...]]:
                 f"{p.min_count}-{p.max_count}",
                 "by VM size" if p.role == "gpu" else "0",
                 "spot" if p.spot else "on-demand",
-                _taint(p.role),
+                _taint(p.role, p.taints),
             )
             for p in cluster.node_pools
         ]

@@ -29,7 +29,7 @@ and OSMO's pods for those roles tolerate it.
 
 import base64
 from collections.abc import Mapping, Sequence
-from typing import Any, NotRequired, TypedDict
+from typing import Any, NotRequired, TypedDict, cast
 
 import pulumi
 import pulumi_azure_native as azure
@@ -40,10 +40,13 @@ import yaml
 
 from components.cluster.base import (
     GPU_TAINT,
-    GPU_TOLERATION,
     ClusterHandle,
+    NodePool,
     WorkflowBucket,
     cloud_labels,
+    gpu_daemonset_values,
+    node_pool,
+    pool_node_labels,
     pool_roles,
 )
 from components.config import BucketSpec, GpuStackSpec, Role
@@ -56,6 +59,7 @@ from components.config.aks import (
     retained_group_name,
 )
 from components.config.storage import BUCKET_SUFFIX_LENGTH, bucket_host, suffixed_bucket_name
+from components.storage import AKS_SKIP_CONTAINERS, USER_CONTAINER
 
 TYPE = "osmo-backend:index:AksCluster"
 MANAGED_CSI = "managed-csi"
@@ -106,25 +110,22 @@ class AksClusterArgs(TypedDict):
 
 
 def node_labels(pool: AksNodePoolSpec) -> dict[str, str]:
-    labels = {"node-type": pool.role}
-    if pool.role == "gpu":
-        labels["nvidia.com/gpu"] = "present"
-    return labels
+    return pool_node_labels(pool.name, pool.role, pool.labels)
 
 
 def node_taints(pool: AksNodePoolSpec) -> list[str]:
-    """The GPU taint on GPU pools; AKS adds the spot taint to spot pools itself."""
+    """The GPU taint on GPU pools, then the pool's extra taints (`key=value:Effect`, as
+    AgentPool.nodeTaints takes them); AKS adds the spot taint to spot pools itself."""
+    taints = [f"{t.key}={t.value}:{t.effect}" for t in pool.taints]
     if pool.role == "gpu":
-        return [f"{GPU_TAINT['key']}={GPU_TAINT['value']}:{GPU_TAINT['effect']}"]
-    return []
+        return [f"{GPU_TAINT['key']}={GPU_TAINT['value']}:{GPU_TAINT['effect']}", *taints]
+    return taints
 
 
-def role_tolerations(spec: AksClusterSpec, role: Role) -> tuple[Mapping[str, str], ...]:
-    pools = [p for p in spec.node_pools if p.role == role]
-    out: list[Mapping[str, str]] = [GPU_TOLERATION] if role == "gpu" else []
-    if any(p.spot for p in pools):
-        out.append(SPOT_TOLERATION)
-    return tuple(out)
+def pool_description(pool: AksNodePoolSpec) -> NodePool:
+    """The pool as OSMO reaches it; spot pools carry AKS's spot taint too."""
+    spot = (SPOT_TOLERATION,) if pool.spot else ()
+    return node_pool(pool.name, cast(Role, pool.role), pool.taints, spot)
 
 
 def gpu_stack(spec: AksClusterSpec) -> GpuStackSpec:
@@ -134,15 +135,9 @@ def gpu_stack(spec: AksClusterSpec) -> GpuStackSpec:
 
 
 def gpu_operator_values(spec: AksClusterSpec) -> dict[str, Any]:
-    """With spot GPU pools, the GPU Operator's daemonsets and its NFD worker tolerate AKS's spot
-    taint next to the GPU taint (setting the lists replaces the chart's defaults)."""
-    if not any(p.spot for p in spec.node_pools if p.role == "gpu"):
-        return {}
-    tolerations = [dict(GPU_TOLERATION), dict(SPOT_TOLERATION)]
-    return {
-        "daemonsets": {"tolerations": tolerations},
-        "node-feature-discovery": {"worker": {"tolerations": tolerations}},
-    }
+    """With spot GPU pools (or GPU pools with extra taints), the GPU Operator's daemonsets and
+    its NFD worker tolerate AKS's spot taint and those taints next to the GPU taint."""
+    return gpu_daemonset_values(pool_roles(pool_description(p) for p in spec.node_pools))
 
 
 def cloud_egress(location: str) -> tuple[tuple[str, str], ...]:
@@ -214,7 +209,7 @@ class AksCluster(pulumi.ComponentResource):
         super().__init__(TYPE, name, None, opts)
         spec = args["spec"]
         self._name, self._spec = name, spec
-        self._tags = cloud_labels(spec.name)
+        self._tags = cloud_labels(spec.name, spec.tags)
         child = pulumi.ResourceOptions(parent=self)
         client = azure.authorization.get_client_config_output(
             opts=pulumi.InvokeOutputOptions(parent=self)
@@ -341,7 +336,7 @@ class AksCluster(pulumi.ComponentResource):
         )
         cluster = self.cluster
         self.node_pools = {
-            pool.name: self._agent_pool(pool, subnet_id)
+            pool.name: self._agent_pool(pool, subnet_id, self._pool_subnet_grant(pool, identity))
             for pool in spec.node_pools
             if not pool.system
         }
@@ -396,9 +391,8 @@ class AksCluster(pulumi.ComponentResource):
             ),
         )
 
-        roles = pool_roles(
-            (p.role for p in spec.node_pools), lambda role: role_tolerations(spec, role)
-        )
+        pools = tuple(pool_description(p) for p in spec.node_pools)
+        roles = pool_roles(pools)
         network = spec.network
         cidrs = tuple(c for c in (network.vnet_cidr, network.pod_cidr, network.service_cidr) if c)
         self.handle = ClusterHandle(
@@ -416,6 +410,7 @@ class AksCluster(pulumi.ComponentResource):
             bind_workload_identity=self.bind_workload_identity,
             workflow_bucket=self.workflow_bucket,
             gpu_operator_values=gpu_operator_values(spec),
+            node_pools=pools,
         )
         self.register_outputs({"kubeconfig": self.kubeconfig})
 
@@ -596,12 +591,12 @@ class AksCluster(pulumi.ComponentResource):
             "os_type": "Linux",
             "os_sku": "Ubuntu",
             "type": "VirtualMachineScaleSets",
-            "vnet_subnet_id": subnet_id,
+            "vnet_subnet_id": pool.subnet_id or subnet_id,
             "enable_node_public_ip": False,
             "os_disk_size_gb": pool.os_disk_size_gb,
             "node_labels": node_labels(pool),
             "node_taints": node_taints(pool) or None,
-            "availability_zones": list(spec.zones) or None,
+            "availability_zones": list(pool.zones or spec.zones) or None,
             "tags": self._tags,
         }
         if not pool.spot:
@@ -617,8 +612,27 @@ class AksCluster(pulumi.ComponentResource):
             args["gpu_profile"] = {"driver": "None" if pool.gpu_driver == "operator" else "Install"}
         return args
 
+    def _pool_subnet_grant(
+        self, pool: AksNodePoolSpec, identity: azure.managedidentity.UserAssignedIdentity
+    ) -> list[pulumi.Resource]:
+        """On a pool's own subnet, the cluster identity joins its nodes as on the cluster's
+        (Network Contributor), before the pool is created."""
+        if pool.subnet_id is None:
+            return []
+        return [
+            self._assign(
+                f"{self._name}-identity-network-{pool.name}",
+                identity,
+                NETWORK_CONTRIBUTOR,
+                pool.subnet_id,
+            )
+        ]
+
     def _agent_pool(
-        self, pool: AksNodePoolSpec, subnet_id: pulumi.Input[str]
+        self,
+        pool: AksNodePoolSpec,
+        subnet_id: pulumi.Input[str],
+        after: Sequence[pulumi.Resource] = (),
     ) -> azure.containerservice.AgentPool:
         return azure.containerservice.AgentPool(
             f"{self._name}-{pool.name}",
@@ -628,7 +642,9 @@ class AksCluster(pulumi.ComponentResource):
             mode="User",
             **self._pool_args(pool, subnet_id),
             # The cluster autoscaler owns the size once the pool exists.
-            opts=pulumi.ResourceOptions(parent=self, ignore_changes=POOL_IGNORED_CHANGES),
+            opts=pulumi.ResourceOptions(
+                parent=self, ignore_changes=POOL_IGNORED_CHANGES, depends_on=list(after)
+            ),
         )
 
     def _federated_identity(
@@ -785,6 +801,8 @@ class AksCluster(pulumi.ComponentResource):
             egress=((host, "workflow data storage account"),),
             annotations={"azure.workload.identity/client-id": identity.client_id},
             pod_labels={"azure.workload.identity/use": "true"},
+            # The identity reaches OSMO's own containers, never the user's code.
+            pod_annotations={AKS_SKIP_CONTAINERS: USER_CONTAINER},
             access_key_id=account.name,
             access_key=pulumi.Output.secret(connection),
         )

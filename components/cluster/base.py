@@ -4,7 +4,7 @@ Components downstream of the cluster (operator layer, storage, monitoring, conne
 this handle; they never look at which kind of cluster produced it.
 """
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -16,11 +16,13 @@ from components.config import (
     GPU_TAINT_EFFECT,
     GPU_TAINT_KEY,
     GPU_TAINT_VALUE,
+    NODE_TYPE_LABEL,
     BucketSpec,
     ClusterKind,
     GpuStackSpec,
     Role,
 )
+from components.config._common import POOL_LABEL, Taint
 
 
 @dataclass(frozen=True)
@@ -50,23 +52,80 @@ def role_tolerations(role: Role) -> tuple[Mapping[str, str], ...]:
     return (GPU_TOLERATION,) if role == "gpu" else ()
 
 
-def pool_roles(
-    pool_roles_present: Iterable[str],
-    tolerations: Callable[[Role], tuple[Mapping[str, str], ...]],
-) -> dict[Role, NodeRole]:
-    """OSMO's roles a cloud cluster's pools provide, selected by their `node-type` label."""
-    present = set(pool_roles_present)
+@dataclass(frozen=True)
+class NodePool:
+    """One pool of nodes a cloud cluster creates, as OSMO's per-pool platform reaches it."""
+
+    name: str
+    role: Role
+    selector: Mapping[str, str]
+    """Node labels only this pool's nodes carry: `node-type=<role>` and `osmo.nvidia.com/pool`."""
+    tolerations: tuple[Mapping[str, str], ...] = ()
+    """Every taint of the pool's nodes: the GPU taint (gpu pools), the cloud's spot taint
+    (AKS spot pools) and the pool's own extra taints."""
+
+
+def pool_node_labels(name: str, role: str, extra: Mapping[str, str]) -> dict[str, str]:
+    """The Kubernetes labels of a pool's nodes, set at node creation: the pool's extra labels,
+    then this stack's own (which validation keeps the extra ones from naming)."""
+    labels = {**extra, NODE_TYPE_LABEL: role, POOL_LABEL: name}
+    if role == "gpu":
+        labels[GPU_TAINT_KEY] = GPU_TAINT_VALUE
+    return labels
+
+
+def node_pool(
+    name: str,
+    role: Role,
+    taints: Sequence[Taint],
+    cloud_tolerations: Sequence[Mapping[str, str]] = (),
+) -> NodePool:
+    """A pool's selector and the tolerations of all of its taints."""
+    return NodePool(
+        name=name,
+        role=role,
+        selector={NODE_TYPE_LABEL: role, POOL_LABEL: name},
+        tolerations=(
+            *role_tolerations(role),
+            *cloud_tolerations,
+            *(t.toleration() for t in taints),
+        ),
+    )
+
+
+def pool_roles(pools: Iterable[NodePool]) -> dict[Role, NodeRole]:
+    """OSMO's roles a cloud cluster's pools provide, selected by their `node-type` label; a
+    role's pods tolerate the taints of every pool of the role."""
+    tolerations: dict[Role, list[Mapping[str, str]]] = {}
+    for pool in pools:
+        seen = tolerations.setdefault(pool.role, [])
+        seen.extend(t for t in pool.tolerations if t not in seen)
     return {
-        role: NodeRole(selector={"node-type": role}, tolerations=tolerations(role))
+        role: NodeRole(selector={NODE_TYPE_LABEL: role}, tolerations=tuple(tolerations[role]))
         for role in ("operator", "compute", "gpu")
-        if role in present
+        if role in tolerations
     }
 
 
-def cloud_labels(cluster: str) -> dict[str, str]:
-    """Labels (GCP) and tags (Azure) on every cloud resource of a stack; key syntax both clouds
-    accept. (EKS uses AWS default tags, which allow `/`.)"""
-    return {"osmo-backend-cluster": cluster, "managed-by": "pulumi"}
+def gpu_daemonset_values(roles: Mapping[Role, NodeRole]) -> dict[str, Any]:
+    """GPU Operator values for GPU nodes with taints besides the GPU taint (the chart's
+    daemonsets and NFD worker tolerate only that one by default): both tolerate every GPU
+    pool's taints (setting the lists replaces the chart's defaults). Empty otherwise."""
+    gpu = roles.get("gpu")
+    if gpu is None or list(gpu.tolerations) == [GPU_TOLERATION]:
+        return {}
+    tolerations = [dict(t) for t in gpu.tolerations]
+    return {
+        "daemonsets": {"tolerations": tolerations},
+        "node-feature-discovery": {"worker": {"tolerations": tolerations}},
+    }
+
+
+def cloud_labels(cluster: str, tags: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Labels (GCP) and tags (Azure) on every cloud resource of a stack: the stack's
+    cost-allocation `tags` and its own, in key syntax both clouds accept. (EKS uses AWS default
+    tags, which allow `/`.)"""
+    return {**(tags or {}), "osmo-backend-cluster": cluster, "managed-by": "pulumi"}
 
 
 def exec_kubeconfig_yaml(name: str, cluster: Mapping[str, Any], user: Mapping[str, Any]) -> str:
@@ -114,6 +173,9 @@ class WorkflowBucket:
     """On the ServiceAccount: the cloud identity it federates into."""
     pod_labels: Mapping[str, str] = field(default_factory=dict[str, str])
     """On the workflow pods (AKS's webhook only injects tokens into labelled pods)."""
+    pod_annotations: Mapping[str, str] = field(default_factory=dict[str, str])
+    """On the workflow pods: which containers the identity webhook leaves without the token
+    (OSMO's pod template variables are rendered in them)."""
     egress: tuple[tuple[str, str], ...] = ()
     """The object storage endpoints workflow pods reach (host, why) on TCP 443."""
     access_key_id: pulumi.Input[str] | None = None
@@ -174,6 +236,9 @@ class ClusterHandle:
     does not already wait for it (a release cannot be ready before the pool runs its pods, and
     destroy must remove releases while the nodes still run). Never a GPU pool. Empty where the
     provider's own dependencies cover it (GKE, AKS's system pool) and on adopted clusters."""
+    node_pools: tuple[NodePool, ...] = ()
+    """The pools a cloud cluster creates, each one OSMO platform (compute and gpu pools);
+    adopted clusters have roles only."""
     critical_pods_quota: bool = False
     """The GPU Operator's namespace needs a ResourceQuota admitting system-node-critical and
     system-cluster-critical pods (GKE admits them outside kube-system only with one)."""

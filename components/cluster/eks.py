@@ -15,7 +15,7 @@ import hashlib
 import ipaddress
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any, NotRequired, TypedDict
+from typing import Any, NotRequired, TypedDict, cast
 
 import pulumi
 import pulumi_aws as aws
@@ -26,12 +26,15 @@ from components import _helm, versions
 from components.cluster.base import (
     GPU_TAINT,
     ClusterHandle,
+    NodePool,
     WorkflowBucket,
     exec_kubeconfig_yaml,
+    gpu_daemonset_values,
+    node_pool,
+    pool_node_labels,
     pool_roles,
-    role_tolerations,
 )
-from components.config import BucketSpec, GpuStackSpec
+from components.config import BucketSpec, GpuStackSpec, Role
 from components.config.eks import (
     EKS_LOG_TYPES,
     EksClusterSpec,
@@ -41,6 +44,7 @@ from components.config.eks import (
     principal_arn,
 )
 from components.config.storage import BUCKET_SUFFIX_LENGTH, bucket_host, suffixed_bucket_name
+from components.storage import EKS_SKIP_CONTAINERS, USER_CONTAINER
 
 TYPE = "osmo-backend:index:EksCluster"
 AUTOSCALER_TIMEOUT_SECONDS = 600
@@ -80,20 +84,77 @@ def subnet_layout(vpc_cidr: str, zones: Sequence[str]) -> tuple[list[str], list[
 
 
 def node_labels(pool: EksNodePoolSpec) -> dict[str, str]:
-    labels = {"node-type": pool.role}
+    return pool_node_labels(pool.name, pool.role, pool.labels)
+
+
+TAINT_EFFECTS = {
+    "NoSchedule": "NO_SCHEDULE",
+    "PreferNoSchedule": "PREFER_NO_SCHEDULE",
+    "NoExecute": "NO_EXECUTE",
+}
+"""Kubernetes taint effects as the EKS API spells them (Taint.effect)."""
+
+
+def node_taints(pool: EksNodePoolSpec) -> list[aws.eks.NodeGroupTaintArgsDict]:
+    """The GPU taint on gpu pools, then the pool's extra taints."""
+    taints: list[aws.eks.NodeGroupTaintArgsDict] = []
     if pool.role == "gpu":
-        labels["nvidia.com/gpu"] = "present"
-    return labels
+        taints.append(
+            {"key": GPU_TAINT["key"], "value": GPU_TAINT["value"], "effect": "NO_SCHEDULE"}
+        )
+    taints.extend(
+        {"key": t.key, "value": t.value, "effect": TAINT_EFFECTS[t.effect]} for t in pool.taints
+    )
+    return taints
+
+
+def pool_description(pool: EksNodePoolSpec) -> NodePool:
+    return node_pool(pool.name, cast(Role, pool.role), pool.taints)
+
+
+def pool_subnets(
+    pool: EksNodePoolSpec, zones: Sequence[str], private: Sequence[pulumi.Input[str]]
+) -> list[pulumi.Input[str]]:
+    """The private subnets of the pool's zones (a VPC this stack creates, one subnet per zone in
+    the cluster's zone order), its own subnet ids (a network you bring), or all of them."""
+    if pool.subnet_ids:
+        return list(pool.subnet_ids)
+    if pool.zones:
+        return [private[zones.index(zone)] for zone in pool.zones]
+    return list(private)
 
 
 def autoscaler_template_tags(pool: EksNodePoolSpec) -> dict[str, str]:
-    """ASG tags that let the Cluster Autoscaler build a node from nothing: the labels, the GPU
-    taint and the GPU count a new node of this pool will have."""
+    """ASG tags that let the Cluster Autoscaler build a node from nothing: the labels, the
+    taints and the GPU count a new node of this pool will have (cluster-autoscaler
+    cloudprovider/aws/README.md, "Auto-Discovery Setup": node-template/label/<key>,
+    node-template/taint/<key> = <value>:<effect>, node-template/resources/<resource>)."""
     tags = {f"{_CA_TEMPLATE}/label/{k}": v for k, v in node_labels(pool).items()}
     if pool.role == "gpu":
         tags[f"{_CA_TEMPLATE}/taint/{GPU_TAINT['key']}"] = f"{GPU_TAINT['value']}:NoSchedule"
         tags[f"{_CA_TEMPLATE}/resources/nvidia.com/gpu"] = str(pool.gpus_per_node)
+    for taint in pool.taints:
+        tags[f"{_CA_TEMPLATE}/taint/{taint.key}"] = f"{taint.value}:{taint.effect}"
     return tags
+
+
+def default_tags(spec: EksClusterSpec) -> dict[str, str]:
+    """The AWS provider's default tags: the stack's cost-allocation tags and its own."""
+    return {**spec.tags, "osmo-backend/cluster": spec.name, "managed-by": "pulumi"}
+
+
+def launch_template_tags(
+    spec: EksClusterSpec,
+) -> list[aws.ec2.LaunchTemplateTagSpecificationArgsDict]:
+    """The nodes' instances and volumes carry the cost-allocation tags: the provider's default
+    tags reach the launch template but not what it launches, nor does the node group pass its
+    own tags on. None without `tags` (a new launch template version rolls every node)."""
+    if not spec.tags:
+        return []
+    return [
+        {"resource_type": kind, "tags": default_tags(spec)}
+        for kind in ("instance", "volume", "network-interface")
+    ]
 
 
 def cloud_egress(region: str, autoscaler: bool) -> tuple[tuple[str, str], ...]:
@@ -165,8 +226,9 @@ def irsa_trust_policy(provider_arn: str, issuer_url: str, subject: str) -> str:
 
 
 def workflow_bucket_policy(bucket_arn: str) -> dict[str, Any]:
-    """What OSMO's workflow data access needs on its bucket, plus the
-    `iam:SimulatePrincipalPolicy` its data validation calls (research: osmo-requirements 4.2)."""
+    """What OSMO's workflow data access needs on its bucket. The `iam:SimulatePrincipalPolicy`
+    its data validation calls (research: osmo-requirements 4.2) is granted on the caller itself
+    only (`simulate_policy`), never on every principal of the account."""
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -180,7 +242,17 @@ def workflow_bucket_policy(bucket_arn: str) -> dict[str, Any]:
                 "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
                 "Resource": f"{bucket_arn}/*",
             },
-            {"Effect": "Allow", "Action": "iam:SimulatePrincipalPolicy", "Resource": "*"},
+        ],
+    }
+
+
+def simulate_policy(principal_arn: str) -> dict[str, Any]:
+    """`iam:SimulatePrincipalPolicy` on one principal: OSMO's S3 check simulates the caller's
+    own policy (NVIDIA/OSMO src/lib/data/storage/backends/backends.py S3Backend.data_auth)."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "iam:SimulatePrincipalPolicy", "Resource": principal_arn}
         ],
     }
 
@@ -191,14 +263,24 @@ def workflow_key_policy(bucket_arn: str, user_arn: str) -> dict[str, Any]:
     src/lib/data/storage/backends/backends.py S3Backend.data_auth: `get_caller_identity`, then
     `simulate_principal_policy(PolicySourceArn=<the caller>)`), so only on this user."""
     policy = workflow_bucket_policy(bucket_arn)
-    statements = [s for s in policy["Statement"] if s["Action"] != "iam:SimulatePrincipalPolicy"]
-    statements.append(
-        {"Effect": "Allow", "Action": "iam:SimulatePrincipalPolicy", "Resource": user_arn}
-    )
-    return {**policy, "Statement": statements}
+    return {**policy, "Statement": [*policy["Statement"], *simulate_policy(user_arn)["Statement"]]}
 
 
-AUTOSCALER_POLICY = {
+def autoscaler_policy(cluster_name: str) -> dict[str, Any]:
+    """The Cluster Autoscaler's IAM policy: it reads every group, but resizes and terminates
+    only in groups tagged as this cluster's. EKS tags each managed node group's Auto Scaling
+    group `k8s.io/cluster-autoscaler/enabled=true` and `k8s.io/cluster-autoscaler/<cluster>=owned`
+    (docs.aws.amazon.com/eks/latest/userguide/managed-node-groups.html); the minimal policy of
+    kubernetes/autoscaler cluster-autoscaler/cloudprovider/aws/README.md conditions on both, so
+    other clusters' node groups in the account are out of reach."""
+    policy = json.loads(json.dumps(_AUTOSCALER_POLICY))
+    policy["Statement"][1]["Condition"]["StringEquals"][
+        f"aws:ResourceTag/k8s.io/cluster-autoscaler/{cluster_name}"
+    ] = "owned"
+    return policy
+
+
+_AUTOSCALER_POLICY: dict[str, Any] = {
     "Version": "2012-10-17",
     "Statement": [
         {
@@ -379,7 +461,8 @@ class EksCluster(pulumi.ComponentResource):
         if spec.cluster_autoscaler:
             self._autoscaler(in_cluster, operator_group)
 
-        roles = pool_roles((p.role for p in spec.node_pools), role_tolerations)
+        pools = tuple(pool_description(p) for p in spec.node_pools)
+        roles = pool_roles(pools)
         cidrs = (spec.network.vpc_cidr,) if spec.network.vpc_cidr else ()
         self.handle = ClusterHandle(
             name=spec.name,
@@ -388,6 +471,8 @@ class EksCluster(pulumi.ComponentResource):
             kubeconfig=self.kubeconfig,
             provider=provider,
             node_roles=roles,
+            node_pools=pools,
+            gpu_operator_values=gpu_daemonset_values(roles),
             # AL2023 NVIDIA AMIs ship the driver and the container toolkit.
             gpu_stack=GpuStackSpec(driver="host", toolkit="host"),
             deleted_with=cluster,
@@ -592,20 +677,17 @@ class EksCluster(pulumi.ComponentResource):
                     },
                 }
             ],
+            tag_specifications=launch_template_tags(spec) or None,
             opts=child,
         )
-        taints: list[aws.eks.NodeGroupTaintArgsDict] = []
-        if pool.role == "gpu":
-            taints.append(
-                {"key": GPU_TAINT["key"], "value": GPU_TAINT["value"], "effect": "NO_SCHEDULE"}
-            )
+        taints = node_taints(pool)
         group = aws.eks.NodeGroup(
             f"{name}-{pool.name}",
             cluster_name=self.cluster.name,
             node_group_name=node_group_name(spec.name, pool.name),
             node_role_arn=role.arn,
-            subnet_ids=list(subnets),
-            instance_types=[pool.instance_type],
+            subnet_ids=pool_subnets(pool, spec.availability_zones, subnets),
+            instance_types=list(pool.instance_types),
             ami_type=ami_type(pool.instance_type),
             capacity_type="SPOT" if pool.capacity_type == "spot" else "ON_DEMAND",
             scaling_config={
@@ -723,6 +805,12 @@ class EksCluster(pulumi.ComponentResource):
         role = self.bind_workload_identity(
             "workflow", namespace, spec.service_account, [policy.arn]
         )
+        aws.iam.RolePolicy(
+            f"{name}-workflow-simulate",
+            role=role.apply(lambda arn: arn.rsplit("/", 1)[-1]),
+            policy=role.apply(lambda arn: json.dumps(simulate_policy(arn), sort_keys=True)),
+            opts=child,
+        )
         # OSMO's workflow data credential must hold a key (keyless credentials break workflow
         # pods' `osmo data` calls): an IAM user that can reach this bucket only, and its access
         # key. A new `keyGeneration` names a new key: Pulumi creates it, updates the credential
@@ -753,6 +841,8 @@ class EksCluster(pulumi.ComponentResource):
             spec=spec,
             egress=((host, "workflow data bucket"),),
             annotations={"eks.amazonaws.com/role-arn": role},
+            # The role reaches OSMO's own containers, never the user's code.
+            pod_annotations={EKS_SKIP_CONTAINERS: USER_CONTAINER},
             access_key_id=key.id,
             access_key=pulumi.Output.secret(key.secret),
         )
@@ -763,7 +853,7 @@ class EksCluster(pulumi.ComponentResource):
         spec, name = self._spec, self._name
         policy = aws.iam.Policy(
             f"{name}-autoscaler-policy",
-            policy=json.dumps(AUTOSCALER_POLICY, sort_keys=True),
+            policy=json.dumps(autoscaler_policy(spec.name), sort_keys=True),
             opts=pulumi.ResourceOptions(parent=self),
         )
         role_arn = self.bind_workload_identity(
@@ -809,7 +899,7 @@ def eks_cluster(
     provider = aws.Provider(
         f"{name}-aws",
         region=spec.region,
-        default_tags={"tags": {"osmo-backend/cluster": spec.name, "managed-by": "pulumi"}},
+        default_tags={"tags": default_tags(spec)},
         opts=opts,
     )
     return EksCluster(

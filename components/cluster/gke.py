@@ -19,23 +19,27 @@ kube-system only with one); the operator layer creates it before the release.
 """
 
 from collections.abc import Sequence
-from typing import Any, NotRequired, TypedDict
+from typing import Any, NotRequired, TypedDict, cast
 
 import pulumi
 import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
+from components import _helm
 from components.cluster.base import (
     GPU_TAINT,
     ClusterHandle,
+    NodePool,
     WorkflowBucket,
     cloud_labels,
     exec_kubeconfig_yaml,
+    gpu_daemonset_values,
+    node_pool,
+    pool_node_labels,
     pool_roles,
-    role_tolerations,
 )
-from components.config import BucketSpec, GpuStackSpec
+from components.config import BucketSpec, GpuStackSpec, Role
 from components.config.gke import (
     KEY_RING_SUFFIX_LENGTH,
     GkeClusterSpec,
@@ -107,11 +111,35 @@ class GkeClusterArgs(TypedDict):
 
 
 def node_labels(pool: GkeNodePoolSpec) -> dict[str, str]:
-    labels = {"node-type": pool.role}
+    labels = pool_node_labels(pool.name, pool.role, pool.labels)
     if pool.role == "gpu":
-        labels["nvidia.com/gpu"] = "present"
         labels[NO_DEFAULT_DEVICE_PLUGIN] = "true"
     return labels
+
+
+TAINT_EFFECTS = {
+    "NoSchedule": "NO_SCHEDULE",
+    "PreferNoSchedule": "PREFER_NO_SCHEDULE",
+    "NoExecute": "NO_EXECUTE",
+}
+"""Kubernetes taint effects as the GKE API spells them (NodeTaint.Effect)."""
+
+
+def node_taints(pool: GkeNodePoolSpec) -> list[gcp.container.NodePoolNodeConfigTaintArgsDict]:
+    """The GPU taint on gpu pools, then the pool's extra taints."""
+    taints: list[gcp.container.NodePoolNodeConfigTaintArgsDict] = []
+    if pool.role == "gpu":
+        taints.append(
+            {"key": GPU_TAINT["key"], "value": GPU_TAINT["value"], "effect": "NO_SCHEDULE"}
+        )
+    taints.extend(
+        {"key": t.key, "value": t.value, "effect": TAINT_EFFECTS[t.effect]} for t in pool.taints
+    )
+    return taints
+
+
+def pool_description(pool: GkeNodePoolSpec) -> NodePool:
+    return node_pool(pool.name, cast(Role, pool.role), pool.taints)
 
 
 def display_name(text: str) -> str:
@@ -427,7 +455,8 @@ class GkeCluster(pulumi.ComponentResource):
             for image in sorted(images):
                 self._driver_installer(image, in_cluster)
 
-        roles = pool_roles((p.role for p in spec.node_pools), role_tolerations)
+        pools = tuple(pool_description(p) for p in spec.node_pools)
+        roles = pool_roles(pools)
         cidrs = tuple(
             c
             for c in (spec.network.subnet_cidr, spec.network.pod_cidr, spec.network.service_cidr)
@@ -447,7 +476,10 @@ class GkeCluster(pulumi.ComponentResource):
             egress=cloud_egress(),
             bind_workload_identity=self.bind_workload_identity,
             workflow_bucket=self.workflow_bucket,
-            gpu_operator_values=gpu_operator_values(spec),
+            gpu_operator_values=_helm.deep_merge(
+                gpu_operator_values(spec), gpu_daemonset_values(roles)
+            ),
+            node_pools=pools,
             critical_pods_quota=True,
         )
         self.register_outputs({"kubeconfig": self.kubeconfig})
@@ -582,11 +614,7 @@ class GkeCluster(pulumi.ComponentResource):
         apis: Sequence[pulumi.Resource],
     ) -> gcp.container.NodePool:
         spec = self._spec
-        taints: list[gcp.container.NodePoolNodeConfigTaintArgsDict] = []
-        if pool.role == "gpu":
-            taints.append(
-                {"key": GPU_TAINT["key"], "value": GPU_TAINT["value"], "effect": "NO_SCHEDULE"}
-            )
+        taints = node_taints(pool)
         accelerators: list[gcp.container.NodePoolNodeConfigGuestAcceleratorArgsDict] = []
         if pool.accelerator is not None:
             accelerators.append(
@@ -604,7 +632,7 @@ class GkeCluster(pulumi.ComponentResource):
             name=pool.name,
             cluster=self.cluster.id,
             location=spec.location,
-            node_locations=list(spec.node_zones) or None,
+            node_locations=list(pool.zones or spec.node_zones) or None,
             initial_node_count=initial_nodes_per_zone(pool, spec.zone_count),
             autoscaling={
                 "total_min_node_count": pool.min_nodes,
@@ -823,7 +851,7 @@ def gke_cluster(
         f"{name}-gcp",
         project=spec.project,
         region=spec.region,
-        default_labels=cloud_labels(spec.name),
+        default_labels=cloud_labels(spec.name, spec.tags),
         opts=opts,
     )
     return GkeCluster(

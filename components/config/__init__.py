@@ -15,8 +15,12 @@ from components._validate import ConfigError, Problems, unknown_keys
 from components.config._common import (
     BACKEND_TOKEN_KEY,
     CONTROL_PLANE_KUBECONFIG_KEY,
+    GPU_TAINT_EFFECT,
+    GPU_TAINT_KEY,
+    GPU_TAINT_VALUE,
     KUBECONFIG_SECRET_KEY,
     NGC_API_KEY,
+    NODE_TYPE_LABEL,
     PREVIOUS_BACKEND_TOKEN_KEY,
     PROJECT,
     SECRET_PLACEHOLDER_PREFIX,
@@ -26,10 +30,6 @@ from components.config._common import (
 )
 from components.config.aks import AksClusterSpec, AksNodePoolSpec
 from components.config.cluster import (
-    GPU_TAINT_EFFECT,
-    GPU_TAINT_KEY,
-    GPU_TAINT_VALUE,
-    NODE_TYPE_LABEL,
     ClusterKind,
     ExistingClusterSpec,
     GpuStackSpec,
@@ -284,7 +284,9 @@ def load_spec(
         backend_name=osmo.backend_name if osmo is not None else None,
         notices=notices,
     )
-    networking = parse_networking(problems, cfg.get("networking"), cluster_cidrs_known=cidrs_known)
+    networking = parse_networking(
+        problems, cfg.get("networking"), cluster_cidrs_known=cidrs_known, cluster_kind=kind
+    )
     storage = parse_storage(
         problems, cfg.get("storage"), cfg, _raw_kind(cfg.get("cluster")) or kind
     )

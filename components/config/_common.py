@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, TypeVar, cast
+from typing import Any, Literal, Protocol, TypeVar, cast, get_args
 from urllib.parse import urlparse
 
 from components import chart_keys, versions
@@ -17,6 +17,8 @@ from components._validate import (
     dns1123_subdomain_problem,
     expect_mapping,
     expect_str,
+    label_key_problem,
+    label_value_problem,
     show,
     unknown_keys,
 )
@@ -387,3 +389,306 @@ def one_gpu_driver(
         f"{cluster_wide} cluster-wide, so every gpu pool needs the same one",
     )
     return False
+
+
+NODE_TYPE_LABEL = "node-type"
+"""OSMO's node-role label (`node-type=operator|compute|gpu|jetson`)."""
+
+
+GPU_TAINT_KEY = "nvidia.com/gpu"
+
+
+GPU_TAINT_VALUE = "present"
+
+
+GPU_TAINT_EFFECT = "NoSchedule"
+
+
+POOL_LABEL = "osmo.nvidia.com/pool"
+"""Set on every node of a pool this stack creates (`<pool name>`), at node creation: the node
+selector of the pool's own OSMO platform."""
+
+
+RESERVED_LABELS = (NODE_TYPE_LABEL, GPU_TAINT_KEY, POOL_LABEL)
+"""Node labels this stack sets itself; a pool's `labels` cannot replace them."""
+
+
+RESERVED_LABEL_DOMAINS = (
+    "kubernetes.io",
+    "k8s.io",
+    "kubernetes.azure.com",
+    "cloud.google.com",
+    "eks.amazonaws.com",
+)
+"""Label prefixes owned by Kubernetes (the kubelet may not set `kubernetes.io`/`k8s.io` labels
+beyond a fixed list: NodeRestriction) and by the clouds' node agents."""
+
+
+RESERVED_TAINT_KEYS = (GPU_TAINT_KEY, "kubernetes.azure.com/scalesetpriority")
+"""Taints this stack or the cloud sets itself (the GPU taint; AKS's spot taint)."""
+
+
+TaintEffect = Literal["NoSchedule", "PreferNoSchedule", "NoExecute"]
+TAINT_EFFECTS: tuple[TaintEffect, ...] = get_args(TaintEffect)
+
+
+@dataclass(frozen=True)
+class Taint:
+    """An extra taint on every node of a pool (Kubernetes spelling of the effect)."""
+
+    key: str
+    value: str
+    effect: TaintEffect
+
+    def toleration(self) -> dict[str, str]:
+        """The toleration that matches exactly this taint."""
+        return {"key": self.key, "operator": "Equal", "value": self.value, "effect": self.effect}
+
+
+def _reserved_domain(key: str) -> str | None:
+    prefix, slash, _name = key.rpartition("/")
+    if not slash:
+        return None
+    for domain in RESERVED_LABEL_DOMAINS:
+        if prefix == domain or prefix.endswith(f".{domain}"):
+            return domain
+    return None
+
+
+def _label_pair(problems: Problems, path: str, key: Any, value: Any) -> bool:
+    if (reason := label_key_problem(str(key))) is not None:
+        problems.add(path, reason)
+    elif not isinstance(value, str):
+        problems.add(path, f"label values are strings; got {show(value)} (quote it)")
+    elif (reason := label_value_problem(value)) is not None:
+        problems.add(path, reason)
+    else:
+        return True
+    return False
+
+
+def pool_labels(problems: Problems, path: str, value: Any) -> dict[str, str] | None:
+    """A pool's extra Kubernetes node labels: valid keys and values, none of this stack's own
+    (`node-type`, the GPU label, the pool label) and none in Kubernetes' or a cloud's domain."""
+    if value is None:
+        return {}
+    body = expect_mapping(problems, path, value)
+    if body is None:
+        return None
+    before = len(problems.lines)
+    out: dict[str, str] = {}
+    for key, label in sorted(body.items()):
+        where = f"{path}.{key}"
+        if key in RESERVED_LABELS:
+            problems.add(
+                where,
+                f"is set by this stack ({key} selects OSMO's pods onto the pool); it cannot be "
+                "replaced",
+            )
+        elif (domain := _reserved_domain(str(key))) is not None:
+            problems.add(
+                where,
+                f"is in the {domain} domain, which Kubernetes or the cloud reserves for its own "
+                "node labels",
+            )
+        elif _label_pair(problems, where, key, label):
+            out[str(key)] = label
+    return out if len(problems.lines) == before else None
+
+
+_TAINT_KEYS = ("key", "value", "effect")
+
+
+def pool_taints(problems: Problems, path: str, value: Any, role: Any) -> tuple[Taint, ...] | None:
+    """A pool's extra taints (`{key, value, effect}`), next to the GPU taint gpu pools get
+    anyway: never the GPU or the cloud's spot taint, never on the operator pool (the add-ons
+    run there and tolerate no taint of yours), one per key and effect."""
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        problems.add(path, f"must be a list of taints {{key, value, effect}}, got {show(value)}")
+        return None
+    if role == "operator" and value:
+        problems.add(
+            path,
+            "the operator pool takes no extra taints: KAI, the GPU Operator, OSMO's operator and "
+            "the cluster's add-ons run there and would not tolerate them",
+        )
+        return None
+    before = len(problems.lines)
+    taints: list[Taint] = []
+    for index, item in enumerate(cast(list[Any], value)):
+        where = f"{path}[{index}]"
+        body = expect_mapping(problems, where, item)
+        if body is None:
+            continue
+        unknown_keys(problems, where, body, _TAINT_KEYS)
+        key, text, effect = body.get("key"), body.get("value", ""), body.get("effect")
+        if not isinstance(key, str) or not key:
+            problems.required(f"{where}.key", "is required (a label-style key)")
+            continue
+        if key in RESERVED_TAINT_KEYS:
+            problems.add(
+                f"{where}.key",
+                f"{key} is set by this stack or the cloud (gpu pools get "
+                f"{GPU_TAINT_KEY}={GPU_TAINT_VALUE}:{GPU_TAINT_EFFECT}, AKS spot pools their "
+                "spot taint); it cannot be replaced",
+            )
+            continue
+        if not _label_pair(problems, f"{where}.key", key, text):
+            continue
+        if effect not in TAINT_EFFECTS:
+            problems.add(
+                f"{where}.effect", f"{show(effect)} is not one of: {', '.join(TAINT_EFFECTS)}"
+            )
+            continue
+        taint = Taint(key=key, value=text, effect=effect)
+        if any((t.key, t.effect) == (key, effect) for t in taints):
+            problems.add(where, f"a taint {key} with effect {effect} is listed twice")
+            continue
+        taints.append(taint)
+    return tuple(taints) if len(problems.lines) == before else None
+
+
+_PLATFORM_NAME = re.compile(r"^[a-zA-Z]([a-zA-Z0-9_.-]*[a-zA-Z0-9])?$")
+"""OSMO's config names (NVIDIA/OSMO src/lib/utils/common.py CONFIG_NAME_REGEX)."""
+
+
+ROLE_PLATFORMS = {"compute": "cpu", "gpu": "gpu"}
+"""The role-level OSMO platforms every pool of a role is in (the pool's default platform)."""
+
+
+def platform_name(pool: str) -> str:
+    """The OSMO platform of one pool: its name, or `pool-<name>` where the name is a role-level
+    platform's (`cpu`, `gpu`) or not an OSMO config name (a leading digit)."""
+    if pool in ROLE_PLATFORMS.values() or not _PLATFORM_NAME.match(pool):
+        return f"pool-{pool}"
+    return pool
+
+
+class _PlatformPool(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def role(self) -> str: ...
+
+
+def unique_platforms(problems: Problems, path: str, pools: Sequence[_PlatformPool]) -> bool:
+    """Each compute and gpu pool becomes an OSMO platform named after it: no two the same."""
+    seen: dict[str, str] = {}
+    ok = True
+    for index, pool in enumerate(pools):
+        if pool.role not in ROLE_PLATFORMS:
+            continue
+        name = platform_name(pool.name)
+        if name in seen:
+            problems.add(
+                f"{path}[{index}].name",
+                f"its OSMO platform would be named {name!r}, as pool {seen[name]!r}'s is; "
+                "rename one of them",
+            )
+            ok = False
+        seen[name] = pool.name
+    return ok
+
+
+def pool_zones(
+    problems: Problems, path: str, value: Any, allowed: Sequence[str], what: str
+) -> tuple[str, ...] | None:
+    """Zones one pool is pinned to: a non-empty subset of `allowed` (the cluster's), each once.
+    Empty when not given (the pool spans the cluster's zones)."""
+    if value is None:
+        return ()
+    items = cast(list[Any], value) if isinstance(value, list) else None
+    if not items:
+        problems.add(path, f"must be a non-empty list of {what}, got {show(value)}")
+        return None
+    before = len(problems.lines)
+    for index, item in enumerate(items):
+        if str(item) not in allowed or isinstance(item, bool):
+            problems.add(
+                f"{path}[{index}]",
+                f"{show(item)} is not one of the cluster's {what}: {', '.join(allowed)}",
+            )
+    if len({str(z) for z in items}) != len(items):
+        problems.add(path, f"lists one of the {what} twice")
+    return tuple(str(z) for z in items) if len(problems.lines) == before else None
+
+
+TagCloud = Literal["aws", "gcp", "azure"]
+_AWS_TAG = re.compile(r"^[\w .:/=+\-@]*$", re.UNICODE)
+_GCP_LABEL_KEY = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
+_GCP_LABEL_VALUE = re.compile(r"^[a-z0-9_-]{0,63}$")
+_AZURE_TAG_NAME_FORBIDDEN = set("<>%&\\?/")
+_TAG_LIMITS = {"aws": 50, "gcp": 64, "azure": 50}
+"""Tags or labels per resource: AWS 50, GCP 64, Azure 50."""
+OWN_TAGS = {
+    "aws": ("osmo-backend/cluster", "managed-by"),
+    "gcp": ("osmo-backend-cluster", "managed-by"),
+    "azure": ("osmo-backend-cluster", "managed-by"),
+}
+"""Tags (labels on GCP) this stack puts on every cloud resource itself."""
+
+
+def _tag_problem(cloud: TagCloud, key: str, value: str) -> str | None:
+    if cloud == "aws":
+        # https://docs.aws.amazon.com/tag-editor/latest/userguide/tagging.html (Tag naming
+        # limits): keys 1-128 and values 0-256 Unicode characters of letters, digits, spaces and
+        # _ . : / = + - @; the aws: prefix is reserved.
+        if not 1 <= len(key) <= 128 or not _AWS_TAG.match(key):
+            return "AWS tag keys are 1-128 letters, digits, spaces and _ . : / = + - @"
+        if key.lower().startswith("aws:"):
+            return "the aws: prefix is reserved for AWS's own tags"
+        if len(value) > 256 or not _AWS_TAG.match(value):
+            return "AWS tag values are up to 256 letters, digits, spaces and _ . : / = + - @"
+    elif cloud == "gcp":
+        # https://cloud.google.com/kubernetes-engine/docs/how-to/creating-managing-labels
+        # (Requirements for cluster labels): keys 1-63 lowercase letters, digits, '_' and '-',
+        # starting with a letter; values up to 63 of the same.
+        if not _GCP_LABEL_KEY.match(key):
+            return (
+                "GCP label keys are 1-63 lowercase letters, digits, '_' and '-', starting with "
+                "a lowercase letter"
+            )
+        if not _GCP_LABEL_VALUE.match(value):
+            return "GCP label values are up to 63 lowercase letters, digits, '_' and '-'"
+    else:
+        # https://learn.microsoft.com/azure/azure-resource-manager/management/tag-resources
+        # (Limitations): names up to 512 characters (128 on storage accounts, which the
+        # workflow store is) without < > % & \ ? /, values up to 256.
+        if not 1 <= len(key) <= 128 or _AZURE_TAG_NAME_FORBIDDEN & set(key):
+            return "Azure tag names are 1-128 characters without < > % & \\ ? /"
+        if len(value) > 256:
+            return "Azure tag values are up to 256 characters"
+    return None
+
+
+def cloud_tags(problems: Problems, path: str, value: Any, cloud: TagCloud) -> dict[str, str] | None:
+    """Cost-allocation tags (labels on GCP) for every cloud resource of the stack, checked by
+    the cloud's rules; this stack's own tags cannot be replaced."""
+    if value is None:
+        return {}
+    body = expect_mapping(problems, path, value)
+    if body is None:
+        return None
+    before = len(problems.lines)
+    own = OWN_TAGS[cloud]
+    if len(body) + len(own) > _TAG_LIMITS[cloud]:
+        problems.add(
+            path,
+            f"{cloud} takes at most {_TAG_LIMITS[cloud]} tags per resource and this stack sets "
+            f"{len(own)}: list at most {_TAG_LIMITS[cloud] - len(own)}",
+        )
+    out: dict[str, str] = {}
+    for key, tag in sorted(body.items()):
+        where = f"{path}.{key}"
+        if not isinstance(tag, str):
+            problems.add(where, f"tag values are strings; got {show(tag)} (quote it)")
+        elif key in own:
+            problems.add(where, "is set by this stack on every resource; it cannot be replaced")
+        elif (reason := _tag_problem(cloud, str(key), tag)) is not None:
+            problems.add(where, f"{show(key)}: {reason}")
+        else:
+            out[str(key)] = tag
+    return out if len(problems.lines) == before else None

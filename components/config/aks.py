@@ -4,20 +4,26 @@ and node pools with their GPU stack profile."""
 import hashlib
 import ipaddress
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any, Literal, cast, get_args
 
 from components._validate import Problems, expect_mapping, missing, show, unknown_keys
 from components.config._common import (
     PROJECT,
+    Taint,
     api_cidrs,
+    cloud_tags,
     flag,
     kubernetes_version,
     one_gpu_driver,
+    pool_labels,
     pool_list,
+    pool_taints,
     private_cidr,
     report_overlaps,
     section,
+    unique_platforms,
     whole_number,
 )
 from components.policy import AKS_ENDPOINT
@@ -124,6 +130,14 @@ class AksNodePoolSpec:
     os_disk_size_gb: int = 128
     gpu_driver: GpuDriver | None = None
     """Who installs the NVIDIA driver on this pool (gpu pools only)."""
+    labels: Mapping[str, str] = field(default_factory=dict[str, str])
+    """Extra Kubernetes node labels (this stack's own cannot be replaced)."""
+    taints: tuple[Taint, ...] = ()
+    """Extra taints, next to the GPU taint of gpu pools (and AKS's own spot taint)."""
+    zones: tuple[str, ...] = ()
+    """Availability zones of this pool; empty: the cluster's `zones`."""
+    subnet_id: str | None = None
+    """A subnet of its own in the network you bring; None: the cluster's node subnet."""
 
     @property
     def system(self) -> bool:
@@ -163,6 +177,9 @@ class AksClusterSpec:
     log_analytics_workspace_id: str | None
     """None: the stack creates a workspace for Container Insights."""
     node_pools: tuple[AksNodePoolSpec, ...]
+    tags: Mapping[str, str] = field(default_factory=dict[str, str])
+    """Cost-allocation tags on every Azure resource that takes tags (and the nodes' scale
+    sets, through the pools' tags)."""
     kubelogin_mode: KubeloginMode = "azurecli"
     deployer_principal_type: PrincipalType = "User"
     """What runs `pulumi up` (Azure refuses a role assignment naming the wrong type)."""
@@ -195,7 +212,20 @@ DEFAULT_POOLS = (
 )
 """OSMO's documented AKS defaults; GPU pools are per stack."""
 
-_POOL_KEYS = ("name", "role", "vmSize", "minCount", "maxCount", "spot", "osDiskSizeGb", "gpuDriver")
+_POOL_KEYS = (
+    "name",
+    "role",
+    "vmSize",
+    "minCount",
+    "maxCount",
+    "spot",
+    "osDiskSizeGb",
+    "gpuDriver",
+    "labels",
+    "taints",
+    "zones",
+    "subnetId",
+)
 AKS_KEYS = (
     "kind",
     "name",
@@ -213,6 +243,7 @@ AKS_KEYS = (
     "nodePools",
     "kubeconfigAuth",
     "deployerPrincipalType",
+    "tags",
 )
 _NETWORK_KEYS = (
     "vnetCidr",
@@ -290,8 +321,37 @@ def _network(problems: Problems, path: str, value: Any) -> AksNetworkSpec | None
     )
 
 
+def _vnet_of(subnet_id: str) -> str:
+    return subnet_id.lower().rpartition("/subnets/")[0]
+
+
+def _pool_subnet(
+    problems: Problems, path: str, value: Any, cluster_subnet: str | None, system: bool
+) -> str | None:
+    """A pool's own subnet: in the VNet of the cluster's subnet (a network you bring)."""
+    if value is None:
+        return None
+    if cluster_subnet is None:
+        problems.add(path, "only applies with a network you bring (network.subnetId)")
+    elif system:
+        problems.add(path, "the operator (system) pool uses network.subnetId")
+    elif not isinstance(value, str) or not _SUBNET_ID.match(value):
+        problems.add(path, f"{show(value)} is not a subnet resource id")
+    elif _vnet_of(value) != _vnet_of(cluster_subnet):
+        problems.add(path, "must be a subnet of the VNet of network.subnetId")
+    else:
+        return value
+    return None
+
+
 def _pool(
-    problems: Problems, where: str, item: Any, notices: list[str], *, system: bool = True
+    problems: Problems,
+    where: str,
+    item: Any,
+    notices: list[str],
+    *,
+    system: bool = True,
+    cluster_subnet: str | None = None,
 ) -> AksNodePoolSpec | None:
     """One pool; `system` is False for an operator pool past the first (already reported), whose
     system-pool rules would only mislead."""
@@ -358,6 +418,16 @@ def _pool(
                 f"{show(driver)} is not one of: aks (AKS installs the driver), operator (the GPU "
                 "Operator does)",
             )
+    labels = pool_labels(problems, f"{where}.labels", body.get("labels"))
+    taints = pool_taints(problems, f"{where}.taints", body.get("taints"), role)
+    zones = _zones(problems, f"{where}.zones", body.get("zones"))
+    subnet = _pool_subnet(
+        problems,
+        f"{where}.subnetId",
+        body.get("subnetId"),
+        cluster_subnet,
+        system=role == "operator",
+    )
     if len(problems.lines) > before:
         return None
     return AksNodePoolSpec(
@@ -369,11 +439,15 @@ def _pool(
         spot=bool(spot),
         os_disk_size_gb=int(disk or default_disk),
         gpu_driver=cast(GpuDriver | None, driver),
+        labels=labels or {},
+        taints=taints or (),
+        zones=zones,
+        subnet_id=subnet,
     )
 
 
 def _pools(
-    problems: Problems, path: str, value: Any, notices: list[str]
+    problems: Problems, path: str, value: Any, notices: list[str], cluster_subnet: str | None
 ) -> tuple[AksNodePoolSpec, ...] | None:
     # Counted before the pools are parsed, so a second operator pool is reported as that, first,
     # and not by the system-pool rules it would then break.
@@ -391,12 +465,19 @@ def _pools(
         value,
         DEFAULT_POOLS,
         lambda where, item: _pool(
-            problems, where, item, notices, system=not operators or item is operators[0]
+            problems,
+            where,
+            item,
+            notices,
+            system=not operators or item is operators[0],
+            cluster_subnet=cluster_subnet,
         ),
     )
     if pools is None or (raw and len(operators) != 1):
         return None
-    if not one_gpu_driver(problems, path, pools, "driver switch is"):
+    if not one_gpu_driver(problems, path, pools, "driver switch is") or not unique_platforms(
+        problems, path, pools
+    ):
         return None
     return tuple(pools)
 
@@ -555,7 +636,14 @@ def parse_aks(
             f"{path}.deployerPrincipalType",
             f"{show(deployer)} is not one of: {', '.join(PRINCIPAL_TYPES)} (what runs pulumi up)",
         )
-    pools = _pools(problems, f"{path}.nodePools", body.get("nodePools"), notices)
+    pools = _pools(
+        problems,
+        f"{path}.nodePools",
+        body.get("nodePools"),
+        notices,
+        network.subnet_id if network is not None else None,
+    )
+    tags = cloud_tags(problems, f"{path}.tags", body.get("tags"), "azure")
     if len(problems.lines) > before or network is None or pools is None:
         return None
     return AksClusterSpec(
@@ -574,6 +662,7 @@ def parse_aks(
         admin_group_object_ids=admins,
         log_analytics_workspace_id=cast(str | None, workspace),
         node_pools=pools,
+        tags=tags or {},
         kubelogin_mode=cast(KubeloginMode, login),
         deployer_principal_type=cast(PrincipalType, deployer),
     )

@@ -17,6 +17,7 @@ from components._validate import (
 )
 from components.config._common import (
     KUBECONFIG_SECRET_KEY,
+    NODE_TYPE_LABEL,
     PROJECT,
     KubeconfigSource,
     read_kubeconfig,
@@ -46,19 +47,6 @@ GpuComponentOwner = Literal["operator", "host"]
 
 
 GPU_COMPONENT_OWNERS: tuple[GpuComponentOwner, ...] = get_args(GpuComponentOwner)
-
-
-NODE_TYPE_LABEL = "node-type"
-"""OSMO's node-role label (`node-type=operator|compute|gpu|jetson`)."""
-
-
-GPU_TAINT_KEY = "nvidia.com/gpu"
-
-
-GPU_TAINT_VALUE = "present"
-
-
-GPU_TAINT_EFFECT = "NoSchedule"
 
 
 @dataclass(frozen=True)

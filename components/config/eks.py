@@ -2,7 +2,8 @@
 
 import ipaddress
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Literal, cast, get_args
 
 from components import versions
@@ -16,13 +17,19 @@ from components._validate import (
 )
 from components.config._common import (
     PROJECT,
+    Taint,
     api_cidrs,
+    cloud_tags,
     flag,
     has_operator_pool,
     kubernetes_version,
     overrides,
+    pool_labels,
     pool_list,
+    pool_taints,
+    pool_zones,
     section,
+    unique_platforms,
     whole_number,
 )
 from components.policy import EKS_ENDPOINT
@@ -125,13 +132,28 @@ def principal_arn(caller_arn: str) -> str:
 class EksNodePoolSpec:
     name: str
     role: str
-    instance_type: str
+    instance_types: tuple[str, ...]
+    """One type, or several of one shape (spot diversification); the first is the preferred
+    on-demand type and the one the Cluster Autoscaler models a new node on."""
     min_size: int
     max_size: int
     desired_size: int
     capacity_type: CapacityType = "on-demand"
     disk_size_gib: int = 100
     gpus_per_node: int = 0
+    labels: Mapping[str, str] = field(default_factory=dict[str, str])
+    """Extra Kubernetes node labels (this stack's own cannot be replaced)."""
+    taints: tuple[Taint, ...] = ()
+    """Extra taints, next to the GPU taint of gpu pools."""
+    zones: tuple[str, ...] = ()
+    """Availability zones the pool is pinned to (the private subnets of those zones); empty:
+    every zone of the cluster."""
+    subnet_ids: tuple[str, ...] = ()
+    """Subnets the pool is pinned to (a network you bring); empty: every private subnet."""
+
+    @property
+    def instance_type(self) -> str:
+        return self.instance_types[0]
 
 
 @dataclass(frozen=True)
@@ -167,6 +189,9 @@ class EksClusterSpec:
     """AWS CLI profile the exec kubeconfig uses (AWS_PROFILE)."""
     auth_role_arn: str | None = None
     """Role `aws eks get-token` assumes (--role-arn)."""
+    tags: Mapping[str, str] = field(default_factory=dict[str, str])
+    """Cost-allocation tags on every AWS resource (the provider's default tags) and on the
+    nodes' instances and volumes."""
 
 
 DEFAULT_POOLS = (
@@ -197,6 +222,11 @@ _POOL_KEYS = (
     "capacityType",
     "diskSizeGiB",
     "gpusPerNode",
+    "instanceTypes",
+    "labels",
+    "taints",
+    "zones",
+    "subnetIds",
 )
 EKS_KEYS = (
     "kind",
@@ -212,6 +242,7 @@ EKS_KEYS = (
     "imdsHopLimit",
     "clusterAutoscaler",
     "kubeconfigAuth",
+    "tags",
 )
 
 
@@ -271,7 +302,53 @@ def _network(problems: Problems, path: str, value: Any) -> EksNetworkSpec | None
     return EksNetworkSpec(vpc_cidr=str(network), nat_gateways=nat)
 
 
-def _pool(problems: Problems, where: str, item: Any, notices: list[str]) -> EksNodePoolSpec | None:
+@dataclass(frozen=True)
+class _Placement:
+    """What a pool can be pinned to: the cluster's zones (a VPC this stack creates) or its
+    private subnets (a network you bring)."""
+
+    zones: tuple[str, ...]
+    subnet_ids: tuple[str, ...]
+    bring_your_own: bool
+
+
+def _instance_types(
+    problems: Problems, where: str, body: Mapping[str, Any], role: Any, notices: list[str]
+) -> tuple[str, ...] | None:
+    """`instanceType`, or `instanceTypes`: several types of one family kind and architecture
+    (one AMI type per node group)."""
+    if "instanceTypes" not in body:
+        instance = body.get("instanceType")
+        _check_family(problems, f"{where}.instanceType", instance, role, notices)
+        return (instance,) if isinstance(instance, str) else None
+    path = f"{where}.instanceTypes"
+    if "instanceType" in body:
+        problems.add(where, "set instanceType or instanceTypes, not both")
+        return None
+    raw = body["instanceTypes"]
+    items = cast(list[Any], raw) if isinstance(raw, list) else []
+    if not items or len(set(map(str, items))) != len(items):
+        problems.add(path, f"must be a non-empty list of distinct instance types, got {show(raw)}")
+        return None
+    before = len(problems.lines)
+    for index, instance in enumerate(items):
+        _check_family(problems, f"{path}[{index}]", instance, role, notices)
+    if len(problems.lines) > before:
+        return None
+    types = tuple(cast(list[str], items))
+    if len({ami_type(t) for t in types}) > 1:
+        problems.add(
+            path,
+            f"mixes {', '.join(sorted({ami_type(t) for t in types}))} instances; a node group "
+            "has one AMI type (GPU or not, x86_64 or ARM alike)",
+        )
+        return None
+    return types
+
+
+def _pool(
+    problems: Problems, where: str, item: Any, notices: list[str], placement: _Placement
+) -> EksNodePoolSpec | None:
     body = expect_mapping(problems, where, item)
     if body is None:
         return None
@@ -283,8 +360,8 @@ def _pool(problems: Problems, where: str, item: Any, notices: list[str]) -> EksN
         pass
     elif role not in ("operator", "compute", "gpu"):
         problems.add(f"{where}.role", f"{show(role)} is not one of: operator, compute, gpu")
-    instance = body.get("instanceType")
-    _check_family(problems, f"{where}.instanceType", instance, role, notices)
+    types = _instance_types(problems, where, body, role, notices)
+    instance = types[0] if types else None
     low = whole_number(problems, f"{where}.minSize", body.get("minSize", 0), 0, 1000)
     high = whole_number(problems, f"{where}.maxSize", body.get("maxSize", 1), 1, 1000)
     desired = whole_number(
@@ -305,22 +382,56 @@ def _pool(problems: Problems, where: str, item: Any, notices: list[str]) -> EksN
     )
     family = instance_family(instance) if isinstance(instance, str) else None
     gpus = (
-        _gpus(problems, f"{where}.gpusPerNode", body, instance)
+        _gpus(problems, f"{where}.gpusPerNode", body, types or ())
         if role == "gpu" and family is not None and family.gpu
         else 0
     )
+    labels = pool_labels(problems, f"{where}.labels", body.get("labels"))
+    taints = pool_taints(problems, f"{where}.taints", body.get("taints"), role)
+    zones, subnets = _pool_placement(problems, where, body, placement)
     if len(problems.lines) > before:
         return None
     return EksNodePoolSpec(
         name=str(name),
         role=str(role),
-        instance_type=str(instance),
+        instance_types=types or (),
         min_size=int(low or 0),
         max_size=int(high or 1),
         desired_size=int(desired or 0),
         capacity_type=cast(CapacityType, capacity),
         disk_size_gib=int(disk or default_disk),
         gpus_per_node=gpus or 0,
+        labels=labels or {},
+        taints=taints or (),
+        zones=zones or (),
+        subnet_ids=subnets or (),
+    )
+
+
+def _pool_placement(
+    problems: Problems, where: str, body: Mapping[str, Any], placement: _Placement
+) -> tuple[tuple[str, ...] | None, tuple[str, ...] | None]:
+    """`zones` (a VPC this stack creates: its subnets there) or `subnetIds` (a network you
+    bring: some of its private subnets); EKS node groups take subnet_ids either way."""
+    zones, subnets = body.get("zones"), body.get("subnetIds")
+    if placement.bring_your_own and zones is not None:
+        problems.add(
+            f"{where}.zones",
+            "with a network you bring, pin the pool with subnetIds (some of "
+            "network.privateSubnetIds)",
+        )
+        return None, None
+    if not placement.bring_your_own and subnets is not None:
+        problems.add(
+            f"{where}.subnetIds",
+            "only applies with a network you bring (network.vpcId); pin the pool with zones",
+        )
+        return None, None
+    return (
+        pool_zones(problems, f"{where}.zones", zones, placement.zones, "availability zones"),
+        pool_zones(
+            problems, f"{where}.subnetIds", subnets, placement.subnet_ids, "private subnets"
+        ),
     )
 
 
@@ -343,29 +454,50 @@ def _check_family(
         )
 
 
-def _gpus(problems: Problems, path: str, body: Any, instance: Any) -> int | None:
-    value = body.get("gpusPerNode", GPUS_PER_INSTANCE.get(str(instance)))
-    if value is None:
+def _gpus(problems: Problems, path: str, body: Any, types: Sequence[str]) -> int | None:
+    """GPUs per node: given, or known for the instance types; every type of the pool has the
+    same count (the Cluster Autoscaler models every node of a group on one type)."""
+    known = {t: GPUS_PER_INSTANCE[t] for t in types if t in GPUS_PER_INSTANCE}
+    if len(set(known.values())) > 1:
+        counts = ", ".join(f"{t} has {n}" for t, n in known.items())
         problems.add(
-            path, f"is required for {instance} (the autoscaler scales up from zero with it)"
+            path.rpartition(".")[0] + ".instanceTypes",
+            f"mixes GPU counts ({counts}); the Cluster Autoscaler takes every node of a group "
+            "to be like its first type, so a pool's types need the same GPUs, CPUs and memory",
         )
         return None
-    return whole_number(problems, path, value, 1, 16)
+    value = body.get("gpusPerNode", next(iter(known.values()), None))
+    if value is None:
+        problems.add(
+            path,
+            f"is required for {', '.join(types)} (the autoscaler scales up from zero with it)",
+        )
+        return None
+    checked = whole_number(problems, path, value, 1, 16)
+    if checked is not None and known and checked != next(iter(known.values())):
+        problems.add(
+            path,
+            f"is {checked}, but {next(iter(known))} has {next(iter(known.values()))} GPUs",
+        )
+        return None
+    return checked
 
 
 def _pools(
-    problems: Problems, path: str, value: Any, notices: list[str]
+    problems: Problems, path: str, value: Any, notices: list[str], placement: _Placement
 ) -> tuple[EksNodePoolSpec, ...] | None:
     pools = pool_list(
         problems,
         path,
         value,
         DEFAULT_POOLS,
-        lambda where, item: _pool(problems, where, item, notices),
+        lambda where, item: _pool(problems, where, item, notices, placement),
     )
     if pools is None:
         return None
-    return tuple(pools) if has_operator_pool(problems, path, pools) else None
+    if not has_operator_pool(problems, path, pools) or not unique_platforms(problems, path, pools):
+        return None
+    return tuple(pools)
 
 
 def _zones(problems: Problems, path: str, value: Any, region: str) -> tuple[str, ...]:
@@ -481,7 +613,13 @@ def parse_eks(
             f"lists {', '.join(twice)} more than once; EKS takes one access entry per principal "
             "(a second one fails with ResourceInUseException)",
         )
-    pools = _pools(problems, f"{path}.nodePools", body.get("nodePools"), notices)
+    placement = _Placement(
+        zones=zones,
+        subnet_ids=network.private_subnet_ids if network is not None else (),
+        bring_your_own=network is not None and network.bring_your_own,
+    )
+    pools = _pools(problems, f"{path}.nodePools", body.get("nodePools"), notices, placement)
+    tags = cloud_tags(problems, f"{path}.tags", body.get("tags"), "aws")
     if isinstance(name, str) and pools is not None:
         for index, pool in enumerate(pools):
             group = node_group_name(name, pool.name)
@@ -514,4 +652,5 @@ def parse_eks(
         autoscaler_values=autoscaler_values,
         auth_profile=profile,
         auth_role_arn=role_arn,
+        tags=tags or {},
     )

@@ -4,7 +4,8 @@ node pools with their GPU stack profile."""
 import hashlib
 import math
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any, Literal, cast, get_args
 
 from components._validate import (
@@ -17,15 +18,20 @@ from components._validate import (
 )
 from components.config._common import (
     PROJECT,
+    Taint,
     api_cidrs,
+    cloud_tags,
     flag,
     has_operator_pool,
     kubernetes_version,
     one_gpu_driver,
+    pool_labels,
     pool_list,
+    pool_taints,
     private_cidr,
     report_overlaps,
     section,
+    unique_platforms,
     whole_number,
 )
 from components.policy import GKE_ENDPOINT, GKE_PRIVATE_NODES
@@ -181,6 +187,12 @@ class GkeNodePoolSpec:
     accelerator: Accelerator | None = None
     gpu_driver: GpuDriver | None = None
     """Who installs the NVIDIA driver on this pool (gpu pools only)."""
+    labels: Mapping[str, str] = field(default_factory=dict[str, str])
+    """Extra Kubernetes node labels (this stack's own cannot be replaced)."""
+    taints: tuple[Taint, ...] = ()
+    """Extra taints, next to the GPU taint of gpu pools."""
+    zones: tuple[str, ...] = ()
+    """Zones the pool's nodes are in (its node_locations); empty: the cluster's."""
 
 
 @dataclass(frozen=True)
@@ -219,6 +231,8 @@ class GkeClusterSpec:
     authorized_networks: tuple[str, ...]
     deletion_protection: bool
     node_pools: tuple[GkeNodePoolSpec, ...]
+    tags: Mapping[str, str] = field(default_factory=dict[str, str])
+    """Cost-allocation labels on every Google resource (the provider's default labels)."""
 
     @property
     def location(self) -> str:
@@ -264,6 +278,9 @@ _POOL_KEYS = (
     "imageType",
     "accelerator",
     "gpuDriver",
+    "labels",
+    "taints",
+    "zones",
 )
 GKE_KEYS = (
     "kind",
@@ -279,6 +296,7 @@ GKE_KEYS = (
     "endpoint",
     "deletionProtection",
     "nodePools",
+    "tags",
 )
 _NETWORK_KEYS = (
     "subnetCidr",
@@ -405,7 +423,15 @@ def _accelerator(
     return given
 
 
-def _pool(problems: Problems, where: str, item: Any, notices: list[str]) -> GkeNodePoolSpec | None:
+def _pool(
+    problems: Problems,
+    where: str,
+    item: Any,
+    notices: list[str],
+    *,
+    region: str | None,
+    zone: str | None,
+) -> GkeNodePoolSpec | None:
     body = expect_mapping(problems, where, item)
     if body is None:
         return None
@@ -454,6 +480,13 @@ def _pool(problems: Problems, where: str, item: Any, notices: list[str]) -> GkeN
     if image not in IMAGE_TYPES:
         problems.add(f"{where}.imageType", f"{show(image)} is not one of: {', '.join(IMAGE_TYPES)}")
     driver = _gpu_driver(problems, where, body, role, image)
+    labels = pool_labels(problems, f"{where}.labels", body.get("labels"))
+    taints = pool_taints(problems, f"{where}.taints", body.get("taints"), role)
+    zones = (
+        _zones(problems, f"{where}.zones", body.get("zones"), region, zone)
+        if region is not None
+        else ()
+    )
     if len(problems.lines) > before:
         return None
     return GkeNodePoolSpec(
@@ -468,6 +501,9 @@ def _pool(problems: Problems, where: str, item: Any, notices: list[str]) -> GkeN
         image_type=cast(ImageType, image),
         accelerator=accelerator,
         gpu_driver=driver,
+        labels=labels or {},
+        taints=taints or (),
+        zones=zones,
     )
 
 
@@ -498,19 +534,27 @@ def _gpu_driver(
 
 
 def _pools(
-    problems: Problems, path: str, value: Any, notices: list[str]
+    problems: Problems,
+    path: str,
+    value: Any,
+    notices: list[str],
+    *,
+    region: str | None,
+    zone: str | None,
 ) -> tuple[GkeNodePoolSpec, ...] | None:
     pools = pool_list(
         problems,
         path,
         value,
         DEFAULT_POOLS,
-        lambda where, item: _pool(problems, where, item, notices),
+        lambda where, item: _pool(problems, where, item, notices, region=region, zone=zone),
     )
     if pools is None:
         return None
-    if not has_operator_pool(problems, path, pools) or not one_gpu_driver(
-        problems, path, pools, "driver switch and install paths are"
+    if (
+        not has_operator_pool(problems, path, pools)
+        or not one_gpu_driver(problems, path, pools, "driver switch and install paths are")
+        or not unique_platforms(problems, path, pools)
     ):
         return None
     return tuple(pools)
@@ -643,7 +687,15 @@ def parse_gke(
         problems, f"{path}.endpoint", body.get("endpoint"), private_nodes is not False, notices
     )
     protection = flag(problems, f"{path}.deletionProtection", body.get("deletionProtection", True))
-    pools = _pools(problems, f"{path}.nodePools", body.get("nodePools"), notices)
+    pools = _pools(
+        problems,
+        f"{path}.nodePools",
+        body.get("nodePools"),
+        notices,
+        region=region,
+        zone=zone if isinstance(zone, str) else None,
+    )
+    tags = cloud_tags(problems, f"{path}.tags", body.get("tags"), "gcp")
     if len(problems.lines) > before or network is None or pools is None:
         return None
     return GkeClusterSpec(
@@ -662,10 +714,11 @@ def parse_gke(
         authorized_networks=networks,
         deletion_protection=protection is not False,
         node_pools=pools,
+        tags=tags or {},
     )
 
 
 def initial_nodes_per_zone(pool: GkeNodePoolSpec, zones: int) -> int:
-    """GKE creates `initial_node_count` nodes in each zone; enough to meet the pool's total
-    minimum from the start."""
-    return math.ceil(pool.min_nodes / zones)
+    """GKE creates `initial_node_count` nodes in each zone (the pool's own zones when it is
+    pinned); enough to meet the pool's total minimum from the start."""
+    return math.ceil(pool.min_nodes / (len(pool.zones) or zones))

@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from components import versions
+from components.config._common import TAINT_EFFECTS
 from components.config.aks import GPU_DRIVERS as AKS_GPU_DRIVERS
 from components.config.aks import KUBELOGIN_MODES, PRINCIPAL_TYPES, TIERS, UPGRADE_CHANNELS
 from components.config.cluster import GPU_COMPONENT_OWNERS, ROLES
@@ -47,6 +48,39 @@ def free_map(doc: str) -> Json:
 
 def strings(doc: str) -> Json:
     return {"type": "array", "items": {"type": "string"}, "description": doc}
+
+
+def string_map(doc: str) -> Json:
+    return {"type": "object", "additionalProperties": {"type": "string"}, "description": doc}
+
+
+def pool_extras(zones: str) -> dict[str, Json]:
+    """Pool settings every cloud kind shares: extra node labels and taints, pinned zones."""
+    taint = obj(
+        {
+            "key": string("Taint key (label key syntax)."),
+            "value": string("Taint value. Default: empty."),
+            "effect": string("Taint effect.", enum=list(TAINT_EFFECTS)),
+        },
+        required=("key", "effect"),
+    )
+    return {
+        "labels": string_map(
+            "Extra Kubernetes node labels (not node-type, nvidia.com/gpu, osmo.nvidia.com/pool, "
+            "nor kubernetes.io / k8s.io / cloud domains)."
+        ),
+        "taints": {
+            "type": "array",
+            "items": taint,
+            "description": "Extra taints (not on the operator pool); OSMO's platforms for the "
+            "pool tolerate them.",
+        },
+        "zones": strings(zones),
+    }
+
+
+def tags(rules: str) -> Json:
+    return string_map(f"Cost-allocation tags on every cloud resource of the stack ({rules}).")
 
 
 SECRET: Json = {
@@ -125,8 +159,14 @@ def eks_cluster_schema() -> Json:
             "capacityType": string("Capacity type.", enum=list(CAPACITY_TYPES)),
             "diskSizeGiB": integer("Root volume (gp3, encrypted).", 20, 16384),
             "gpusPerNode": integer("GPUs per node. Default: from the instance type.", 1, 16),
+            "instanceTypes": strings(
+                "Several instance types of one shape (spot diversification), instead of "
+                "instanceType; the same AMI type and GPU count."
+            ),
+            **pool_extras("Availability zones of the cluster the pool is pinned to."),
+            "subnetIds": strings("A network you bring: private subnets the pool is pinned to."),
         },
-        required=("name", "role", "instanceType"),
+        required=("name", "role"),
     )
     return obj(
         {
@@ -175,6 +215,7 @@ def eks_cluster_schema() -> Json:
                 },
                 doc="How the exec-based kubeconfig authenticates. Default: the ambient identity.",
             ),
+            "tags": tags("AWS default tags and the nodes' instances and volumes"),
         },
         required=("kind", "name"),
         doc="Create an EKS cluster for OSMO.",
@@ -208,6 +249,7 @@ def gke_cluster_schema() -> Json:
                 "operator: the GPU Operator, Ubuntu images only).",
                 enum=list(GPU_DRIVERS),
             ),
+            **pool_extras("Zones of the region the pool's nodes are in (node_locations)."),
         },
         required=("name", "role", "machineType"),
     )
@@ -254,6 +296,7 @@ def gke_cluster_schema() -> Json:
                 "items": pool,
                 "description": "Node pools. Default: an operator and a compute pool.",
             },
+            "tags": tags("the Google provider's default labels: lowercase keys and values"),
         },
         required=("kind", "name"),
         doc="Create a GKE cluster for OSMO.",
@@ -277,6 +320,8 @@ def aks_cluster_schema() -> Json:
                 "Operator, the pool's GPU profile says driver None).",
                 enum=list(AKS_GPU_DRIVERS),
             ),
+            **pool_extras("Availability zones of this pool (1, 2, 3). Default: the cluster's."),
+            "subnetId": string("A network you bring: a subnet of its VNet for this pool."),
         },
         required=("name", "role", "vmSize"),
     )
@@ -330,6 +375,7 @@ def aks_cluster_schema() -> Json:
                 "What runs pulumi up (it is assigned AKS RBAC Cluster Admin).",
                 enum=list(PRINCIPAL_TYPES),
             ),
+            "tags": tags("Azure tags, also on the nodes' scale sets"),
         },
         required=("kind", "name"),
         doc="Create an AKS cluster for OSMO.",
@@ -467,6 +513,15 @@ def networking_schema() -> Json:
             "allowedNamespaces": strings("Namespaces workflow pods may reach."),
             "allowedCIDRs": strings("In-range CIDRs workflow pods may reach."),
             "additionalEgressRules": {"type": "array", "items": {"type": "object"}},
+            "blockedCIDRs": strings(
+                "Ranges outside the cluster workflow pods never reach. Default: link-local "
+                "(instance metadata) on eks, plus Azure's host address 168.63.129.16/32 on aks "
+                "and existing; none on gke (Workload Identity needs its metadata server)."
+            ),
+            "reachableCIDRs": strings(
+                "The only IPv4 networks workflow pods reach (plus DNS, allowed namespaces and "
+                "CIDRs) instead of everything outside the cluster; include the OSMO service."
+            ),
         }
     )
     ingress = obj(

@@ -62,15 +62,16 @@ osmo-backend:index:OsmoBackend  osmo
 │  ├─ kubernetes:batch/v1:Job  osmo-object-store-bucket  (provider osmo-cluster-k8s)
 │  ├─ kubernetes:core/v1:Namespace  osmo-object-store-ns  (provider osmo-cluster-k8s)
 │  ├─ kubernetes:core/v1:PersistentVolumeClaim  osmo-object-store-data  (provider osmo-cluster-k8s)
+│  ├─ kubernetes:core/v1:Secret  osmo-object-store-data-user  (provider osmo-cluster-k8s)
 │  ├─ kubernetes:core/v1:Secret  osmo-object-store-root  (provider osmo-cluster-k8s)
 │  ├─ kubernetes:core/v1:Service  osmo-object-store-service  (provider osmo-cluster-k8s)
 │  ├─ kubernetes:networking.k8s.io/v1:Ingress  osmo-object-store-ingress  (provider osmo-cluster-k8s)
 │  ├─ kubernetes:networking.k8s.io/v1:NetworkPolicy  osmo-object-store-policy  (provider osmo-cluster-k8s)
+│  ├─ random:index/randomPassword:RandomPassword  osmo-object-store-data-password
 │  └─ random:index/randomPassword:RandomPassword  osmo-object-store-root-password
 ├─ osmo-backend:index:Monitoring  osmo-monitoring
 │  ├─ kubernetes:core/v1:Namespace  osmo-monitoring-agents-ns  (provider osmo-cluster-k8s)
 │  ├─ kubernetes:core/v1:Namespace  osmo-monitoring-ns  (provider osmo-cluster-k8s)
-│  ├─ kubernetes:core/v1:Secret  osmo-monitoring-viewer-token  (provider osmo-cluster-k8s)
 │  ├─ kubernetes:core/v1:ServiceAccount  osmo-monitoring-viewer  (provider osmo-cluster-k8s)
 │  ├─ kubernetes:helm.sh/v3:Release  osmo-monitoring-alloy  (provider osmo-cluster-k8s)
 │  ├─ kubernetes:helm.sh/v3:Release  osmo-monitoring-crds  (provider osmo-cluster-k8s)
@@ -78,7 +79,13 @@ osmo-backend:index:OsmoBackend  osmo
 │  ├─ kubernetes:helm.sh/v3:Release  osmo-monitoring-ephemeral-storage-metrics  (provider osmo-cluster-k8s)
 │  ├─ kubernetes:helm.sh/v3:Release  osmo-monitoring-loki  (provider osmo-cluster-k8s)
 │  ├─ kubernetes:helm.sh/v3:Release  osmo-monitoring-prometheus-stack  (provider osmo-cluster-k8s)
-│  └─ kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding  osmo-monitoring-viewer-binding  (provider osmo-cluster-k8s)
+│  ├─ kubernetes:networking.k8s.io/v1:NetworkPolicy  osmo-monitoring-alertmanager-access  (provider osmo-cluster-k8s)
+│  ├─ kubernetes:networking.k8s.io/v1:NetworkPolicy  osmo-monitoring-loki-access  (provider osmo-cluster-k8s)
+│  ├─ kubernetes:networking.k8s.io/v1:NetworkPolicy  osmo-monitoring-prometheus-access  (provider osmo-cluster-k8s)
+│  ├─ kubernetes:rbac.authorization.k8s.io/v1:ClusterRole  osmo-monitoring-ephemeral-storage-role  (provider osmo-cluster-k8s)
+│  ├─ kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding  osmo-monitoring-ephemeral-storage-binding  (provider osmo-cluster-k8s)
+│  ├─ kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding  osmo-monitoring-viewer-binding  (provider osmo-cluster-k8s)
+│  └─ kubernetes:rbac.authorization.k8s.io/v1:Role  osmo-monitoring-grafana-sidecar-role  (provider osmo-cluster-k8s)
 └─ osmo-backend:index:OperatorLayer  osmo-operators
    ├─ kubernetes:core/v1:Namespace  osmo-operators-gpu-operator-ns  (provider osmo-cluster-k8s)
    ├─ kubernetes:core/v1:Namespace  osmo-operators-kai-scheduler-ns  (provider osmo-cluster-k8s)
@@ -112,8 +119,8 @@ def test_plan_prints_the_tree_outputs_and_summary(
         "osmo_service_values = {...}, workflow_data_credential = [secret]"
     )
     assert lines[1] == (
-        f"47 resources: 40 custom, 7 components. Wrote {tmp_path}: resources.json, "
-        "manifests/ (26), helm/ (10), osmo-service-values.yaml"
+        f"54 resources: 47 custom, 7 components. Wrote {tmp_path}: resources.json, "
+        "manifests/ (32), helm/ (10), osmo-service-values.yaml"
     )
     assert sorted(p.name for p in (tmp_path / "helm").iterdir()) == [
         "alloy.yaml",

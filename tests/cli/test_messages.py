@@ -163,8 +163,8 @@ config:
     assert err == [
         "osmo-backend:cluster.nodePools[1].instanceType: is required",
         "osmo-backend:cluster.nodePools[2].rol: unknown key; did you mean 'role'? (allowed: "
-        "capacityType, desiredSize, diskSizeGiB, gpusPerNode, instanceType, maxSize, minSize, "
-        "name, role)",
+        "capacityType, desiredSize, diskSizeGiB, gpusPerNode, instanceType, instanceTypes, "
+        "labels, maxSize, minSize, name, role, subnetIds, taints, zones)",
     ]
 
 

@@ -201,7 +201,7 @@ def test_the_operator_pool_is_the_system_pool() -> None:
     assert (system["count"], system["minCount"], system["maxCount"]) == (2, 2, 3)
     assert system["enableAutoScaling"] is True
     assert system["enableNodePublicIP"] is False
-    assert system["nodeLabels"] == {"node-type": "operator"}
+    assert system["nodeLabels"] == {"node-type": "operator", "osmo.nvidia.com/pool": "operator"}
     assert "nodeTaints" not in system
     assert system["vnetSubnetID"] == "osmo-cluster-nodes-id"
     assert system["availabilityZones"] == ["1", "2", "3"]
@@ -210,10 +210,10 @@ def test_the_operator_pool_is_the_system_pool() -> None:
 @pytest.mark.parametrize(
     ("name", "labels", "taints"),
     [
-        ("compute", {"node-type": "compute"}, None),
+        ("compute", {"node-type": "compute", "osmo.nvidia.com/pool": "compute"}, None),
         (
             "h100",
-            {"node-type": "gpu", "nvidia.com/gpu": "present"},
+            {"node-type": "gpu", "osmo.nvidia.com/pool": "h100", "nvidia.com/gpu": "present"},
             ["nvidia.com/gpu=present:NoSchedule"],
         ),
     ],
@@ -507,7 +507,11 @@ def test_workflow_policy_and_storage_default_to_what_aks_has() -> None:
     rec = recording()
     operator = rec.get(RELEASE, "osmo-operators-backend-operator")
     rendered = json.dumps(engine.unwrap_secrets(operator.raw_inputs["values"]))
-    assert '"clusterCIDRs": ["10.80.0.0/16", "10.244.0.0/16", "10.0.0.0/16"]' in rendered
+    # Plus link-local (IMDS) and Azure's host address (WireServer).
+    assert (
+        '"clusterCIDRs": ["10.80.0.0/16", "10.244.0.0/16", "10.0.0.0/16", "169.254.0.0/16", '
+        '"168.63.129.16/32"]' in rendered
+    )
     assert rec.by_type("kubernetes:storage.k8s.io/v1:StorageClass") == []
     prometheus = rec.get(RELEASE, "osmo-monitoring-prometheus-stack")
     assert '"storageClassName": "managed-csi"' in json.dumps(prometheus.raw_inputs["values"])
@@ -666,4 +670,52 @@ def test_a_change_to_one_pool_updates_only_that_pool() -> None:
     pools[1]["maxCount"] = 30
     assert updates(run_main(aks_config(nodePools=pools)), stored) == {
         "osmo-cluster-compute": ["maxCount"]
+    }
+
+
+def test_pool_settings_reach_the_agent_pool_the_tags_and_osmo() -> None:
+    subnet = (
+        "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/net/providers/"
+        "Microsoft.Network/virtualNetworks/shared/subnets/{}"
+    )
+    pools = [
+        *CLUSTER_SECTION["nodePools"][:2],
+        {
+            "name": "a100",
+            "role": "gpu",
+            "vmSize": "Standard_NC24ads_A100_v4",
+            "zones": ["2"],
+            "subnetId": subnet.format("gpu"),
+            "labels": {"example.com/gpu": "a100"},
+            "taints": [{"key": "example.com/team", "value": "vision", "effect": "NoSchedule"}],
+        },
+    ]
+    values = aks_config(
+        nodePools=pools,
+        network={"subnetId": subnet.format("nodes")},
+        tags={"cost-center": "ml-1234"},
+    )
+    values["osmo-backend:networking"] = {"workflowPolicy": {"clusterCIDRs": ["10.80.0.0/16"]}}
+    rec = run_main(values)
+    a100 = rec.get(POOL, "osmo-cluster-a100")
+    # azure-native AgentPool: availabilityZones, vnetSubnetID, nodeLabels, nodeTaints
+    # (`key=value:Effect` strings).
+    assert a100.raw_inputs["availabilityZones"] == ["2"]
+    assert a100.raw_inputs["vnetSubnetID"] == subnet.format("gpu")
+    assert a100.raw_inputs["nodeLabels"]["example.com/gpu"] == "a100"
+    assert a100.raw_inputs["nodeTaints"] == [
+        "nvidia.com/gpu=present:NoSchedule",
+        "example.com/team=vision:NoSchedule",
+    ]
+    # The cluster identity joins the pool's own subnet as it does the cluster's, first.
+    grant = rec.get(ROLE, "osmo-cluster-identity-network-a100")
+    assert grant.raw_inputs["scope"] == subnet.format("gpu")
+    assert grant.urn in a100.options["dependsOn"]
+    tags = {"cost-center": "ml-1234", "osmo-backend-cluster": "osmo-eus", "managed-by": "pulumi"}
+    assert rec.get(CLUSTER, "osmo-cluster-aks").raw_inputs["tags"] == tags
+    assert a100.raw_inputs["tags"] == tags
+    templates = rec.raw_outputs["osmo_service_values"]["services"]["configs"]["podTemplates"]
+    assert templates["lab-backend-pool-a100"]["spec"]["nodeSelector"] == {
+        "node-type": "gpu",
+        "osmo.nvidia.com/pool": "a100",
     }

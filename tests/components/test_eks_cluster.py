@@ -140,13 +140,28 @@ def test_private_subnets_route_through_nat_and_public_ones_assign_no_ips() -> No
 @pytest.mark.parametrize(
     ("pool", "ami", "labels", "taints"),
     [
-        ("operator", "AL2023_x86_64_STANDARD", {"node-type": "operator"}, None),
-        ("compute", "AL2023_x86_64_STANDARD", {"node-type": "compute"}, None),
-        ("arm", "AL2023_ARM_64_STANDARD", {"node-type": "compute"}, None),
+        (
+            "operator",
+            "AL2023_x86_64_STANDARD",
+            {"node-type": "operator", "osmo.nvidia.com/pool": "operator"},
+            None,
+        ),
+        (
+            "compute",
+            "AL2023_x86_64_STANDARD",
+            {"node-type": "compute", "osmo.nvidia.com/pool": "compute"},
+            None,
+        ),
+        (
+            "arm",
+            "AL2023_ARM_64_STANDARD",
+            {"node-type": "compute", "osmo.nvidia.com/pool": "arm"},
+            None,
+        ),
         (
             "gpu",
             "AL2023_x86_64_NVIDIA",
-            {"node-type": "gpu", "nvidia.com/gpu": "present"},
+            {"node-type": "gpu", "osmo.nvidia.com/pool": "gpu", "nvidia.com/gpu": "present"},
             [{"key": "nvidia.com/gpu", "value": "present", "effect": "NO_SCHEDULE"}],
         ),
     ],
@@ -256,6 +271,35 @@ def test_cluster_autoscaler_runs_on_operator_nodes_with_its_irsa_role() -> None:
     assert release.provider == rec.urn_of("pulumi:providers:kubernetes", "osmo-cluster-k8s")
 
 
+def test_the_autoscaler_may_resize_only_this_clusters_node_groups() -> None:
+    """EKS tags a managed node group's Auto Scaling group k8s.io/cluster-autoscaler/enabled=true
+    and k8s.io/cluster-autoscaler/<cluster>=owned (docs.aws.amazon.com/eks/latest/userguide/
+    managed-node-groups.html); kubernetes/autoscaler cluster-autoscaler/cloudprovider/aws/
+    README.md conditions SetDesiredCapacity and TerminateInstanceInAutoScalingGroup on both.
+    The `enabled` tag alone matches every cluster's groups in the account."""
+    policy = json.loads(
+        recording()
+        .get("aws:iam/policy:Policy", "osmo-cluster-autoscaler-policy")
+        .raw_inputs["policy"]
+    )
+    describe, resize = policy["Statement"]
+    assert describe["Resource"] == "*"
+    assert all(
+        a.startswith(("autoscaling:Describe", "ec2:Describe", "ec2:Get", "eks:Describe"))
+        for a in describe["Action"]
+    )
+    assert resize["Action"] == [
+        "autoscaling:SetDesiredCapacity",
+        "autoscaling:TerminateInstanceInAutoScalingGroup",
+    ]
+    assert resize["Condition"] == {
+        "StringEquals": {
+            "aws:ResourceTag/k8s.io/cluster-autoscaler/enabled": "true",
+            "aws:ResourceTag/k8s.io/cluster-autoscaler/osmo-usw2": "owned",
+        }
+    }
+
+
 def test_gpu_pools_scale_from_zero_with_template_tags() -> None:
     rec = recording()
     tags = {
@@ -266,6 +310,7 @@ def test_gpu_pools_scale_from_zero_with_template_tags() -> None:
     prefix = "k8s.io/cluster-autoscaler/node-template"
     assert tags == {
         f"{prefix}/label/node-type": "gpu",
+        f"{prefix}/label/osmo.nvidia.com/pool": "gpu",
         f"{prefix}/label/nvidia.com/gpu": "present",
         f"{prefix}/taint/nvidia.com/gpu": "present:NoSchedule",
         f"{prefix}/resources/nvidia.com/gpu": "4",
@@ -308,7 +353,8 @@ def test_workflow_policy_and_storage_default_to_what_the_stack_created() -> None
     rec = recording()
     operator = rec.get("kubernetes:helm.sh/v3:Release", "osmo-operators-backend-operator")
     rendered = json.dumps(engine.unwrap_secrets(operator.raw_inputs["values"]))
-    assert '"clusterCIDRs": ["10.40.0.0/16", "172.20.0.0/16"]' in rendered
+    # Plus link-local: the instance metadata service (169.254.169.254) is never a workflow's.
+    assert '"clusterCIDRs": ["10.40.0.0/16", "172.20.0.0/16", "169.254.0.0/16"]' in rendered
     gp3 = rec.get("kubernetes:storage.k8s.io/v1:StorageClass", "osmo-cluster-gp3").raw_inputs
     assert gp3["provisioner"] == "ebs.csi.aws.com"
     assert gp3["parameters"] == {"type": "gp3", "encrypted": "true"}
@@ -521,3 +567,92 @@ def test_every_release_waits_for_the_operator_nodes_and_volume_owners_for_the_dr
             assert waits == {nodes}, name
     ns = rec.get("kubernetes:core/v1:Namespace", "osmo-monitoring-ns")
     assert {nodes, ebs} <= set(ns.options["dependsOn"])
+
+
+def test_pool_settings_reach_the_node_group_the_autoscaler_and_osmo() -> None:
+    pools = [
+        CLUSTER_SECTION["nodePools"][0],
+        {
+            "name": "spot",
+            "role": "gpu",
+            "instanceTypes": ["g6e.12xlarge", "g6.12xlarge"],
+            "capacityType": "spot",
+            "maxSize": 4,
+            "labels": {"example.com/gpu": "l40s"},
+            "taints": [{"key": "example.com/team", "value": "vision", "effect": "NoExecute"}],
+            "zones": ["us-west-2b", "us-west-2c"],
+        },
+    ]
+    rec = run_main(eks_config(nodePools=pools, tags={"cost-center": "ml-1234"}))
+    group = rec.get(NODE_GROUP, "osmo-cluster-spot").raw_inputs
+    # aws.eks.NodeGroup: instance_types is a list, subnet_ids pins the zones, taints take the
+    # EKS API's effect spelling (NO_EXECUTE).
+    assert group["instanceTypes"] == ["g6e.12xlarge", "g6.12xlarge"]
+    assert group["capacityType"] == "SPOT"
+    assert group["subnetIds"] == [
+        "osmo-cluster-private-us-west-2b-id",
+        "osmo-cluster-private-us-west-2c-id",
+    ]
+    assert group["labels"] == {
+        "example.com/gpu": "l40s",
+        "node-type": "gpu",
+        "osmo.nvidia.com/pool": "spot",
+        "nvidia.com/gpu": "present",
+    }
+    assert group["taints"] == [
+        {"key": "nvidia.com/gpu", "value": "present", "effect": "NO_SCHEDULE"},
+        {"key": "example.com/team", "value": "vision", "effect": "NO_EXECUTE"},
+    ]
+    tags = {
+        r.raw_inputs["tag"]["key"]: r.raw_inputs["tag"]["value"]
+        for r in rec.by_type("aws:autoscaling/tag:Tag")
+        if r.name.startswith("osmo-cluster-spot-")
+    }
+    prefix = "k8s.io/cluster-autoscaler/node-template"
+    assert tags[f"{prefix}/taint/example.com/team"] == "vision:NoExecute"
+    assert tags[f"{prefix}/label/example.com/gpu"] == "l40s"
+    # Cost allocation: the provider's default tags, and the launch template's tag
+    # specifications for what it launches (default tags do not reach those).
+    provider = rec.get("pulumi:providers:aws", "osmo-cluster-aws")
+    stack_tags = {
+        "cost-center": "ml-1234",
+        "osmo-backend/cluster": "osmo-usw2",
+        "managed-by": "pulumi",
+    }
+    assert json.loads(provider.raw_inputs["defaultTags"]) == {"tags": stack_tags}
+    template = rec.get("aws:ec2/launchTemplate:LaunchTemplate", "osmo-cluster-spot-lt")
+    assert template.raw_inputs["tagSpecifications"] == [
+        {"resourceType": kind, "tags": stack_tags}
+        for kind in ("instance", "volume", "network-interface")
+    ]
+    # The GPU Operator's daemonsets tolerate the pool's extra taint (their defaults cover only
+    # nvidia.com/gpu).
+    team = {
+        "key": "example.com/team",
+        "operator": "Equal",
+        "value": "vision",
+        "effect": "NoExecute",
+    }
+    gpu = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
+    values = rec.get("kubernetes:helm.sh/v3:Release", "osmo-operators-gpu-operator").raw_inputs[
+        "values"
+    ]
+    assert values["daemonsets"] == {"tolerations": [gpu, team]}
+    configs = rec.raw_outputs["osmo_service_values"]["services"]["configs"]
+    assert configs["pools"]["lab-backend"]["platforms"]["spot"] == {
+        "description": "gpu pool spot of backend lab-backend",
+        "override_pod_template": ["lab-backend-pool-spot"],
+    }
+    assert configs["podTemplates"]["lab-backend-pool-spot"] == {
+        "spec": {
+            "nodeSelector": {"node-type": "gpu", "osmo.nvidia.com/pool": "spot"},
+            "tolerations": [gpu, team],
+        }
+    }
+
+
+def test_without_tags_the_launch_templates_stay_as_they_were() -> None:
+    # A new launch template version rolls every node of the group: no tag specifications
+    # unless tags are asked for.
+    template = recording().get("aws:ec2/launchTemplate:LaunchTemplate", "osmo-cluster-gpu-lt")
+    assert "tagSpecifications" not in template.raw_inputs

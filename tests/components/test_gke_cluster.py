@@ -184,12 +184,13 @@ def test_nodes_run_as_a_dedicated_least_privilege_service_account() -> None:
 @pytest.mark.parametrize(
     ("name", "labels", "taints"),
     [
-        ("operator", {"node-type": "operator"}, None),
-        ("compute", {"node-type": "compute"}, None),
+        ("operator", {"node-type": "operator", "osmo.nvidia.com/pool": "operator"}, None),
+        ("compute", {"node-type": "compute", "osmo.nvidia.com/pool": "compute"}, None),
         (
             "h100",
             {
                 "node-type": "gpu",
+                "osmo.nvidia.com/pool": "h100",
                 "nvidia.com/gpu": "present",
                 "gke-no-default-nvidia-gpu-device-plugin": "true",
             },
@@ -642,3 +643,45 @@ def test_workload_identity_waits_for_the_cluster_and_display_names_fit() -> None
     account = rec.get("gcp:serviceaccount/account:Account", "c-data-wi").raw_inputs
     assert len(account["displayName"]) == 100
     assert account["displayName"] == f"{'n' * 63}/{'s' * 33}..."
+
+
+def test_pool_settings_reach_the_node_pool_the_provider_and_osmo() -> None:
+    pools = [
+        *CLUSTER_SECTION["nodePools"][:2],
+        {
+            "name": "l4",
+            "role": "gpu",
+            "machineType": "g2-standard-8",
+            "minNodes": 2,
+            "maxNodes": 4,
+            "zones": ["us-central1-a", "us-central1-b"],
+            "labels": {"example.com/gpu": "l4"},
+            "taints": [{"key": "example.com/team", "value": "vision", "effect": "NoSchedule"}],
+        },
+    ]
+    rec = run_main(gke_config(nodePools=pools, tags={"cost-center": "ml-1234"}))
+    l4 = rec.get(POOL, "osmo-cluster-l4").raw_inputs
+    # gcp.container.NodePool: node_locations pins the zones; node_config.labels/taints, taint
+    # effects in the GKE API's spelling.
+    assert l4["nodeLocations"] == ["us-central1-a", "us-central1-b"]
+    assert l4["initialNodeCount"] == 1
+    assert l4["nodeConfig"]["labels"]["example.com/gpu"] == "l4"
+    assert l4["nodeConfig"]["labels"]["osmo.nvidia.com/pool"] == "l4"
+    assert l4["nodeConfig"]["taints"] == [
+        {"key": "nvidia.com/gpu", "value": "present", "effect": "NO_SCHEDULE"},
+        {"key": "example.com/team", "value": "vision", "effect": "NO_SCHEDULE"},
+    ]
+    # Unpinned pools keep the cluster's zones.
+    assert rec.get(POOL, "osmo-cluster-compute").raw_inputs["nodeLocations"] == list(
+        CLUSTER_SECTION["nodeZones"]
+    )
+    provider = rec.get("pulumi:providers:gcp", "osmo-cluster-gcp")
+    assert json.loads(provider.raw_inputs["defaultLabels"]) == {
+        "cost-center": "ml-1234",
+        "osmo-backend-cluster": "osmo-usc1",
+        "managed-by": "pulumi",
+    }
+    platforms = rec.raw_outputs["osmo_service_values"]["services"]["configs"]["pools"][
+        "lab-backend"
+    ]["platforms"]
+    assert set(platforms) == {"cpu", "gpu", "compute", "l4"}

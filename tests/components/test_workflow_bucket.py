@@ -86,7 +86,15 @@ def test_s3_access_is_an_irsa_role_with_osmos_actions() -> None:
             "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
             "Resource": f"{arn}/*",
         },
-        {"Effect": "Allow", "Action": "iam:SimulatePrincipalPolicy", "Resource": "*"},
+    ]
+    # OSMO's S3 check simulates the caller's own policy, an IRSA session converted to its role
+    # ARN (NVIDIA/OSMO src/lib/data/storage/backends/backends.py:553-575): the role may
+    # simulate itself, never every principal of the account.
+    role_arn = "arn:aws:iam::000000000000:role/osmo-cluster-workflow-irsa"
+    simulate = rec.get("aws:iam/rolePolicy:RolePolicy", "osmo-cluster-workflow-simulate")
+    assert simulate.raw_inputs["role"] == "osmo-cluster-workflow-irsa"
+    assert json.loads(simulate.raw_inputs["policy"])["Statement"] == [
+        {"Effect": "Allow", "Action": "iam:SimulatePrincipalPolicy", "Resource": role_arn}
     ]
     trust = json.loads(
         rec.get("aws:iam/role:Role", "osmo-cluster-workflow-irsa").raw_inputs["assumeRolePolicy"]
@@ -234,20 +242,38 @@ def test_azure_storage_not_kept_lives_and_goes_with_the_cluster_group() -> None:
 
 
 @pytest.mark.parametrize(
-    ("kind", "uri", "region", "labels"),
+    ("kind", "uri", "region", "labels", "annotations"),
     [
-        ("eks", "s3://osmo-usw2-workflows", "us-west-2", None),
-        ("gke", "gs://osmo-usc1-workflows", "us-central1", None),
+        # The IRSA webhook skips the comma-separated containers of eks.amazonaws.com/
+        # skip-containers (aws/amazon-eks-pod-identity-webhook README.md); Azure's webhook the
+        # semicolon-separated ones of azure.workload.identity/skip-containers
+        # (Azure/azure-workload-identity docs, service account labels and annotations). OSMO
+        # renders {{USER_CONTAINER_NAME}} in every pod template string (NVIDIA/OSMO
+        # src/utils/job/task.py: jinja_variables['USER_CONTAINER_NAME'], then
+        # substitute_pod_template_tokens). GKE's metadata server serves the whole pod: none.
+        (
+            "eks",
+            "s3://osmo-usw2-workflows",
+            "us-west-2",
+            None,
+            {"eks.amazonaws.com/skip-containers": "{{USER_CONTAINER_NAME}}"},
+        ),
+        ("gke", "gs://osmo-usc1-workflows", "us-central1", None, None),
         (
             "aks",
             "azure://osmoeusworkflows/osmo-workflows",
             "eastus",
             {"azure.workload.identity/use": "true"},
+            {"azure.workload.identity/skip-containers": "{{USER_CONTAINER_NAME}}"},
         ),
     ],
 )
 def test_service_values_carry_the_bucket_and_the_identity_template(
-    kind: str, uri: str, region: str, labels: dict[str, str] | None
+    kind: str,
+    uri: str,
+    region: str,
+    labels: dict[str, str] | None,
+    annotations: dict[str, str] | None,
 ) -> None:
     rec = recording(kind)
     configs = service_values(rec)
@@ -279,6 +305,7 @@ def test_service_values_carry_the_bucket_and_the_identity_template(
     template = configs["podTemplates"]["lab-backend-workflow-identity"]
     assert template["spec"] == {"serviceAccountName": "osmo-workflow"}
     assert template.get("metadata", {}).get("labels") == labels
+    assert template.get("metadata", {}).get("annotations") == annotations
     pool = configs["pools"]["lab-backend"]
     assert pool["common_pod_template"] == [
         "default_ctrl",

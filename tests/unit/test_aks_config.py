@@ -13,8 +13,9 @@ from components.cluster.aks import (
     gpu_stack,
     kubelogin_kubeconfig,
     node_taints,
-    role_tolerations,
+    pool_description,
 )
+from components.cluster.base import pool_roles
 from components.config import AksClusterSpec, GpuStackSpec, load_spec
 from components.config.aks import (
     insights_rule_name,
@@ -264,11 +265,12 @@ def test_gpu_stack_profile_and_spot_tolerations() -> None:
     assert gpu_stack(cluster) == GpuStackSpec(driver="host", toolkit="host")
     assert node_taints(cluster.node_pools[1]) == ["nvidia.com/gpu=present:NoSchedule"]
     assert node_taints(cluster.node_pools[0]) == []
-    assert [t["key"] for t in role_tolerations(cluster, "gpu")] == [
+    roles = pool_roles(pool_description(p) for p in cluster.node_pools)
+    assert [t["key"] for t in roles["gpu"].tolerations] == [
         "nvidia.com/gpu",
         "kubernetes.azure.com/scalesetpriority",
     ]
-    assert role_tolerations(cluster, "operator") == ()
+    assert roles["operator"].tolerations == ()
     assert set(gpu_operator_values(cluster)) == {"daemonsets", "node-feature-discovery"}
     on_demand = spec(with_gpu(vmSize="Standard_NC24ads_A100_v4", gpuDriver="operator"))
     assert gpu_stack(on_demand) == GpuStackSpec(driver="operator", toolkit="operator")
@@ -375,3 +377,51 @@ def test_names_in_a_shared_group_stay_unique_and_within_their_limits() -> None:
 def test_authorized_ranges_add_the_egress_ip_only_to_listed_ranges() -> None:
     assert authorized_ranges((), None) is None
     assert authorized_ranges(("203.0.113.0/24",), None) == ["203.0.113.0/24"]
+
+
+def test_azure_tags_and_pool_zones_and_subnets_are_checked() -> None:
+    # https://learn.microsoft.com/azure/azure-resource-manager/management/tag-resources
+    # (Limitations): tag names without < > % & \ ? /; 128 characters on storage accounts.
+    subnet = (
+        "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/net/providers/"
+        "Microsoft.Network/virtualNetworks/{vnet}/subnets/{subnet}"
+    )
+    assert problems(
+        aks(
+            tags={"cost/center": "1", "50%": "2", "osmo-backend-cluster": "3"},
+            nodePools=[
+                OPERATOR,
+                {
+                    "name": "a100",
+                    "role": "gpu",
+                    "vmSize": "Standard_NC24ads_A100_v4",
+                    "zones": ["4"],
+                    "subnetId": subnet.format(vnet="v", subnet="gpu"),
+                },
+            ],
+        )
+    ) == (
+        f"{C}.nodePools[1].zones: must list availability zones from 1, 2, 3, got ['4']",
+        f"{C}.nodePools[1].subnetId: only applies with a network you bring (network.subnetId)",
+        f"{C}.tags.50%: '50%': Azure tag names are 1-128 characters without < > % & \\ ? /",
+        f"{C}.tags.cost/center: 'cost/center': Azure tag names are 1-128 characters without "
+        "< > % & \\ ? /",
+        f"{C}.tags.osmo-backend-cluster: is set by this stack on every resource; it cannot be "
+        "replaced",
+    )
+    byo = aks(
+        network={"subnetId": subnet.format(vnet="v", subnet="nodes")},
+        nodePools=[
+            OPERATOR,
+            {
+                "name": "a100",
+                "role": "gpu",
+                "vmSize": "Standard_NC24ads_A100_v4",
+                "subnetId": subnet.format(vnet="other", subnet="gpu"),
+            },
+        ],
+    )
+    byo["osmo-backend:networking"] = {"workflowPolicy": {"clusterCIDRs": ["10.0.0.0/16"]}}
+    assert problems(byo) == (
+        f"{C}.nodePools[1].subnetId: must be a subnet of the VNet of network.subnetId",
+    )

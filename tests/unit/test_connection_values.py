@@ -3,8 +3,9 @@
 import base64
 import json
 
-from components.cluster.base import GPU_TOLERATION, NodeRole
+from components.cluster.base import GPU_TOLERATION, NodeRole, node_pool, pool_roles
 from components.config import TOKEN_PATTERN
+from components.config._common import Taint
 from components.config.osmo import CHART_ROLES
 from components.connection import (
     control_plane_steps,
@@ -142,3 +143,71 @@ def test_control_plane_steps_read_the_secret_outputs_never_the_values() -> None:
         "--show-secrets --json | jq -r 'to_entries[] | \"\\(.key)=\\(.value)\"')",
     ]
     assert control_plane_steps(osmo(), has_data=False, stack="east") == steps[:1]
+
+
+def test_each_compute_and_gpu_pool_is_its_own_platform_next_to_the_role_platforms() -> None:
+    # Platform schema: pools.<pool>.platforms.<name>.{description, override_pod_template}
+    # (NVIDIA/OSMO src/utils/connectors/postgres.py PlatformEditable/Platform); a platform's
+    # labels and tolerations are its pod template's nodeSelector and tolerations
+    # (src/service/core/config/configmap_loader.py _resolve_platform_fields). A node is in a
+    # platform when those labels are a subset of its own and the tolerations tolerate every
+    # NoSchedule/NoExecute taint it has (src/service/core/config/helpers.py
+    # update_node_pool_platform, tolerations_satisfy_taints): so the selector carries the pool
+    # label, and the tolerations every taint of the pool.
+    spot = {
+        "key": "kubernetes.azure.com/scalesetpriority",
+        "operator": "Equal",
+        "value": "spot",
+        "effect": "NoSchedule",
+    }
+    dedicated = Taint(key="example.com/team", value="vision", effect="NoSchedule")
+    pools = (
+        node_pool("operator", "operator", ()),
+        node_pool("compute", "compute", ()),
+        node_pool("h100", "gpu", (dedicated,), (spot,)),
+        node_pool("gpu", "gpu", ()),
+    )
+    values = service_values(osmo(), pool_roles(pools), pools=pools)
+    configs = values["services"]["configs"]
+    pool = configs["pools"]["lab"]
+    assert pool["default_platform"] == "gpu"
+    assert pool["platforms"] == {
+        "cpu": {"override_pod_template": ["lab-cpu"]},
+        "gpu": {"override_pod_template": ["lab-gpu"]},
+        "compute": {
+            "description": "compute pool compute of backend lab",
+            "override_pod_template": ["lab-pool-compute"],
+        },
+        "h100": {
+            "description": "gpu pool h100 of backend lab",
+            "override_pod_template": ["lab-pool-h100"],
+        },
+        # Named like the role-level platform: its own platform takes a prefix.
+        "pool-gpu": {
+            "description": "gpu pool gpu of backend lab",
+            "override_pod_template": ["lab-pool-gpu"],
+        },
+    }
+    gpu_toleration = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
+    team = {
+        "key": "example.com/team",
+        "operator": "Equal",
+        "value": "vision",
+        "effect": "NoSchedule",
+    }
+    templates = configs["podTemplates"]
+    assert templates["lab-pool-h100"] == {
+        "spec": {
+            "nodeSelector": {"node-type": "gpu", "osmo.nvidia.com/pool": "h100"},
+            "tolerations": [gpu_toleration, spot, team],
+        }
+    }
+    assert templates["lab-pool-compute"] == {
+        "spec": {"nodeSelector": {"node-type": "compute", "osmo.nvidia.com/pool": "compute"}}
+    }
+    # The role platform reaches every pool of its role: it tolerates all of their taints.
+    assert templates["lab-gpu"] == {
+        "spec": {"nodeSelector": {"node-type": "gpu"}, "tolerations": [gpu_toleration, spot, team]}
+    }
+    # The operator pool runs add-ons, no workflows: no platform.
+    assert "lab-pool-operator" not in templates

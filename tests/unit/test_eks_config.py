@@ -6,6 +6,7 @@ import pytest
 
 from components.config import KUBECONFIG_SECRET_KEY, EksClusterSpec, load_spec
 from components.config.eks import ami_type, instance_family, principal_arn
+from offline.readable import pool_rows
 from tests.harness import REPO, config, encode
 from tests.unit.test_config import problems
 
@@ -205,3 +206,215 @@ def test_node_group_names_derived_from_the_cluster_name_must_fit() -> None:
 )
 def test_a_callers_principal_is_its_role_or_itself(caller: str, principal: str) -> None:
     assert principal_arn(caller) == principal
+
+
+GPU = {"name": "h100", "role": "gpu", "instanceType": "p5.48xlarge", "maxSize": 2}
+
+
+def test_pools_take_extra_labels_taints_zones_and_several_instance_types() -> None:
+    cluster = spec(
+        eks(
+            nodePools=[
+                OPERATOR,
+                {
+                    "name": "spot",
+                    "role": "compute",
+                    "instanceTypes": ["m6i.4xlarge", "m6a.4xlarge", "m5.4xlarge"],
+                    "capacityType": "spot",
+                    "labels": {"team": "vision", "example.com/tier": "batch"},
+                    "taints": [{"key": "example.com/batch", "effect": "NoSchedule"}],
+                    "zones": ["us-west-2b"],
+                },
+            ],
+            tags={"cost-center": "1234", "team": "ml platform"},
+        )
+    )
+    pool = cluster.node_pools[1]
+    assert pool.instance_types == ("m6i.4xlarge", "m6a.4xlarge", "m5.4xlarge")
+    assert pool.instance_type == "m6i.4xlarge"
+    assert pool.labels == {"example.com/tier": "batch", "team": "vision"}
+    assert [(t.key, t.value, t.effect) for t in pool.taints] == [
+        ("example.com/batch", "", "NoSchedule")
+    ]
+    assert pool.zones == ("us-west-2b",)
+    assert cluster.tags == {"cost-center": "1234", "team": "ml platform"}
+
+
+def test_pool_labels_and_taints_never_replace_the_stacks_own() -> None:
+    # node-type (OSMO's role label), nvidia.com/gpu and the pool label are set by this stack;
+    # kubernetes.io / k8s.io labels are refused to kubelets outside a fixed list (Kubernetes
+    # docs, reference/access-authn-authz/admission-controllers/#noderestriction).
+    assert problems(
+        eks(
+            nodePools=[
+                {
+                    **OPERATOR,
+                    "taints": [{"key": "dedicated", "value": "x", "effect": "NoSchedule"}],
+                },
+                {
+                    **GPU,
+                    "labels": {
+                        "node-type": "compute",
+                        "osmo.nvidia.com/pool": "a100",
+                        "topology.kubernetes.io/zone": "x",
+                        "Bad Key": "v",
+                        "ok": 3,
+                    },
+                    "taints": [
+                        {"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"},
+                        {"key": "dedicated", "value": "ml", "effect": "NoSchedul"},
+                        {"key": "dedicated", "value": "ml", "effect": "NoExecute"},
+                        {"key": "dedicated", "value": "x", "effect": "NoExecute"},
+                    ],
+                },
+            ]
+        )
+    ) == (
+        f"{C}.nodePools[0].taints: the operator pool takes no extra taints: KAI, the GPU "
+        "Operator, OSMO's operator and the cluster's add-ons run there and would not tolerate "
+        "them",
+        f"{C}.nodePools[1].labels.Bad Key: label key 'Bad Key' is invalid; the name part must be "
+        "1-63 characters of letters, digits, '-', '_' and '.', starting and ending with a "
+        "letter or digit",
+        f"{C}.nodePools[1].labels.node-type: is set by this stack (node-type selects OSMO's pods "
+        "onto the pool); it cannot be replaced",
+        f"{C}.nodePools[1].labels.ok: label values are strings; got 3 (quote it)",
+        f"{C}.nodePools[1].labels.osmo.nvidia.com/pool: is set by this stack "
+        "(osmo.nvidia.com/pool selects OSMO's pods onto the pool); it cannot be replaced",
+        f"{C}.nodePools[1].labels.topology.kubernetes.io/zone: is in the kubernetes.io domain, "
+        "which Kubernetes or the cloud reserves for its own node labels",
+        f"{C}.nodePools[1].taints[0].key: nvidia.com/gpu is set by this stack or the cloud (gpu "
+        "pools get nvidia.com/gpu=present:NoSchedule, AKS spot pools their spot taint); it "
+        "cannot be replaced",
+        f"{C}.nodePools[1].taints[1].effect: 'NoSchedul' is not one of: NoSchedule, "
+        "PreferNoSchedule, NoExecute",
+        f"{C}.nodePools[1].taints[3]: a taint dedicated with effect NoExecute is listed twice",
+    )
+
+
+def test_instance_types_of_one_pool_share_the_ami_and_the_gpu_count() -> None:
+    # The Cluster Autoscaler builds every node of a group from one instance type
+    # (kubernetes/autoscaler cluster-autoscaler/cloudprovider/aws/README.md, "Using Mixed
+    # Instances Policies and Spot Instances": the types need the same vCPU, memory and GPUs);
+    # a node group has one ami_type.
+    assert problems(
+        eks(
+            nodePools=[
+                OPERATOR,
+                {
+                    "name": "h100",
+                    "role": "gpu",
+                    "instanceTypes": ["g6.12xlarge", "g6.48xlarge"],
+                },
+                {"name": "mixed", "role": "compute", "instanceTypes": ["m6i.large", "m7g.large"]},
+                {
+                    "name": "both",
+                    "role": "compute",
+                    "instanceType": "m5.large",
+                    "instanceTypes": [],
+                },
+                {"name": "twice", "role": "compute", "instanceTypes": ["m5.large", "m5.large"]},
+                {
+                    "name": "count",
+                    "role": "gpu",
+                    "instanceTypes": ["g6.12xlarge", "g5.12xlarge"],
+                    "gpusPerNode": 8,
+                },
+            ]
+        )
+    ) == (
+        f"{C}.nodePools[1].instanceTypes: mixes GPU counts (g6.12xlarge has 4, g6.48xlarge has "
+        "8); the Cluster Autoscaler takes every node of a group to be like its first type, so a "
+        "pool's types need the same GPUs, CPUs and memory",
+        f"{C}.nodePools[2].instanceTypes: mixes AL2023_ARM_64_STANDARD, AL2023_x86_64_STANDARD "
+        "instances; a node group has one AMI type (GPU or not, x86_64 or ARM alike)",
+        f"{C}.nodePools[3]: set instanceType or instanceTypes, not both",
+        f"{C}.nodePools[4].instanceTypes: must be a non-empty list of distinct instance types, "
+        "got ['m5.large', 'm5.large']",
+        f"{C}.nodePools[5].gpusPerNode: is 8, but g6.12xlarge has 4 GPUs",
+    )
+
+
+def test_pools_pin_to_the_clusters_zones_or_the_subnets_you_bring() -> None:
+    assert problems(
+        eks(
+            nodePools=[
+                OPERATOR,
+                {**GPU, "zones": ["us-west-2d"], "subnetIds": ["subnet-0abc12345"]},
+            ]
+        )
+    ) == (
+        f"{C}.nodePools[1].subnetIds: only applies with a network you bring (network.vpcId); "
+        "pin the pool with zones",
+    )
+    assert problems(eks(nodePools=[OPERATOR, {**GPU, "zones": ["us-west-2d", "us-west-2a"]}])) == (
+        f"{C}.nodePools[1].zones[0]: 'us-west-2d' is not one of the cluster's availability "
+        "zones: us-west-2a, us-west-2b, us-west-2c",
+    )
+    byo = {
+        "vpcId": "vpc-0abc12345",
+        "privateSubnetIds": ["subnet-0aaa11111", "subnet-0bbb22222"],
+    }
+    pinned = eks(network=byo, nodePools=[OPERATOR, {**GPU, "subnetIds": ["subnet-0bbb22222"]}])
+    pinned["osmo-backend:networking"] = {"workflowPolicy": {"clusterCIDRs": ["10.0.0.0/16"]}}
+    assert spec(pinned).node_pools[1].subnet_ids == ("subnet-0bbb22222",)
+    assert problems(eks(network=byo, nodePools=[OPERATOR, {**GPU, "zones": ["us-west-2a"]}])) == (
+        f"{C}.nodePools[1].zones: with a network you bring, pin the pool with subnetIds (some of "
+        "network.privateSubnetIds)",
+    )
+
+
+def test_aws_tags_follow_awss_rules_and_keep_the_stacks_own() -> None:
+    # https://docs.aws.amazon.com/tag-editor/latest/userguide/tagging.html (Tag naming limits).
+    assert problems(
+        eks(tags={"aws:created": "x", "osmo-backend/cluster": "y", "bad#key": "z", "n": 1})
+    ) == (
+        f"{C}.tags.aws:created: 'aws:created': the aws: prefix is reserved for AWS's own tags",
+        f"{C}.tags.bad#key: 'bad#key': AWS tag keys are 1-128 letters, digits, spaces and "
+        "_ . : / = + - @",
+        f"{C}.tags.n: tag values are strings; got 1 (quote it)",
+        f"{C}.tags.osmo-backend/cluster: is set by this stack on every resource; it cannot be "
+        "replaced",
+    )
+
+
+def test_pool_platform_names_cannot_collide() -> None:
+    # OSMO platform names: NVIDIA/OSMO src/lib/utils/common.py CONFIG_NAME_REGEX (a letter
+    # first); a pool named like a role-level platform (cpu, gpu) gets `pool-<name>`.
+    assert problems(
+        eks(
+            nodePools=[
+                OPERATOR,
+                {**GPU, "name": "gpu"},
+                {**GPU, "name": "pool-gpu"},
+            ]
+        )
+    ) == (
+        f"{C}.nodePools[2].name: its OSMO platform would be named 'pool-gpu', as pool 'gpu''s "
+        "is; rename one of them",
+    )
+
+
+def test_the_plans_pool_table_shows_every_type_and_taint() -> None:
+    cluster = spec(
+        eks(
+            nodePools=[
+                OPERATOR,
+                {
+                    "name": "spot",
+                    "role": "gpu",
+                    "instanceTypes": ["g6e.12xlarge", "g6.12xlarge"],
+                    "taints": [{"key": "team", "value": "ml", "effect": "NoExecute"}],
+                },
+            ]
+        )
+    )
+    assert pool_rows(cluster)[1] == (
+        "spot",
+        "gpu",
+        "g6e.12xlarge,g6.12xlarge",
+        "0-1 (desired 0)",
+        "4",
+        "on-demand",
+        "nvidia.com/gpu=present:NoSchedule,team=ml:NoExecute",
+    )

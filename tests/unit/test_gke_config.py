@@ -360,10 +360,66 @@ def test_gpu_labels_turn_off_gkes_device_plugin_and_operator_values_follow_the_d
     cluster = spec(with_gpu(machineType="g2-standard-8"))
     assert node_labels(cluster.node_pools[1]) == {
         "node-type": "gpu",
+        "osmo.nvidia.com/pool": "gpu",
         "nvidia.com/gpu": "present",
         "gke-no-default-nvidia-gpu-device-plugin": "true",
     }
-    assert node_labels(cluster.node_pools[0]) == {"node-type": "operator"}
+    assert node_labels(cluster.node_pools[0]) == {
+        "node-type": "operator",
+        "osmo.nvidia.com/pool": "operator",
+    }
     assert gpu_operator_values(cluster)["hostPaths"] == {
         "driverInstallDir": "/home/kubernetes/bin/nvidia"
     }
+
+
+def test_gcp_labels_follow_gcps_rules_and_pools_pin_to_zones_of_the_region() -> None:
+    # https://cloud.google.com/kubernetes-engine/docs/how-to/creating-managing-labels
+    # (Requirements for cluster labels): keys start with a lowercase letter; lowercase letters,
+    # digits, '_' and '-' only.
+    assert problems(
+        gke(
+            tags={"Team": "x", "cost-center": "ML", "managed-by": "me"},
+            nodePools=[
+                OPERATOR,
+                {
+                    "name": "l4",
+                    "role": "gpu",
+                    "machineType": "g2-standard-8",
+                    "zones": ["us-east1-b"],
+                    "labels": {"cloud.google.com/gke-nodepool": "x"},
+                },
+            ],
+        )
+    ) == (
+        f"{C}.nodePools[1].labels.cloud.google.com/gke-nodepool: is in the cloud.google.com "
+        "domain, which Kubernetes or the cloud reserves for its own node labels",
+        f"{C}.nodePools[1].zones[0]: 'us-east1-b' is not a zone of us-central1",
+        f"{C}.tags.Team: 'Team': GCP label keys are 1-63 lowercase letters, digits, '_' and '-', "
+        "starting with a lowercase letter",
+        f"{C}.tags.cost-center: 'cost-center': GCP label values are up to 63 lowercase letters, "
+        "digits, '_' and '-'",
+        f"{C}.tags.managed-by: is set by this stack on every resource; it cannot be replaced",
+    )
+    cluster = spec(
+        gke(
+            tags={"cost-center": "ml-1234"},
+            nodePools=[
+                OPERATOR,
+                {
+                    "name": "l4",
+                    "role": "gpu",
+                    "machineType": "g2-standard-8",
+                    "zones": ["us-central1-a", "us-central1-c"],
+                    "minNodes": 3,
+                    "maxNodes": 4,
+                    "taints": [{"key": "team", "value": "vision", "effect": "NoSchedule"}],
+                },
+            ],
+        )
+    )
+    l4 = cluster.node_pools[1]
+    assert l4.zones == ("us-central1-a", "us-central1-c")
+    # Two zones of its own: two nodes per zone meet the minimum of 3.
+    assert initial_nodes_per_zone(l4, cluster.zone_count) == 2
+    assert cluster.tags == {"cost-center": "ml-1234"}
