@@ -13,9 +13,9 @@ import runpy
 import shutil
 import sys
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from components.config import ConfigError, StackSpec, load_spec
 from offline import fleet
@@ -172,7 +172,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     fleet = sub.add_parser(
         "fleet",
-        help="preview, up or destroy several stacks with the Pulumi CLI, or list them for CI",
+        help="preview, up, destroy or verify several stacks, or list them for CI",
         description="preview, up or destroy several stacks from this machine with the Pulumi "
         "CLI (Automation API), or print them as a CI matrix (matrix). Without --stack: your "
         f"stacks, every stack file but the reference ones ({', '.join(REFERENCE_STACKS)}).",
@@ -182,12 +182,13 @@ def _parser() -> argparse.ArgumentParser:
                 "osmo-backend fleet preview",
                 "osmo-backend fleet up --yes --stack 'aws-*' --concurrency 2",
                 "osmo-backend fleet destroy --yes --stack east",
+                "osmo-backend fleet verify --wait 15m   # is every backend online?",
                 "osmo-backend fleet matrix            # JSON for a CI matrix (examples/ci/)",
             ],
             _EXIT_CODES.format(more=", or any stack's run"),
         ),
     )
-    fleet.add_argument("operation", choices=["preview", "up", "destroy", "matrix"])
+    fleet.add_argument("operation", choices=["preview", "up", "destroy", "verify", "matrix"])
     fleet.add_argument(
         "--stack",
         action="append",
@@ -200,6 +201,10 @@ def _parser() -> argparse.ArgumentParser:
     fleet.add_argument(
         "--yes", action="store_true", help="required for up and destroy: they change real clusters"
     )
+    fleet.add_argument(
+        "--wait", help="verify: poll each stack until ready or this deadline (like 15m)"
+    )
+    _verify_parser(sub, stack_args)
     merge = sub.add_parser(
         "service-values",
         help="merge several backends' osmo-service-values.yaml into one OSMO service values file",
@@ -528,6 +533,70 @@ def cmd_service_values(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _verify_parser(
+    sub: Any,  # argparse's subparsers action (a private class)
+    stack_args: Callable[[argparse.ArgumentParser], None],
+) -> None:
+    verify = sub.add_parser(
+        "verify",
+        help="check that a deployed backend is online and its GPUs schedulable",
+        description="Check a deployed backend with the Kubernetes API: nodes of each role "
+        "(Ready, labelled and tainted as the stack declares; pools at min 0 scale from zero), "
+        "KAI, the GPU Operator and allocatable GPUs, the backend listener and worker, the token "
+        "Secrets (compared by hash, never printed), and with --service-url the backend's status "
+        "at the OSMO service. The kubeconfig: --kubeconfig, the stack's own (kind existing), or "
+        "the stack's secret output through the Pulumi CLI.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=_help(
+            [
+                "osmo-backend verify --stack east",
+                "osmo-backend verify --stack east --wait 15m --json   # in CI, after `up`",
+                "osmo-backend verify --stack lab --kubeconfig ~/.kube/lab.yaml --context admin",
+                "OSMO_TOKEN=... osmo-backend verify --stack east --service-url https://osmo.example.com",
+            ],
+            "exit codes: 0 every check passes; 1 a check fails; 2 invalid input (a stack file, "
+            "config or option: one `path: reason` line each on stderr)",
+        ),
+    )
+    stack_args(verify)
+    verify.add_argument("--kubeconfig", type=Path, help="kubeconfig file (default: the stack's)")
+    verify.add_argument("--context", help="kubeconfig context (default: its current one)")
+    verify.add_argument(
+        "--service-url", help="also ask this OSMO service whether the backend is online"
+    )
+    verify.add_argument(
+        "--osmo-token-env",
+        default="OSMO_TOKEN",
+        metavar="VAR",
+        help="environment variable holding the OSMO access token for --service-url "
+        "(default OSMO_TOKEN)",
+    )
+    verify.add_argument("--wait", help="poll until every check passes or this deadline (15m)")
+    verify.add_argument("--interval", default="10s", help="with --wait: time between rounds")
+    verify.add_argument("--json", action="store_true", help="one JSON document on stdout")
+
+
+def cmd_verify(project: Project, args: argparse.Namespace) -> int:
+    from offline import verify_command as vc
+
+    name, path = _stack(project, args)
+    options = vc.Options(
+        kubeconfig=args.kubeconfig,
+        context=args.context,
+        service_url=args.service_url,
+        token_env=args.osmo_token_env,
+        wait=args.wait,
+        interval=args.interval,
+    )
+    try:
+        target = vc.prepare(project, name, path, options, vc.default_source(project))
+    except vc.BadInput as err:
+        return _invalid(err.problems)
+    progress = vc.print_err if args.json else vc.print_out
+    report = vc.run(target, as_json=args.json, out=print, progress=progress)
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
 def cmd_fleet(
     project: Project, args: argparse.Namespace, runner: fleet.StackRunner | None = None
 ) -> int:
@@ -539,7 +608,15 @@ def cmd_fleet(
         return cmd_fleet_matrix(project, stacks)
     if args.concurrency < 1:
         return _invalid([f"--concurrency: must be at least 1, got {args.concurrency}"])
-    if args.operation != "preview" and not args.yes:
+    if args.operation == "verify":
+        from offline import verify_command
+
+        options = verify_command.Options(wait=getattr(args, "wait", None))
+        source = verify_command.default_source(project)
+        runner = runner or verify_command.VerifyRunner(project, options, source)
+    elif getattr(args, "wait", None) is not None:
+        return _invalid(["--wait: only for fleet verify"])
+    if args.operation not in ("preview", "verify") and not args.yes:
         return _invalid([f"fleet {args.operation} changes real clusters: add --yes to proceed"])
     if runner is None:
         if shutil.which("pulumi") is None:
@@ -601,6 +678,7 @@ def _run(args: argparse.Namespace) -> int:
             "stacks": cmd_stacks,
             "init": cmd_init,
             "fleet": cmd_fleet,
+            "verify": cmd_verify,
         }[args.command]
         return command(project, args)
     except BrokenPipeError:

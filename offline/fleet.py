@@ -24,14 +24,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol, get_args
 
-Operation = Literal["preview", "up", "destroy"]
+Operation = Literal["preview", "up", "destroy", "verify"]
 OPERATIONS: tuple[Operation, ...] = get_args(Operation)
-Step = Literal["preview", "up", "preview-destroy", "destroy"]
-"""What a runner does once: an operation, or the destroy preview (`destroy --preview-only`)."""
+Step = Literal["preview", "up", "preview-destroy", "destroy", "verify"]
+"""What a runner does once: an operation, or the destroy preview (`destroy --preview-only`).
+`verify` is run by `offline.verify_command.VerifyRunner`, not the Pulumi CLI."""
 STEPS: dict[Operation, tuple[Step, ...]] = {
     "preview": ("preview",),
     "up": ("preview", "up"),
     "destroy": ("preview-destroy", "destroy"),
+    "verify": ("verify",),
 }
 """The steps of each operation, in order; a step runs only when the one before succeeded."""
 PULUMI_INSTALL = "https://www.pulumi.com/docs/iac/download-install/"
@@ -88,7 +90,12 @@ def select(available: Sequence[str], patterns: Sequence[str]) -> list[str]:
 
 
 def describe_changes(changes: dict[str, int]) -> str:
-    """`+2 ~1 -0`-style summary, `same` ignored; `no changes` when nothing would change."""
+    """`+2 ~1 -0`-style summary, `same` ignored; `no changes` when nothing would change. A
+    verify step's counts (`checks` and one per state) read `9 checks: 8 ok, 1 skipped`."""
+    if "checks" in changes:
+        from offline.verify_command import describe
+
+        return describe(changes)
     symbols = {"create": "+", "update": "~", "replace": "+-", "delete": "-"}
     parts = [
         f"{symbols.get(op, op + ' ')}{n}" for op, n in sorted(changes.items()) if op != "same" and n
@@ -189,6 +196,8 @@ class AutomationRunner:
     def run(self, stack: str, step: Step, on_output: Callable[[str], None]) -> dict[str, int]:
         from pulumi import automation as auto
 
+        if step not in ("preview", "preview-destroy", "up", "destroy"):
+            raise ValueError(f"the Pulumi CLI does not run {step!r}")
         selected = auto.select_stack(stack_name=stack, work_dir=str(self._project_dir))
         if step == "preview":
             changes = selected.preview(on_output=on_output).change_summary
