@@ -74,6 +74,22 @@ def pool_node_labels(name: str, role: str, extra: Mapping[str, str]) -> dict[str
     return labels
 
 
+API_TAINT_EFFECTS = {
+    "NoSchedule": "NO_SCHEDULE",
+    "PreferNoSchedule": "PREFER_NO_SCHEDULE",
+    "NoExecute": "NO_EXECUTE",
+}
+"""Kubernetes taint effects as the EKS and GKE APIs spell them (EKS Taint.effect, GKE
+NodeTaint.Effect)."""
+
+
+def api_taints(role: str, taints: Sequence[Taint]) -> list[tuple[str, str, str]]:
+    """`(key, value, effect)` of a pool's taints in the EKS/GKE API's spelling: the GPU taint on
+    gpu pools, then the pool's extra taints."""
+    gpu = [(GPU_TAINT_KEY, GPU_TAINT_VALUE, "NO_SCHEDULE")] if role == "gpu" else []
+    return [*gpu, *((t.key, t.value, API_TAINT_EFFECTS[t.effect]) for t in taints)]
+
+
 def node_pool(
     name: str,
     role: Role,

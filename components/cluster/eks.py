@@ -28,6 +28,7 @@ from components.cluster.base import (
     ClusterHandle,
     NodePool,
     WorkflowBucket,
+    api_taints,
     exec_kubeconfig_yaml,
     gpu_daemonset_values,
     node_pool,
@@ -87,25 +88,9 @@ def node_labels(pool: EksNodePoolSpec) -> dict[str, str]:
     return pool_node_labels(pool.name, pool.role, pool.labels)
 
 
-TAINT_EFFECTS = {
-    "NoSchedule": "NO_SCHEDULE",
-    "PreferNoSchedule": "PREFER_NO_SCHEDULE",
-    "NoExecute": "NO_EXECUTE",
-}
-"""Kubernetes taint effects as the EKS API spells them (Taint.effect)."""
-
-
 def node_taints(pool: EksNodePoolSpec) -> list[aws.eks.NodeGroupTaintArgsDict]:
     """The GPU taint on gpu pools, then the pool's extra taints."""
-    taints: list[aws.eks.NodeGroupTaintArgsDict] = []
-    if pool.role == "gpu":
-        taints.append(
-            {"key": GPU_TAINT["key"], "value": GPU_TAINT["value"], "effect": "NO_SCHEDULE"}
-        )
-    taints.extend(
-        {"key": t.key, "value": t.value, "effect": TAINT_EFFECTS[t.effect]} for t in pool.taints
-    )
-    return taints
+    return [{"key": k, "value": v, "effect": e} for k, v, e in api_taints(pool.role, pool.taints)]
 
 
 def pool_description(pool: EksNodePoolSpec) -> NodePool:

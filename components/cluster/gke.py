@@ -28,10 +28,10 @@ import pulumi_random as random
 
 from components import _helm
 from components.cluster.base import (
-    GPU_TAINT,
     ClusterHandle,
     NodePool,
     WorkflowBucket,
+    api_taints,
     cloud_labels,
     exec_kubeconfig_yaml,
     gpu_daemonset_values,
@@ -117,25 +117,9 @@ def node_labels(pool: GkeNodePoolSpec) -> dict[str, str]:
     return labels
 
 
-TAINT_EFFECTS = {
-    "NoSchedule": "NO_SCHEDULE",
-    "PreferNoSchedule": "PREFER_NO_SCHEDULE",
-    "NoExecute": "NO_EXECUTE",
-}
-"""Kubernetes taint effects as the GKE API spells them (NodeTaint.Effect)."""
-
-
 def node_taints(pool: GkeNodePoolSpec) -> list[gcp.container.NodePoolNodeConfigTaintArgsDict]:
     """The GPU taint on gpu pools, then the pool's extra taints."""
-    taints: list[gcp.container.NodePoolNodeConfigTaintArgsDict] = []
-    if pool.role == "gpu":
-        taints.append(
-            {"key": GPU_TAINT["key"], "value": GPU_TAINT["value"], "effect": "NO_SCHEDULE"}
-        )
-    taints.extend(
-        {"key": t.key, "value": t.value, "effect": TAINT_EFFECTS[t.effect]} for t in pool.taints
-    )
-    return taints
+    return [{"key": k, "value": v, "effect": e} for k, v, e in api_taints(pool.role, pool.taints)]
 
 
 def pool_description(pool: GkeNodePoolSpec) -> NodePool:

@@ -8,6 +8,7 @@ import pytest
 
 from components import connection
 from components.cluster import aks, eks, gke
+from components.cluster.base import API_TAINT_EFFECTS
 from components.config import StackSpec, load_spec
 from components.config._common import POOL_LABEL, Taint
 from components.config.operators import ReleaseSpec
@@ -46,13 +47,13 @@ def test_cloud_pool_labels_and_taints_are_the_components(stack: str, extras: boo
         if isinstance(pool, verify.EksNodePoolSpec):
             made, made_taints = eks.node_labels(pool), eks.node_taints(pool)
             wanted: list[Any] = [
-                {"key": t.key, "value": t.value, "effect": eks.TAINT_EFFECTS[t.effect]}
+                {"key": t.key, "value": t.value, "effect": API_TAINT_EFFECTS[t.effect]}
                 for t in taints
             ]
         elif isinstance(pool, verify.GkeNodePoolSpec):
             made, made_taints = gke.node_labels(pool), gke.node_taints(pool)
             wanted = [
-                {"key": t.key, "value": t.value, "effect": gke.TAINT_EFFECTS[t.effect]}
+                {"key": t.key, "value": t.value, "effect": API_TAINT_EFFECTS[t.effect]}
                 for t in taints
             ]
         else:
