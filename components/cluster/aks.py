@@ -48,6 +48,7 @@ from components.cluster.base import (
     node_pool,
     pool_node_labels,
     pool_roles,
+    workflow_bucket_name,
 )
 from components.config import BucketSpec, GpuStackSpec, Role
 from components.config.aks import (
@@ -58,7 +59,7 @@ from components.config.aks import (
     key_vault_name,
     retained_group_name,
 )
-from components.config.storage import BUCKET_SUFFIX_LENGTH, bucket_host, suffixed_bucket_name
+from components.config.storage import bucket_host
 from components.storage import AKS_SKIP_CONTAINERS, USER_CONTAINER
 
 TYPE = "osmo-backend:index:AksCluster"
@@ -721,17 +722,7 @@ class AksCluster(pulumi.ComponentResource):
         only; the account key OSMO's credential holds."""
         cluster, name = self._spec, self._name
         group = self._keep_group if spec.retain_on_delete else self._group
-        account_name: pulumi.Input[str] = spec.name
-        if spec.random_suffix:
-            # Storage account names are global: a suffix kept in state, so a name taken
-            # elsewhere or kept by a retained account after destroy cannot block a deployment.
-            account_name = random.RandomString(
-                f"{name}-workflow-storage-suffix",
-                length=BUCKET_SUFFIX_LENGTH,
-                special=False,
-                upper=False,
-                opts=pulumi.ResourceOptions(parent=self),
-            ).result.apply(lambda s: suffixed_bucket_name("aks", spec.name, s))
+        account_name = workflow_bucket_name(f"{name}-workflow-storage-suffix", spec, "aks", self)
         retain = pulumi.ResourceOptions(parent=self, retain_on_delete=spec.retain_on_delete)
         account = azure.storage.StorageAccount(
             f"{name}-workflow-storage",

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 import pulumi
 import pulumi_kubernetes as k8s
+import pulumi_random as random
 import yaml
 
 from components.config import (
@@ -23,6 +24,7 @@ from components.config import (
     Role,
 )
 from components.config._common import POOL_LABEL, Taint
+from components.config.storage import BUCKET_SUFFIX_LENGTH, suffixed_bucket_name
 
 
 @dataclass(frozen=True)
@@ -200,6 +202,23 @@ class WorkflowBucket:
     access_key: pulumi.Output[str] | None = field(default=None, repr=False)
     """Its secret (secret Output): the AWS secret key, the HMAC secret, or the Azure connection
     string with the account key."""
+
+
+def workflow_bucket_name(
+    resource_name: str, spec: BucketSpec, kind: str, parent: pulumi.Resource
+) -> pulumi.Input[str]:
+    """The workflow bucket's (or storage account's) name. Such names are global: with
+    `randomSuffix` a suffix kept in state, so a name taken elsewhere, or still held by a bucket
+    kept after destroy, cannot block a deployment."""
+    if not spec.random_suffix:
+        return spec.name
+    return random.RandomString(
+        resource_name,
+        length=BUCKET_SUFFIX_LENGTH,
+        special=False,
+        upper=False,
+        opts=pulumi.ResourceOptions(parent=parent),
+    ).result.apply(lambda suffix: suffixed_bucket_name(kind, spec.name, suffix))
 
 
 class WorkflowBucketFactory(Protocol):

@@ -20,7 +20,6 @@ from typing import Any, NotRequired, TypedDict, cast
 import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
-import pulumi_random as random
 
 from components import _helm, versions
 from components.cluster.base import (
@@ -34,6 +33,7 @@ from components.cluster.base import (
     node_pool,
     pool_node_labels,
     pool_roles,
+    workflow_bucket_name,
 )
 from components.config import BucketSpec, GpuStackSpec, Role
 from components.config.eks import (
@@ -44,7 +44,7 @@ from components.config.eks import (
     node_group_name,
     principal_arn,
 )
-from components.config.storage import BUCKET_SUFFIX_LENGTH, bucket_host, suffixed_bucket_name
+from components.config.storage import bucket_host
 from components.storage import EKS_SKIP_CONTAINERS, USER_CONTAINER
 
 TYPE = "osmo-backend:index:EksCluster"
@@ -729,15 +729,7 @@ class EksCluster(pulumi.ComponentResource):
         workflow pods' ServiceAccount with what OSMO's data access and validation need."""
         name, region = self._name, self._spec.region
         child = pulumi.ResourceOptions(parent=self)
-        bucket_name: pulumi.Input[str] = spec.name
-        if spec.random_suffix:
-            bucket_name = random.RandomString(
-                f"{name}-workflow-bucket-suffix",
-                length=BUCKET_SUFFIX_LENGTH,
-                special=False,
-                upper=False,
-                opts=child,
-            ).result.apply(lambda s: suffixed_bucket_name("eks", spec.name, s))
+        bucket_name = workflow_bucket_name(f"{name}-workflow-bucket-suffix", spec, "eks", self)
         # Deleting any of the bucket's settings resources undoes that setting on the bucket
         # (DeletePublicAccessBlock, DeleteBucketOwnershipControls, encryption reset to SSE-S3,
         # versioning suspended): a kept bucket keeps them too.

@@ -38,6 +38,7 @@ from components.cluster.base import (
     node_pool,
     pool_node_labels,
     pool_roles,
+    workflow_bucket_name,
 )
 from components.config import BucketSpec, GpuStackSpec, Role
 from components.config.gke import (
@@ -50,7 +51,7 @@ from components.config.gke import (
     key_ring_name,
     service_account_id,
 )
-from components.config.storage import BUCKET_SUFFIX_LENGTH, bucket_host, suffixed_bucket_name
+from components.config.storage import bucket_host
 
 TYPE = "osmo-backend:index:GkeCluster"
 STANDARD_RWO = "standard-rwo"
@@ -741,15 +742,7 @@ class GkeCluster(pulumi.ComponentResource):
         cluster, name = self._spec, self._name
         storage_api = self._api(STORAGE_API)
         after_api = pulumi.ResourceOptions(parent=self, depends_on=[storage_api])
-        bucket_name: pulumi.Input[str] = spec.name
-        if spec.random_suffix:
-            bucket_name = random.RandomString(
-                f"{name}-workflow-bucket-suffix",
-                length=BUCKET_SUFFIX_LENGTH,
-                special=False,
-                upper=False,
-                opts=pulumi.ResourceOptions(parent=self),
-            ).result.apply(lambda s: suffixed_bucket_name("gke", spec.name, s))
+        bucket_name = workflow_bucket_name(f"{name}-workflow-bucket-suffix", spec, "gke", self)
         bucket = gcp.storage.Bucket(
             f"{name}-workflow-bucket",
             project=cluster.project,
