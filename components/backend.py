@@ -102,6 +102,7 @@ class OsmoBackend(pulumi.ComponentResource):
                     "spec": spec.monitoring,
                     "cluster": self.cluster,
                     "operator_namespace": spec.osmo.operator_namespace,
+                    "ingress": spec.networking.ingress,
                 },
                 on_cluster,
             )
@@ -139,6 +140,7 @@ class OsmoBackend(pulumi.ComponentResource):
                 "workflow_bucket": self.workflow_bucket,
                 "grafana_url": self.grafana_url,
                 "dashboard_url": self.dashboard_url,
+                "isolate_workflows": spec.networking.workflow_policy.isolate_workflows,
             },
             on_cluster,
         )

@@ -31,6 +31,12 @@ from components.config import OsmoSpec, PullSecretSpec, Role, TokenSpec, Workflo
 from components.config._common import platform_name
 from components.config.osmo import pool_role
 from components.config.storage import data_credential_secret
+from components.networking import (
+    ISOLATION_TEMPLATE,
+    isolation_default_policy,
+    isolation_group_template,
+    isolation_pod_template,
+)
 from components.storage import (
     identity_pod_template,
     identity_template_name,
@@ -93,6 +99,9 @@ class ConnectionArgs(TypedDict):
     """Grafana's external URL, linked from OSMO's UI (`grafana_url`), when known."""
     dashboard_url: str | None
     """The Kubernetes web UI's external URL (`dashboard_url`), when known."""
+    isolate_workflows: NotRequired[bool]
+    """Isolate workflows from each other (networking.workflowPolicy.isolateWorkflows): the
+    namespace-wide default NetworkPolicy here, the group template in the service values."""
 
 
 def urlsafe_token(standard_base64: str) -> str:
@@ -224,9 +233,13 @@ def service_values(
     dashboard_url: str | None = None,
     workflow_data: WorkflowDataSpec | None = None,
     workflow_bucket: WorkflowBucket | None = None,
+    isolate_workflows: bool = False,
 ) -> dict[str, Any]:
     """The OSMO service chart values this backend needs (no secrets: Secrets are named): a
-    platform per role (the pool's default platform) and one per pool the cluster creates."""
+    platform per role (the pool's default platform) and one per pool the cluster creates. With
+    `isolate_workflows`, the pool's pods carry the isolation label and each task group gets
+    its NetworkPolicy (a group template: `groupTemplates` and the pool's
+    `common_group_templates`, service chart 1.4.0 templates/configs.yaml)."""
     links = {
         key: url
         for key, url in (("grafana_url", grafana_url), ("dashboard_url", dashboard_url))
@@ -254,6 +267,15 @@ def service_values(
         identity = identity_template_name(backend)
         templates[identity] = identity_pod_template(workflow_bucket)
         pool_defaults["common_pod_template"] = [*_POOL_DEFAULTS["common_pod_template"], identity]
+    isolation: dict[str, Any] = {}
+    if isolate_workflows:
+        templates[ISOLATION_TEMPLATE] = isolation_pod_template()
+        pool_defaults["common_pod_template"] = [
+            *pool_defaults["common_pod_template"],
+            ISOLATION_TEMPLATE,
+        ]
+        pool_defaults["common_group_templates"] = [ISOLATION_TEMPLATE]
+        isolation = {"groupTemplates": {ISOLATION_TEMPLATE: isolation_group_template()}}
     return {
         "services": {
             "backendApiTokens": {
@@ -293,6 +315,7 @@ def service_values(
                     },
                 },
                 "podTemplates": templates,
+                **isolation,
                 **storage,
             },
         }
@@ -344,6 +367,8 @@ class Connection(pulumi.ComponentResource):
     control_plane_secret: k8s.core.v1.Secret | None
     storage_secret: k8s.core.v1.Secret | None
     """The workflow data bucket credential on the control plane (static keys), when both exist."""
+    isolation_policy: k8s.networking.v1.NetworkPolicy | None
+    """The workflow namespace's default ingress policy for the pool's pods (isolation on)."""
     workflow_service_account: k8s.core.v1.ServiceAccount | None
     """The workflow pods' ServiceAccount bound to the bucket's cloud identity, when the stack
     creates the bucket."""
@@ -449,6 +474,19 @@ class Connection(pulumi.ComponentResource):
             ):
                 pulumi.log.info(step)
 
+        isolate = args.get("isolate_workflows", False)
+        self.isolation_policy = None
+        if isolate:
+            self.isolation_policy = k8s.networking.v1.NetworkPolicy(
+                f"{name}-workflow-isolation",
+                metadata={
+                    "name": ISOLATION_TEMPLATE,
+                    "namespace": self.workflow_namespace.metadata.name,
+                },
+                spec=isolation_default_policy(osmo.operator_namespace),
+                opts=child,
+            )
+
         self.workflow_service_account = None
         if bucket is not None:
             self.workflow_service_account = workflow_service_account(
@@ -464,6 +502,7 @@ class Connection(pulumi.ComponentResource):
             dashboard_url=args["dashboard_url"],
             workflow_data=args["workflow_data"],
             workflow_bucket=bucket,
+            isolate_workflows=isolate,
         )
         self.register_outputs({})
 

@@ -20,7 +20,7 @@ logs, and an optional Kubernetes web UI.
 
 import re
 from collections.abc import Mapping
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -28,7 +28,8 @@ import pulumi_kubernetes as k8s
 from components import _helm, versions
 from components._namespaces import namespace
 from components.cluster.base import ClusterHandle, NodeRole
-from components.config import MonitoringSpec
+from components.config import IngressControllerSpec, MonitoringSpec, WebUiSpec
+from components.networking import ingress_tls, ui_tls
 
 TYPE = "osmo-backend:index:Monitoring"
 
@@ -43,6 +44,10 @@ PROMETHEUS_DATASOURCE_UID = "grafanacloud-prom"
 LOKI_DATASOURCE_UID = "loki"
 DASHBOARD_FOLDER = "OSMO"
 DASHBOARD_VIEWER = "osmo-dashboard-viewer"
+GRAFANA_TLS_SECRET = "grafana-tls"
+DASHBOARD_TLS_SECRET = "headlamp-tls"
+"""Where cert-manager puts each web UI's certificate (networking.ingress.tls issuer or
+clusterIssuer), in the monitoring namespace."""
 VIEWER_TOKEN_HOURS = 8
 
 
@@ -92,6 +97,8 @@ class MonitoringArgs(TypedDict):
     cluster: ClusterHandle
     operator_namespace: str
     """Where the backend-operator runs (alert rules are scoped to it)."""
+    ingress: NotRequired[IngressControllerSpec | None]
+    """The stack's ingress controller: its TLS covers the web UI ingresses of its class."""
 
 
 def _placement(role: NodeRole | None) -> dict[str, Any]:
@@ -177,8 +184,25 @@ def _storage_class(spec: MonitoringSpec, cluster: ClusterHandle) -> str | None:
     return spec.storage_class if spec.storage_class is not None else cluster.default_storage_class
 
 
+def _ui_tls(
+    ui: WebUiSpec, controller: IngressControllerSpec | None, secret_name: str
+) -> dict[str, Any]:
+    """A web UI ingress's `annotations` and `tls` chart values (grafana 12.11.1 and headlamp
+    0.45.0 render both into their Ingress: templates/ingress.yaml) when the stack's controller
+    serves it with TLS."""
+    assert ui.ingress is not None
+    annotations, tls = ingress_tls(
+        ui_tls(controller, ui.ingress.class_name), ui.ingress.host, secret_name
+    )
+    return {"annotations": annotations, "tls": tls} if tls else {}
+
+
 def prometheus_stack_values(
-    spec: MonitoringSpec, cluster: ClusterHandle, cluster_label: str, operator_namespace: str
+    spec: MonitoringSpec,
+    cluster: ClusterHandle,
+    cluster_label: str,
+    operator_namespace: str,
+    controller: IngressControllerSpec | None = None,
 ) -> dict[str, Any]:
     operator_pool = _placement(cluster.node_roles.get("operator"))
     claim: dict[str, Any] = {
@@ -249,7 +273,7 @@ def prometheus_stack_values(
         ingress: dict[str, Any] = {"enabled": True, "hosts": [spec.grafana.ingress.host]}
         if spec.grafana.ingress.class_name is not None:
             ingress["ingressClassName"] = spec.grafana.ingress.class_name
-        grafana["ingress"] = ingress
+        grafana["ingress"] = ingress | _ui_tls(spec.grafana, controller, GRAFANA_TLS_SECRET)
     values: dict[str, Any] = {
         # The CRDs come from their own release (Monitoring.crds), installed first.
         "crds": {"enabled": False},
@@ -435,7 +459,9 @@ def alloy_values(spec: MonitoringSpec, cluster_label: str) -> dict[str, Any]:
     }
 
 
-def dashboard_values(spec: MonitoringSpec, cluster: ClusterHandle) -> dict[str, Any]:
+def dashboard_values(
+    spec: MonitoringSpec, cluster: ClusterHandle, controller: IngressControllerSpec | None = None
+) -> dict[str, Any]:
     """Headlamp with token login: no cluster-admin binding for its own ServiceAccount."""
     assert spec.dashboard is not None
     values: dict[str, Any] = {
@@ -454,7 +480,7 @@ def dashboard_values(spec: MonitoringSpec, cluster: ClusterHandle) -> dict[str, 
         }
         if spec.dashboard.ingress.class_name is not None:
             ingress["ingressClassName"] = spec.dashboard.ingress.class_name
-        values["ingress"] = ingress
+        values["ingress"] = ingress | _ui_tls(spec.dashboard, controller, DASHBOARD_TLS_SECRET)
     return values
 
 
@@ -589,7 +615,9 @@ class Monitoring(pulumi.ComponentResource):
             release_name=STACK_RELEASE,
             chart=versions.KUBE_PROMETHEUS_STACK,
             namespace=ns.metadata.name,
-            values=prometheus_stack_values(spec, cluster, label, args["operator_namespace"]),
+            values=prometheus_stack_values(
+                spec, cluster, label, args["operator_namespace"], args.get("ingress")
+            ),
             overrides=spec.values.get("prometheus", {}),
             timeout_seconds=STACK_TIMEOUT_SECONDS,
             atomic=True,
@@ -637,7 +665,7 @@ class Monitoring(pulumi.ComponentResource):
             release(
                 "dashboard",
                 versions.HEADLAMP,
-                dashboard_values(spec, cluster),
+                dashboard_values(spec, cluster, args.get("ingress")),
                 overrides="dashboard",
                 after_crds=False,
             )

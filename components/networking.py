@@ -21,6 +21,7 @@ from components._namespaces import namespace
 from components.cluster.base import ClusterHandle
 from components.config import (
     IngressControllerSpec,
+    IngressTlsSpec,
     MonitoringSpec,
     NetworkingSpec,
     OperatorsSpec,
@@ -143,9 +144,51 @@ def data_store_endpoint(data: WorkflowDataSpec) -> tuple[str, str, int]:
     return bucket_host(data.uri, data.region), why, 443
 
 
+TRAEFIK_WEB_PORT = 8000
+TRAEFIK_WEBSECURE_PORT = 8443
+"""Traefik's `web` and `websecure` entrypoint container ports (traefik chart 41.3.0 values.yaml
+`ports.web.port`, `ports.websecure.port`); its pods carry `app.kubernetes.io/name: traefik`
+(templates/_helpers.tpl traefik.labelselector)."""
+HTTPS_REDIRECT = {"to": "websecure", "scheme": "https", "permanent": True}
+"""`ports.web.http.redirections.entryPoint`: every request on port 80 gets a permanent redirect to
+the websecure entrypoint's exposed port 443 (traefik chart 41.3.0 templates/_podtemplate.tpl
+renders `--entryPoints.web.http.redirections.entryPoint.to=:443`, `.scheme`, `.permanent`;
+EXAMPLES.md "Redirect permanently traffic from http to https")."""
+CERT_MANAGER_ANNOTATIONS = {
+    "issuer": "cert-manager.io/issuer",
+    "clusterIssuer": "cert-manager.io/cluster-issuer",
+}
+"""cert-manager's ingress-shim issues a certificate for each `spec.tls` entry of an Ingress
+carrying one of these annotations, into that entry's `secretName` in the Ingress's namespace
+(cert-manager.io/docs/usage/ingress/); an `issuer` must live in that same namespace."""
+
+
+def ui_tls(
+    controller: IngressControllerSpec | None, class_name: str | None
+) -> IngressTlsSpec | None:
+    """The TLS an ingress of `class_name` gets: the stack's controller's, when it serves it."""
+    if controller is None or controller.tls is None or class_name != controller.class_name:
+        return None
+    return controller.tls
+
+
+def ingress_tls(
+    tls: IngressTlsSpec | None, host: str, secret_name: str
+) -> tuple[dict[str, str], list[dict[str, Any]]]:
+    """An ingress's annotations and `spec.tls` for `host`. A provided Secret is Traefik's default
+    certificate (its websecure entrypoint terminates TLS for every router without a `tls` of its
+    own: `--entryPoints.websecure.http.tls=true`, chart default `ports.websecure.http.tls.enabled:
+    true`), so the ingress names nothing; cert-manager needs the annotation and a `tls` entry."""
+    if tls is None or tls.source == "secret":
+        return {}, []
+    annotations = {CERT_MANAGER_ANNOTATIONS[tls.source]: tls.name}
+    return annotations, [{"hosts": [host], "secretName": secret_name}]
+
+
 def ingress_values(spec: IngressControllerSpec, cluster: ClusterHandle) -> dict[str, Any]:
     """Traefik serving one IngressClass (not the cluster default: it does not take over ingresses
-    other tools created)."""
+    other tools created). With TLS, port 80 only redirects to 443; a provided certificate is the
+    default TLSStore's (templates/tlsstore.yaml renders `tlsStore.<name>` as a TLSStore)."""
     operator = cluster.node_roles.get("operator")
     values: dict[str, Any] = {
         "ingressClass": {"enabled": True, "isDefaultClass": False, "name": spec.class_name},
@@ -153,6 +196,10 @@ def ingress_values(spec: IngressControllerSpec, cluster: ClusterHandle) -> dict[
         "service": {"spec": {"type": spec.service_type}},
         "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}},
     }
+    if spec.tls is not None:
+        values["ports"] = {"web": {"http": {"redirections": {"entryPoint": dict(HTTPS_REDIRECT)}}}}
+        if spec.tls.source == "secret":
+            values["tlsStore"] = {"default": {"defaultCertificate": {"secretName": spec.tls.name}}}
     if operator is not None:
         values["nodeSelector"] = dict(operator.selector)
         if operator.tolerations:
@@ -200,3 +247,73 @@ class IngressController(pulumi.ComponentResource):
             ),
         )
         self.register_outputs({})
+
+
+ISOLATION_TEMPLATE = "osmo-workflow-isolation"
+"""The OSMO group template and pod template names (the same in every backend's fragment)."""
+ISOLATION_LABEL = "osmo-backend.nvidia.com/workflow-isolation"
+"""Put on the pods of this backend's pool by its pod template: the namespace-wide default policy
+selects only them, so pods of pools without the group template keep their traffic."""
+ISOLATION_WORKER_RULES: tuple[dict[str, Any], ...] = (
+    {
+        "apiGroups": ["networking.k8s.io"],
+        "resources": ["networkpolicies"],
+        "verbs": ["list", "create", "delete", "patch"],
+    },
+)
+"""`services.backendWorker.extraRBACRules` of the backend-operator chart (1.4.0
+templates/backend-worker-rbac.yaml appends them to the worker's Role in the workflow namespace):
+OSMO's worker creates group template resources and needs these four verbs on their kind
+(NVIDIA/OSMO docs/deployment_guide/advanced_config/group_template.rst, Required Backend
+Permissions)."""
+
+
+def isolation_group_template() -> dict[str, Any]:
+    """One NetworkPolicy per task group, created by OSMO before the group's pods and deleted
+    with the group (NVIDIA/OSMO src/utils/job/task.py: group templates are prepended to the
+    group's resources; render_group_templates substitutes `{{WF_*}}` tokens everywhere in the
+    manifest, and _convert_labels_to_variables turns the pods' `osmo.workflow_uuid` and
+    `osmo.group_uuid` labels into WF_UUID and WF_GROUP_UUID with the same values). It admits
+    into the group's pods every pod of the same workflow: every group of a workflow admits the
+    others, so tasks of one workflow always reach each other."""
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": "osmo-isolation-{{WF_GROUP_UUID}}"},
+        "spec": {
+            "podSelector": {"matchLabels": {"osmo.group_uuid": "{{WF_GROUP_UUID}}"}},
+            "policyTypes": ["Ingress"],
+            "ingress": [
+                {"from": [{"podSelector": {"matchLabels": {"osmo.workflow_uuid": "{{WF_UUID}}"}}}]}
+            ],
+        },
+    }
+
+
+def isolation_pod_template() -> dict[str, Any]:
+    """Marks the pool's pods for the namespace-wide default policy (OSMO merges pod templates
+    over its base pod spec, metadata.labels included: docs/deployment_guide/advanced_config/
+    pod_template.rst)."""
+    return {"metadata": {"labels": {ISOLATION_LABEL: "true"}}}
+
+
+def isolation_default_policy(
+    operator_namespace: str,
+) -> k8s.networking.v1.NetworkPolicySpecArgsDict:
+    """The namespace-wide default for marked pods: ingress only from OSMO's own namespace (the
+    backend listener and worker); each group's policy adds its own workflow's pods."""
+    return {
+        "pod_selector": {"match_labels": {ISOLATION_LABEL: "true"}},
+        "policy_types": ["Ingress"],
+        "ingress": [
+            {
+                "from_": [
+                    {
+                        "namespace_selector": {
+                            "match_labels": {"kubernetes.io/metadata.name": operator_namespace}
+                        }
+                    }
+                ]
+            }
+        ],
+    }

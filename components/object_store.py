@@ -19,6 +19,7 @@ import pulumi_random as random
 from components._namespaces import namespace
 from components.config import IngressControllerSpec
 from components.config.storage import ObjectStoreSpec
+from components.networking import TRAEFIK_WEB_PORT, TRAEFIK_WEBSECURE_PORT, ingress_tls
 
 TYPE = "osmo-backend:index:LabObjectStore"
 MINIO_IMAGE = "quay.io/minio/minio:RELEASE.2025-09-07T16-13-09Z"
@@ -30,6 +31,9 @@ DATA_USER = "osmo-workflow-data"
 DATA_POLICY = "osmo-workflow-data"
 NAME = "object-store"
 PORT = 9000
+TLS_SECRET = f"{NAME}-tls"
+"""Where cert-manager puts the store's certificate (networking.ingress.tls issuer or
+clusterIssuer)."""
 UID = 10001
 _LABELS = {"app.kubernetes.io/name": NAME, "app.kubernetes.io/managed-by": "osmo-backend"}
 _POD_SECURITY: k8s.core.v1.PodSecurityContextArgsDict = {
@@ -117,24 +121,17 @@ def bucket_script(spec: ObjectStoreSpec) -> str:
     )
 
 
-TRAEFIK_WEB_PORT = 8000
-"""Traefik's `web` entrypoint container port (traefik chart 41.3.0 values.yaml `ports.web.port`);
-its pods carry `app.kubernetes.io/name: traefik` (templates/_helpers.tpl traefik.labelselector)."""
-
-
 def workflow_egress_rules(
     spec: ObjectStoreSpec, ingress: IngressControllerSpec | None
 ) -> tuple[dict[str, Any], ...]:
     """The egress rule that lets workflow pods reach the store at the address OSMO hands them
     (`spec.url`, the credential's `override_url`) and nothing else of it: through an ingress
-    host, Traefik's pods on the web port (a NodePort or load balancer address is translated to
-    them before the policy applies); else the store's own pods on the S3 port."""
+    host, Traefik's pods on the web port, or with TLS the websecure port (a NodePort or load
+    balancer address is translated to them before the policy applies); else the store's own pods
+    on the S3 port."""
     if spec.ingress_host and ingress is not None:
-        namespace, pods, port = (
-            ingress.namespace,
-            {"app.kubernetes.io/name": "traefik"},
-            (TRAEFIK_WEB_PORT),
-        )
+        port = TRAEFIK_WEBSECURE_PORT if spec.tls else TRAEFIK_WEB_PORT
+        namespace, pods = ingress.namespace, {"app.kubernetes.io/name": "traefik"}
     else:
         namespace, pods, port = spec.namespace, {"app.kubernetes.io/name": NAME}, PORT
     return (
@@ -315,29 +312,35 @@ class LabObjectStore(pulumi.ComponentResource):
             sources.insert(0, {"namespace_selector": _named(args["workflow_namespace"])})
         if spec.ingress_host and ingress is not None:
             sources.append({"namespace_selector": _named(ingress.namespace)})
+            annotations, tls = ingress_tls(ingress.tls, spec.ingress_host, TLS_SECRET)
+            metadata = self._meta(NAME)
+            if annotations:
+                metadata["annotations"] = annotations
+            ingress_spec: k8s.networking.v1.IngressSpecArgsDict = {
+                "ingress_class_name": ingress.class_name,
+                "rules": [
+                    {
+                        "host": spec.ingress_host,
+                        "http": {
+                            "paths": [
+                                {
+                                    "path": "/",
+                                    "path_type": "Prefix",
+                                    "backend": {
+                                        "service": {"name": NAME, "port": {"number": PORT}}
+                                    },
+                                }
+                            ]
+                        },
+                    }
+                ],
+            }
+            if tls:
+                ingress_spec["tls"] = [
+                    {"hosts": entry["hosts"], "secret_name": entry["secretName"]} for entry in tls
+                ]
             k8s.networking.v1.Ingress(
-                f"{name}-ingress",
-                metadata=self._meta(NAME),
-                spec={
-                    "ingress_class_name": ingress.class_name,
-                    "rules": [
-                        {
-                            "host": spec.ingress_host,
-                            "http": {
-                                "paths": [
-                                    {
-                                        "path": "/",
-                                        "path_type": "Prefix",
-                                        "backend": {
-                                            "service": {"name": NAME, "port": {"number": PORT}}
-                                        },
-                                    }
-                                ]
-                            },
-                        }
-                    ],
-                },
-                opts=child,
+                f"{name}-ingress", metadata=metadata, spec=ingress_spec, opts=child
             )
         k8s.networking.v1.NetworkPolicy(
             f"{name}-policy",

@@ -18,7 +18,7 @@ from components import _helm, versions
 from components._namespaces import MANAGED_BY, PsaLevel, namespace, psa_labels
 from components.cluster.base import ClusterHandle, NodeRole
 from components.config import NetworkingSpec, OperatorsSpec, OsmoSpec, ReleaseSpec
-from components.networking import workflow_policy_values
+from components.networking import ISOLATION_WORKER_RULES, workflow_policy_values
 
 TYPE = "osmo-backend:index:OperatorLayer"
 
@@ -100,8 +100,10 @@ def backend_operator_values(
     *,
     pod_monitor: bool = False,
     network_policy: Mapping[str, Any] | None = None,
+    worker_rules: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
-    """Every value DESIGN section 5 requires; the token appears only by Secret name."""
+    """Every value DESIGN section 5 requires; the token appears only by Secret name.
+    `worker_rules`: extra RBAC rules of the worker in the workflow namespace (group templates)."""
     selector, tolerations = _placement(cluster.node_roles.get("operator"))
     annotations = {"osmo-backend.nvidia.com/token-generation": str(osmo.token.generation)}
     global_values: dict[str, Any] = {
@@ -126,6 +128,9 @@ def backend_operator_values(
         global_values["imagePullSecret"] = osmo.pull_secret.name
     if network_policy is not None:
         global_values["networkPolicy"] = dict(network_policy)
+    worker: dict[str, Any] = {"imagePullPolicy": "IfNotPresent", "extraPodAnnotations": annotations}
+    if worker_rules:
+        worker["extraRBACRules"] = [dict(rule) for rule in worker_rules]
     return {
         "global": global_values,
         "backendTestRunner": {"enabled": osmo.test_namespace is not None},
@@ -135,10 +140,7 @@ def backend_operator_values(
                 "imagePullPolicy": "IfNotPresent",
                 "extraPodAnnotations": annotations,
             },
-            "backendWorker": {
-                "imagePullPolicy": "IfNotPresent",
-                "extraPodAnnotations": annotations,
-            },
+            "backendWorker": worker,
         },
     }
 
@@ -232,6 +234,9 @@ class OperatorLayer(pulumi.ComponentResource):
                 cluster,
                 pod_monitor=bool(monitors),
                 network_policy=workflow_policy_values(args["networking"].workflow_policy),
+                worker_rules=ISOLATION_WORKER_RULES
+                if args["networking"].workflow_policy.isolate_workflows
+                else (),
             ),
             overrides=backend.values,
             timeout_seconds=BACKEND_OPERATOR_TIMEOUT_SECONDS,

@@ -387,6 +387,16 @@ MONITORING_OPEN = Check(
     "create the monitoring namespace's NetworkPolicies (components.monitoring.access_policies) "
     "for Prometheus, Alertmanager and Loki",
 )
+PLAIN_HTTP_UI = Check(
+    "OSMO-NET-002",
+    "Lab web UIs and the lab object store are served over TLS",
+    "warning",
+    None,
+    None,
+    "set networking.ingress.tls (secretName of a kubernetes.io/tls Secret in the ingress "
+    "namespace, or a cert-manager issuer or clusterIssuer): Traefik then redirects port 80 to "
+    "443 and OSMO gets an https URL for the lab store",
+)
 
 CHECKS = (
     PSA_ENFORCE,
@@ -424,6 +434,7 @@ CHECKS = (
     CLOUD_SCOPE,
     RESERVATION_PSA,
     MONITORING_OPEN,
+    PLAIN_HTTP_UI,
 )
 
 
@@ -685,6 +696,12 @@ _KSM_DEFAULT_COLLECTORS_HAVE_SECRETS = True
 """kube-state-metrics 8.4.0 values.yaml `collectors` lists `secrets`."""
 
 
+_GRAFANA_OFF_SIDECARS = ("alerts", "plugins", "notifiers")
+"""Grafana sidecars off by default (grafana chart 12.11.1 values.yaml `sidecar.alerts.enabled`,
+`sidecar.plugins.enabled`, `sidecar.notifiers.enabled`: false; kube-prometheus-stack 88.5.3 sets
+only dashboards and datasources) whose `resource` defaults to `both`: ConfigMaps and Secrets."""
+
+
 def _secret_reader_checks(record: Record) -> Iterable[tuple[Check, str]]:
     chart, values = _chart(record), _values(record)
     if chart == "kube-prometheus-stack":
@@ -693,6 +710,10 @@ def _secret_reader_checks(record: Record) -> Iterable[tuple[Check, str]]:
             _get(grafana, "rbac", "namespaced") is True and _get(grafana, "rbac", "useExistingRole")
         ):
             yield SECRET_READERS, "Grafana's sidecar role reads Secrets"
+        for sidecar in _GRAFANA_OFF_SIDECARS:
+            settings = _get(grafana, "sidecar", sidecar) or {}
+            if settings.get("enabled") is True and settings.get("resource") != "configmap":
+                yield SECRET_READERS, f"Grafana's {sidecar} sidecar watches Secrets"
         ksm = values.get("kube-state-metrics") or {}
         collectors = ksm.get("collectors")
         has = (
@@ -864,6 +885,57 @@ def _monitoring_access(record: Record, records: Sequence[Record]) -> Iterable[tu
         yield MONITORING_OPEN, f"{', '.join(open_)} admit every pod (no ingress NetworkPolicy)"
 
 
+@dataclass(frozen=True)
+class _Controller:
+    redirect: bool
+    """Port 80 only redirects to websecure (`ports.web.http.redirections.entryPoint.to`)."""
+    default_certificate: bool
+    """Ingresses naming no certificate get one (`tlsStore.default.defaultCertificate`)."""
+
+
+def _traefik_classes(records: Sequence[Record]) -> dict[Any, _Controller]:
+    """The IngressClass of each Traefik release in the plan, and its TLS settings."""
+    classes: dict[Any, _Controller] = {}
+    for record in records:
+        if _chart(record) != "traefik":
+            continue
+        values = _values(record)
+        redirect = _get(values, "ports", "web", "http", "redirections", "entryPoint", "to")
+        default = _get(values, "tlsStore", "default", "defaultCertificate", "secretName")
+        classes[_get(values, "ingressClass", "name")] = _Controller(
+            redirect == "websecure", bool(default)
+        )
+    return classes
+
+
+def _served_ingresses(record: Record) -> Iterable[tuple[str, Any, Any]]:
+    """(what, IngressClass, tls entries) of every ingress a record creates: Ingress objects and
+    the Grafana and Headlamp charts' own."""
+    if record["type"] == "kubernetes:networking.k8s.io/v1:Ingress":
+        spec = _inputs(record).get("spec") or {}
+        hosts = [str(_get(rule, "host")) for rule in _listed(spec.get("rules") or [])]
+        yield f"ingress {', '.join(hosts)}", spec.get("ingressClassName"), spec.get("tls")
+        return
+    chart, values = _chart(record), _values(record)
+    charts = {
+        "kube-prometheus-stack": ("Grafana", _get(values, "grafana", "ingress")),
+        "headlamp": ("the Kubernetes web UI", values.get("ingress")),
+    }
+    what, ingress = charts.get(chart or "", ("", None))
+    if isinstance(ingress, Mapping) and ingress.get("enabled") is True:
+        yield what, ingress.get("ingressClassName"), ingress.get("tls")  # pyright: ignore[reportUnknownMemberType]
+
+
+def _plain_http(record: Record, classes: Mapping[Any, _Controller]) -> Iterable[tuple[Check, str]]:
+    """An ingress is over TLS when it has `tls` entries or its Traefik class has a default
+    certificate; on a Traefik class of this stack, port 80 must also only redirect."""
+    for what, class_name, tls in _served_ingresses(record):
+        controller = classes.get(class_name)
+        covered = bool(tls) or (controller is not None and controller.default_certificate)
+        if not covered or (controller is not None and not controller.redirect):
+            yield PLAIN_HTTP_UI, f"{what} is served over plain HTTP"
+
+
 PLAN_ROOT = "osmo-backend:index:OsmoBackend"
 """The program's root component: records holding it are a whole plan."""
 
@@ -874,9 +946,11 @@ def _plan_rules(records: Sequence[Record]) -> list[Callable[[Record], Iterable[t
     if not any(r["type"] == PLAN_ROOT for r in records):
         return []
     cloud = _cloud(records)
+    classes = _traefik_classes(records)
     return [
         lambda r: _metadata_egress(r, cloud),
         lambda r: _monitoring_access(r, records),
+        lambda r: _plain_http(r, classes),
     ]
 
 

@@ -205,6 +205,7 @@ def _parser() -> argparse.ArgumentParser:
         "--wait", help="verify: poll each stack until ready or this deadline (like 15m)"
     )
     _verify_parser(sub, stack_args)
+    _access_parser(sub, stack_args)
     merge = sub.add_parser(
         "service-values",
         help="merge several backends' osmo-service-values.yaml into one OSMO service values file",
@@ -576,6 +577,82 @@ def _verify_parser(
     verify.add_argument("--json", action="store_true", help="one JSON document on stdout")
 
 
+def _access_parser(
+    sub: Any,  # argparse's subparsers action (a private class)
+    stack_args: Callable[[argparse.ArgumentParser], None],
+) -> None:
+    access = sub.add_parser(
+        "control-plane-access",
+        help="the least-privilege Role for osmo.controlPlane, and a kubeconfig for it",
+        description="manifest: print the ServiceAccount, Role and RoleBinding that let this "
+        "stack write its two Secrets in the OSMO service namespace and nothing else (apply it on "
+        "the control-plane cluster). kubeconfig: mint a short-lived token for that "
+        "ServiceAccount with kubectl (your current context must reach the control plane) and "
+        "write a kubeconfig holding only it (mode 0600) for osmo.controlPlane.kubeconfig.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=_help(
+            [
+                "osmo-backend control-plane-access manifest --stack east | kubectl apply -f -",
+                "osmo-backend control-plane-access kubeconfig --stack east --out cp.yaml "
+                "--duration 2h",
+                "osmo-backend control-plane-access manifest --stack east --for-destroy   # "
+                "before pulumi destroy",
+            ]
+        ),
+    )
+    access.add_argument("action", choices=["manifest", "kubeconfig"])
+    stack_args(access)
+    access.add_argument(
+        "--for-destroy",
+        action="store_true",
+        help="manifest: also list/watch on Secrets, which deleting them needs (bind only then)",
+    )
+    access.add_argument("--out", type=Path, help="kubeconfig: the file to write (required)")
+    access.add_argument("--duration", default="1h", help="kubeconfig: token lifetime (1h)")
+    access.add_argument("--kubeconfig", help="kubeconfig: kubectl's kubeconfig (an admin's)")
+    access.add_argument("--context", help="kubeconfig: kubectl's context on the control plane")
+
+
+def cmd_control_plane_access(
+    project: Project, args: argparse.Namespace, run: Callable[[Sequence[str]], str] | None = None
+) -> int:
+    from offline import control_plane_access as cpa
+
+    _name, path = _stack(project, args)
+    _config, spec = _load(project, path)
+    try:
+        access = cpa.access_for(spec)
+    except cpa.AccessError as err:
+        return _invalid([str(err)])
+    if args.action == "manifest":
+        sys.stdout.write(cpa.manifest(access, for_destroy=args.for_destroy))
+        return EXIT_OK
+    if args.out is None:
+        return _invalid(["--out: required for kubeconfig (the file the kubeconfig goes to)"])
+    try:
+        text = cpa.mint_kubeconfig(
+            access,
+            run or cpa.run_command,
+            duration=args.duration,
+            kubeconfig=args.kubeconfig,
+            context=args.context,
+        )
+    except cpa.AccessError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_FAILED
+    out: Path = args.out
+    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.chmod(out, 0o600)
+    print(f"wrote {out} (ServiceAccount {access.service_account}, expires in {args.duration})")
+    print(
+        "use it as osmo.controlPlane.kubeconfig, or: pulumi config set --secret "
+        f"controlPlaneKubeconfig < {out}; `pulumi destroy --run-program` re-reads it"
+    )
+    return EXIT_OK
+
+
 def cmd_verify(project: Project, args: argparse.Namespace) -> int:
     from offline import verify_command as vc
 
@@ -679,6 +756,7 @@ def _run(args: argparse.Namespace) -> int:
             "init": cmd_init,
             "fleet": cmd_fleet,
             "verify": cmd_verify,
+            "control-plane-access": cmd_control_plane_access,
         }[args.command]
         return command(project, args)
     except BrokenPipeError:

@@ -47,6 +47,7 @@ from components.config.monitoring import (
 )
 from components.config.networking import (
     IngressControllerSpec,
+    IngressTlsSpec,
     NetworkingSpec,
     WorkflowPolicySpec,
     parse_networking,
@@ -90,6 +91,7 @@ __all__ = [
     "GpuStackSpec",
     "IngressControllerSpec",
     "IngressSpec",
+    "IngressTlsSpec",
     "KubeconfigSource",
     "MonitoringSpec",
     "NetworkingSpec",
@@ -307,6 +309,10 @@ def load_spec(
     problems.check()
     if networking is not None and monitoring is not None and networking.ingress is not None:
         monitoring = _default_ingress_class(monitoring, networking.ingress.class_name)
+    if store is not None and store.ingress_host and networking and networking.ingress:
+        # The store's ingress is served with the controller's TLS: OSMO gets an https URL.
+        tls = networking.ingress.tls is not None
+        storage = replace(storage, object_store=replace(store, tls=tls)) if storage else storage
     assert cluster is not None
     assert osmo is not None
     assert operators is not None

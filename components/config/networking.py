@@ -6,7 +6,13 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, cast, get_args
 
 from components import versions
-from components._validate import Problems, expect_dns_label, expect_mapping, show
+from components._validate import (
+    Problems,
+    dns1123_subdomain_problem,
+    expect_dns_label,
+    expect_mapping,
+    show,
+)
 from components.config._common import PROJECT, decode, flag, overrides, section
 
 DEFAULT_DNS_NAMESPACE = "kube-system"
@@ -50,6 +56,24 @@ class WorkflowPolicySpec:
     reachable_cidrs: tuple[str, ...] = ()
     """If given, the only IPv4 networks (besides DNS, the allowed namespaces and CIDRs) workflow
     pods reach, instead of everything outside the cluster."""
+    isolate_workflows: bool = True
+    """Admit traffic into a workflow's pods only from pods of the same workflow and from OSMO's
+    own namespace (an OSMO group template per task group, and a namespace-wide default)."""
+
+
+TlsSource = Literal["secret", "issuer", "clusterIssuer"]
+
+
+@dataclass(frozen=True)
+class IngressTlsSpec:
+    """TLS for everything the stack's ingress controller serves (port 80 redirects to 443)."""
+
+    source: TlsSource
+    """secret: a `kubernetes.io/tls` Secret in the controller's namespace, Traefik's default
+    certificate for every host; issuer / clusterIssuer: cert-manager (already running in the
+    cluster) issues one certificate per ingress host."""
+    name: str
+    """The Secret's, Issuer's or ClusterIssuer's name."""
 
 
 ServiceType = Literal["LoadBalancer", "NodePort", "ClusterIP"]
@@ -65,6 +89,8 @@ class IngressControllerSpec:
     namespace: str = "ingress"
     service_type: ServiceType = "LoadBalancer"
     values: Mapping[str, Any] = field(default_factory=dict[str, Any])
+    tls: IngressTlsSpec | None = None
+    """None: plain HTTP on port 80 (labs on a trusted network only)."""
 
 
 @dataclass(frozen=True)
@@ -107,7 +133,10 @@ def _ingress(
 ) -> IngressControllerSpec | Literal[False] | None:
     """None: no controller. False: invalid (reported)."""
     body = section(
-        problems, path, value, ("enabled", "className", "namespace", "serviceType", "values")
+        problems,
+        path,
+        value,
+        ("enabled", "className", "namespace", "serviceType", "values", "tls"),
     )
     if body is None:
         return False
@@ -128,6 +157,9 @@ def _ingress(
             f"{path}.serviceType", f"{show(service_type)} is not one of: {', '.join(SERVICE_TYPES)}"
         )
     values = overrides(problems, f"{path}.values", body.get("values"), versions.TRAEFIK)
+    tls = _tls(problems, f"{path}.tls", body.get("tls"))
+    if tls is not None and not enabled:
+        problems.add(f"{path}.tls", "needs the ingress controller (enabled: true)")
     if len(problems.lines) > before:
         return False
     if not enabled:
@@ -139,7 +171,39 @@ def _ingress(
         namespace=namespace,
         service_type=cast(ServiceType, service_type),
         values=values or {},
+        tls=tls or None,
     )
+
+
+_TLS_KEYS: dict[str, TlsSource] = {
+    "secretName": "secret",
+    "issuer": "issuer",
+    "clusterIssuer": "clusterIssuer",
+}
+
+
+def _tls(problems: Problems, path: str, value: Any) -> IngressTlsSpec | Literal[False] | None:
+    """None: no TLS. False: invalid (reported)."""
+    body = section(problems, path, value, tuple(_TLS_KEYS))
+    if body is None:
+        return False
+    if value is None:
+        return None
+    given = [key for key in _TLS_KEYS if body.get(key) is not None]
+    if len(given) != 1:
+        problems.add(
+            path,
+            "set exactly one of secretName (a kubernetes.io/tls Secret in the ingress "
+            "namespace), issuer or clusterIssuer (cert-manager, already installed), "
+            f"got {', '.join(given) or 'none'}",
+        )
+        return False
+    key = given[0]
+    name = body[key]
+    if not isinstance(name, str) or dns1123_subdomain_problem(name) is not None:
+        problems.add(f"{path}.{key}", f"{show(name)} is not a Kubernetes object name")
+        return False
+    return IngressTlsSpec(source=_TLS_KEYS[key], name=name)
 
 
 def parse_networking(
@@ -164,12 +228,14 @@ def parse_networking(
             "additionalEgressRules",
             "blockedCIDRs",
             "reachableCIDRs",
+            "isolateWorkflows",
         ),
     )
     if policy is None:
         return None
     before = len(problems.lines)
     enabled = flag(problems, f"{ppath}.enabled", policy.get("enabled", True))
+    isolate = flag(problems, f"{ppath}.isolateWorkflows", policy.get("isolateWorkflows", True))
     cluster_cidrs = _cidrs(problems, f"{ppath}.clusterCIDRs", policy.get("clusterCIDRs"))
     allowed_cidrs = _cidrs(problems, f"{ppath}.allowedCIDRs", policy.get("allowedCIDRs"))
     blocked = policy.get("blockedCIDRs", list(BLOCKED_BY_DEFAULT.get(cluster_kind, ())))
@@ -236,6 +302,7 @@ def parse_networking(
             extra_egress_rules=tuple(rules),
             blocked_cidrs=blocked_cidrs,
             reachable_cidrs=reachable_cidrs,
+            isolate_workflows=bool(isolate),
         ),
         ingress=ingress,
     )

@@ -522,7 +522,24 @@ def networking_schema() -> Json:
                 "The only IPv4 networks workflow pods reach (plus DNS, allowed namespaces and "
                 "CIDRs) instead of everything outside the cluster; include the OSMO service."
             ),
+            "isolateWorkflows": boolean(
+                "Admit traffic into a workflow's pods only from the same workflow and OSMO's "
+                "namespace (an OSMO group template per task group).",
+                True,
+            ),
         }
+    )
+    tls = obj(
+        {
+            "secretName": string(
+                "A kubernetes.io/tls Secret in the ingress namespace: Traefik's default "
+                "certificate for every host."
+            ),
+            "issuer": string("A cert-manager Issuer in each ingress's namespace."),
+            "clusterIssuer": string("A cert-manager ClusterIssuer."),
+        },
+        doc="TLS for everything the controller serves; port 80 redirects to 443. Exactly one "
+        "key. cert-manager must already run in the cluster.",
     )
     ingress = obj(
         {
@@ -531,6 +548,7 @@ def networking_schema() -> Json:
             "namespace": string("Its namespace.", default="ingress"),
             "serviceType": string("Its Service type.", enum=list(SERVICE_TYPES)),
             "values": free_map("Traefik chart overrides."),
+            "tls": tls,
         }
     )
     return obj({"workflowPolicy": policy, "ingress": ingress}, doc="Networking.")

@@ -97,6 +97,9 @@ class ObjectStoreSpec:
     """Host the OSMO service reaches it at through the stack's ingress controller; None: the
     in-cluster address (the service must run in this cluster)."""
     also_logs: bool = True
+    tls: bool = False
+    """The ingress controller serves `ingress_host` over TLS (networking.ingress.tls): OSMO gets
+    an https URL. Set from the networking config, not a key of its own."""
 
     @property
     def in_cluster_url(self) -> str:
@@ -104,7 +107,10 @@ class ObjectStoreSpec:
 
     @property
     def url(self) -> str:
-        return f"http://{self.ingress_host}" if self.ingress_host else self.in_cluster_url
+        """The address OSMO hands the service and workflow pods."""
+        if not self.ingress_host:
+            return self.in_cluster_url
+        return f"{'https' if self.tls else 'http'}://{self.ingress_host}"
 
 
 @dataclass(frozen=True)

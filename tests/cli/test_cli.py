@@ -45,6 +45,7 @@ osmo-backend:index:OsmoBackend  osmo
 │  ├─ kubernetes:core/v1:Secret  osmo-connection-control-plane-storage-credential  (provider osmo-connection-control-plane-k8s)
 │  ├─ kubernetes:core/v1:Secret  osmo-connection-control-plane-token  (provider osmo-connection-control-plane-k8s)
 │  ├─ kubernetes:core/v1:Secret  osmo-connection-token  (provider osmo-cluster-k8s)
+│  ├─ kubernetes:networking.k8s.io/v1:NetworkPolicy  osmo-connection-workflow-isolation  (provider osmo-cluster-k8s)
 │  ├─ pulumi:providers:kubernetes  osmo-connection-control-plane-k8s
 │  └─ random:index/randomBytes:RandomBytes  osmo-connection-token-slot-0
 ├─ osmo-backend:index:ExistingCluster  osmo-cluster
@@ -119,8 +120,8 @@ def test_plan_prints_the_tree_outputs_and_summary(
         "osmo_service_values = {...}, workflow_data_credential = [secret]"
     )
     assert lines[1] == (
-        f"54 resources: 47 custom, 7 components. Wrote {tmp_path}: resources.json, "
-        "manifests/ (32), helm/ (10), osmo-service-values.yaml"
+        f"55 resources: 48 custom, 7 components. Wrote {tmp_path}: resources.json, "
+        "manifests/ (33), helm/ (10), osmo-service-values.yaml"
     )
     assert sorted(p.name for p in (tmp_path / "helm").iterdir()) == [
         "alloy.yaml",

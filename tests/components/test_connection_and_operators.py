@@ -43,6 +43,7 @@ def test_connection_and_operator_layer_register_exactly_these() -> None:
         (NAMESPACE, "osmo-connection-operator-ns"),
         (NAMESPACE, "osmo-connection-workflows-ns"),
         (SECRET, "osmo-connection-token"),
+        ("kubernetes:networking.k8s.io/v1:NetworkPolicy", "osmo-connection-workflow-isolation"),
         (NAMESPACE, "osmo-operators-gpu-operator-ns"),
         (NAMESPACE, "osmo-operators-kai-scheduler-ns"),
         (RELEASE, "osmo-operators-backend-operator"),

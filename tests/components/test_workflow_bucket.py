@@ -311,6 +311,7 @@ def test_service_values_carry_the_bucket_and_the_identity_template(
         "default_ctrl",
         "default_user",
         "lab-backend-workflow-identity",
+        "osmo-workflow-isolation",
     ]
     hosts = {e["host"] for e in rec.raw_outputs["egress_allowlist"]}
     expected = {

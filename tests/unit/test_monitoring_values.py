@@ -282,3 +282,18 @@ def test_the_storage_exporter_reads_kubelet_stats_without_nodes_proxy() -> None:
         {"apiGroups": [""], "resources": ["nodes", "pods"], "verbs": ["get", "list", "watch"]},
         {"apiGroups": [""], "resources": ["nodes/stats"], "verbs": ["get"]},
     )
+
+
+def test_grafanas_other_sidecars_stay_off() -> None:
+    """Issue 20 item 2: Grafana's alerts, plugins and notifiers sidecars default to `enabled:
+    false` with `resource: both` (ConfigMaps and Secrets) in grafana 12.11.1 values.yaml
+    (grafana-community/helm-charts grafana-12.11.1 charts/grafana/values.yaml:1069-1070,
+    1374-1375, 1444-1445; templates/_pod.tpl renders each only when enabled), and
+    kube-prometheus-stack 88.5.3 values.yaml sets only `grafana.sidecar.dashboards` and
+    `datasources`. Ours enable only those two, on ConfigMaps."""
+    sidecar = stack()["grafana"]["sidecar"]
+    assert sorted(sidecar) == ["dashboards", "datasources"]
+    assert {name: body["resource"] for name, body in sidecar.items()} == {
+        "dashboards": "configmap",
+        "datasources": "configmap",
+    }

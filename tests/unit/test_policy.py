@@ -380,3 +380,70 @@ def test_loki_prometheus_and_alertmanager_are_not_open_to_every_pod() -> None:
     assert finding.check.id == "OSMO-K8S-009"
     assert finding.urn.endswith("::osmo-monitoring-loki")
     assert finding.message == "loki admit every pod (no ingress NetworkPolicy)"
+
+
+@functools.cache
+def _tls_lab_plan() -> tuple[dict[str, Any], ...]:
+    values = harness_config(
+        networking={
+            "ingress": {"enabled": True, "tls": {"secretName": "lab-tls"}},
+            "workflowPolicy": {"clusterCIDRs": ["10.0.0.0/8"]},
+        },
+        storage={"objectStore": {"bucket": "osmo", "ingressHost": "s3.lab.example.internal"}},
+        monitoring={
+            "grafana": {"ingress": {"host": "grafana.lab.example.internal"}},
+            "dashboard": {"enabled": True, "ingress": {"host": "k8s.lab.example.internal"}},
+        },
+    )
+    return tuple(r.to_json() for r in run_main(values).resources)
+
+
+def tls_lab_plan() -> list[dict[str, Any]]:
+    plan = copy.deepcopy(list(_tls_lab_plan()))
+    assert [f.check.id for f in policy.evaluate(plan)] == []
+    return plan
+
+
+def test_lab_uis_and_store_over_plain_http_are_a_warning() -> None:
+    """OSMO-NET-002: the lab plan serves Grafana, Headlamp and the store through Traefik with a
+    default certificate and port 80 redirected (traefik chart 41.3.0 `tlsStore`,
+    `ports.web.http.redirections.entryPoint`); without either they are plain HTTP."""
+    plan = tls_lab_plan()
+    traefik = named(plan, "osmo-ingress-traefik")["inputs"]["values"]
+    del traefik["tlsStore"]
+    findings = policy.evaluate(plan)
+    assert sorted(f.message for f in findings) == [
+        "Grafana is served over plain HTTP",
+        "ingress s3.lab.example.internal is served over plain HTTP",
+        "the Kubernetes web UI is served over plain HTTP",
+    ]
+    assert {(f.check.id, f.check.severity) for f in findings} == {("OSMO-NET-002", "warning")}
+    assert policy.blocking(findings, ()) == []
+    # A certificate without the redirect still answers on port 80 in plain text.
+    plan = tls_lab_plan()
+    del named(plan, "osmo-ingress-traefik")["inputs"]["values"]["ports"]
+    assert len([f for f in policy.evaluate(plan) if f.check.id == "OSMO-NET-002"]) == 3
+
+
+def test_an_ingress_of_another_controller_needs_its_own_tls_entries() -> None:
+    plan = tls_lab_plan()
+    store = named(plan, "osmo-object-store-ingress")["inputs"]["spec"]
+    store["ingressClassName"] = "nginx"
+    assert [f.message for f in policy.evaluate(plan)] == [
+        "ingress s3.lab.example.internal is served over plain HTTP"
+    ]
+    store["tls"] = [{"hosts": ["s3.lab.example.internal"], "secretName": "s3-tls"}]
+    assert policy.evaluate(plan) == []
+
+
+@pytest.mark.parametrize("sidecar", ["alerts", "plugins", "notifiers"])
+def test_a_grafana_sidecar_enabled_on_secrets_is_a_secret_reader(sidecar: str) -> None:
+    """Their chart default is `resource: both` (grafana 12.11.1 values.yaml)."""
+    plan = lab_plan()
+    values = named(plan, "osmo-monitoring-prometheus-stack")["inputs"]["values"]
+    values["grafana"]["sidecar"][sidecar] = {"enabled": True}
+    assert [(f.check.id, f.message) for f in policy.evaluate(plan)] == [
+        ("OSMO-K8S-006", f"Grafana's {sidecar} sidecar watches Secrets")
+    ]
+    values["grafana"]["sidecar"][sidecar]["resource"] = "configmap"
+    assert policy.evaluate(plan) == []
