@@ -141,7 +141,10 @@ def serve() -> Iterator[Any]:
         httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
         httpd.daemon_threads = True
         state.url = f"http://127.0.0.1:{httpd.server_address[1]}"
-        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        # A short poll interval: shutdown() waits for the loop's next poll (0.5 s by default).
+        threading.Thread(
+            target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        ).start()
         started.append(httpd)
         return state
 
