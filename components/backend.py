@@ -12,13 +12,14 @@ driver), so destroy removes them while both still run. Nothing waits for a GPU n
 
 import dataclasses
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 
 import pulumi
 
 from components import versions
 from components.cluster import ClusterHandle, ExistingCluster
 from components.cluster.base import WorkflowBucket
+from components.cluster.existing import ExistingClusterArgs
 from components.config import (
     AksClusterSpec,
     ExistingClusterSpec,
@@ -46,6 +47,9 @@ class OsmoBackendArgs(TypedDict):
 
     spec: StackSpec
     """The validated stack config (`components.config.load_spec`)."""
+    kubeconfig: NotRequired[pulumi.Input[str]]
+    """An existing cluster's kubeconfig content when the program computes it (the package's
+    `cluster.kubeconfigContent`), in place of `spec.cluster.kubeconfig.content`."""
 
 
 class OsmoBackend(pulumi.ComponentResource):
@@ -79,6 +83,7 @@ class OsmoBackend(pulumi.ComponentResource):
         cluster = _cluster(
             name,
             spec,
+            args.get("kubeconfig"),
             pulumi.ResourceOptions(
                 parent=self, transformations=_protected() if spec.policy.protect else None
             ),
@@ -195,13 +200,20 @@ class OsmoBackend(pulumi.ComponentResource):
 
 
 def _cluster(
-    name: str, spec: StackSpec, opts: pulumi.ResourceOptions
+    name: str,
+    spec: StackSpec,
+    kubeconfig: pulumi.Input[str] | None,
+    opts: pulumi.ResourceOptions,
 ) -> "ExistingCluster | EksCluster | GkeCluster | AksCluster":
     storage_class = spec.storage.storage_class
     if isinstance(spec.cluster, ExistingClusterSpec):
-        return ExistingCluster(
-            f"{name}-cluster", {"spec": spec.cluster, "default_storage_class": storage_class}, opts
-        )
+        existing: ExistingClusterArgs = {
+            "spec": spec.cluster,
+            "default_storage_class": storage_class,
+        }
+        if kubeconfig is not None:
+            existing["kubeconfig"] = kubeconfig
+        return ExistingCluster(f"{name}-cluster", existing, opts)
     # Imported here: cloud SDKs take seconds to import and other stacks never need them.
     if isinstance(spec.cluster, AksClusterSpec):
         from components.cluster.aks import aks_cluster

@@ -3,23 +3,42 @@ the stack-config contract (snake_case), for TypeScript, Go and YAML programs thr
 `pulumi package add ./plugin`.
 
 The arguments are converted to the stack-config shape and validated by the same `load_spec` as
-stack files; a problem fails with every `path: reason` at once. Arguments are plain values (the
-component branches on them), so credentials are not taken here: use a kubeconfig file path and a
-generated token, or the stack-file program for secret-sourced credentials.
+stack files; a problem fails with every reason at once, each named by its input path
+(`osmo.backendName`). Arguments are plain values (the component branches on them), except
+`cluster.kubeconfigContent`: an Input (secret), such as the kubeconfig of a cluster created in
+the same program. Everything else is validated up front; the checks that need the kubeconfig's
+content run when it is known.
+
+Other languages send numbers as floats (protobuf Struct), and the SDK's integer conversion does
+not reach the constructor (pulumi/provider/experimental/component.py, `map_input_properties`
+converts with `int(...)` and then overwrites the result with the raw value): whole-number floats
+are made integers here, by the argument types.
 
 No `from __future__ import annotations` in this module: Pulumi's schema analyzer reads these
 annotations at runtime.
 """
 
+import re
 import typing
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, NotRequired, TypedDict
 
 import pulumi
+from pulumi.provider.experimental.component import ComponentProvider
+from pulumi.provider.provider import ConstructResult
+from pulumi.provider.server import ComponentInitError
 
-from components.backend import OsmoBackend
-from components.config import ConfigError, load_spec
+from components import kubeconfig as kc
+from components._validate import Problems
+from components.backend import OsmoBackend, OsmoBackendArgs
+from components.config import (
+    KUBECONFIG_SECRET_KEY,
+    SECRET_PLACEHOLDER_PREFIX,
+    ConfigError,
+    load_spec,
+)
+from components.versions import PACKAGE_VERSION
 
 PACKAGE = "osmo-backend"
 TYPE = f"{PACKAGE}:index:OsmoBackendStack"
@@ -59,6 +78,9 @@ class ClusterInputs(TypedDict):
     """Cluster name (DNS-1123 label); the provider's cluster_identifier."""
     kubeconfig: NotRequired[str]
     """Kubeconfig file path, relative to the program's directory."""
+    kubeconfig_content: NotRequired[pulumi.Input[str]]
+    """Kubeconfig content instead of a file, e.g. a cluster's kubeconfig output from the same
+    program. Kept secret; checked when its value is known."""
     context: NotRequired[str]
     """Kubeconfig context. Default: its current-context."""
     node_roles: NotRequired[NodeRolesInputs]
@@ -248,23 +270,50 @@ class OsmoBackendStackArgs(TypedDict):
 # Config keys whose camelCase form is not the mechanical one.
 _SPECIAL_KEYS = {"cluster_cidrs": "clusterCIDRs", "allowed_cidrs": "allowedCIDRs"}
 
+KUBECONFIG_CONTENT_PATH = "cluster.kubeconfigContent"
+"""The input path of the kubeconfig content (a secret)."""
 
-def _camel(key: str) -> str:
-    if key in _SPECIAL_KEYS:
-        return _SPECIAL_KEYS[key]
+_SECRET_INPUT_PATHS = frozenset({KUBECONFIG_CONTENT_PATH})
+"""Input paths whose values are secret. The engine prints the input's value next to each
+problem whose path it finds in the inputs (pulumi/pulumi pkg/resource/deploy/source_eval.go,
+`errorToMessage`: "property %v with value '%v' has a problem"), secrets included, so problems
+with these are lines of the message instead."""
+
+_INVALID = "invalid OsmoBackendStack arguments"
+
+
+def _schema_name(key: str) -> str:
+    """The analyzer's camelCase (`cluster_cidrs` -> `clusterCidrs`)."""
     head, *rest = key.split("_")
     return head + "".join(part.capitalize() for part in rest)
 
 
+def _camel(key: str) -> str:
+    """The stack-config spelling (`cluster_cidrs` -> `clusterCIDRs`)."""
+    return _SPECIAL_KEYS.get(key, _schema_name(key))
+
+
+_TO_SCHEMA = {config: _schema_name(key) for key, config in _SPECIAL_KEYS.items()}
+_CONFIG_SPELLED = re.compile(r"(?<=\.)(" + "|".join(_TO_SCHEMA) + r")(?=[.\[]|$)")
+
+
+def _hints(typ: Any) -> dict[str, Any]:
+    """A TypedDict's field types (`pulumi.Input` names `Output` as a forward reference)."""
+    return typing.get_type_hints(typ, localns=vars(pulumi.output))
+
+
 def _convert(value: Any, typ: Any) -> Any:
-    """Rename keys of TypedDict-typed values to the stack-config spelling; free maps (chart
-    values, selectors, raw rules) and lists of them stay as given."""
+    """Rename keys of TypedDict-typed values to the stack-config spelling and make whole-number
+    floats of `int` fields integers; free maps (chart values, selectors, raw rules) and lists of
+    them stay as given."""
     if isinstance(typ, type) and typing.is_typeddict(typ) and isinstance(value, Mapping):
-        hints = typing.get_type_hints(typ)
+        hints = _hints(typ)
         return {
             _camel(key): _convert(child, _unwrap(hints.get(key, Any)))
             for key, child in value.items()  # pyright: ignore[reportUnknownVariableType]
         }
+    if typ is int and isinstance(value, float) and value.is_integer():
+        return int(value)
     return value
 
 
@@ -276,13 +325,63 @@ def _unwrap(typ: Any) -> Any:
 
 
 def to_stack_config(args: Mapping[str, Any]) -> dict[str, Any]:
-    """`OsmoBackendStackArgs` as the flat stack-config map (`osmo-backend:<section>` -> object)."""
-    hints = typing.get_type_hints(OsmoBackendStackArgs)
-    return {
+    """`OsmoBackendStackArgs` as the flat stack-config map (`osmo-backend:<section>` -> object).
+
+    `cluster.kubeconfig_content` becomes the `osmo-backend:kubeconfig` secret when it is a
+    known string, and a placeholder (checked later, see `OsmoBackendStack`) when it is an Output.
+    """
+    hints = _hints(OsmoBackendStackArgs)
+    config = {
         f"{PACKAGE}:{_camel(section)}": _convert(value, _unwrap(hints[section]))
         for section, value in args.items()
         if value is not None
     }
+    cluster = config.get(f"{PACKAGE}:cluster")
+    if isinstance(cluster, dict) and "kubeconfigContent" in cluster:
+        content = cluster.pop("kubeconfigContent")  # pyright: ignore[reportUnknownVariableType]
+        if content is not None:
+            # An Output's value is not known yet: the placeholder makes `load_spec` skip the
+            # content checks (as for a secret the offline plan cannot decrypt).
+            config[KUBECONFIG_SECRET_KEY] = (
+                content if isinstance(content, str) else SECRET_PLACEHOLDER_PREFIX + "deferred"
+            )
+    return config
+
+
+def input_path(config_path: str) -> str:
+    """A stack-config problem path as the component's input path:
+    `osmo-backend:networking.workflowPolicy.clusterCIDRs[0]` ->
+    `networking.workflowPolicy.clusterCidrs[0]`."""
+    if config_path == KUBECONFIG_SECRET_KEY:
+        return KUBECONFIG_CONTENT_PATH
+    path = config_path.removeprefix(f"{PACKAGE}:")
+    return _CONFIG_SPELLED.sub(lambda match: _TO_SCHEMA[match[0]], path)
+
+
+def arguments_error(problems: Iterable[str]) -> pulumi.InputPropertiesError:
+    """`path: reason` lines as the error the engine reports one per line, by input path."""
+    details: list[pulumi.InputPropertyErrorDetails] = []
+    message = _INVALID
+    for line in problems:
+        path, _, reason = line.partition(": ")
+        path = input_path(path)
+        if path in _SECRET_INPUT_PATHS:
+            message += f"\n\t\t- property {path} has a problem: {reason}"
+        else:
+            details.append({"property_path": path, "reason": reason})
+    return pulumi.InputPropertiesError(message, details)
+
+
+def checked_kubeconfig(text: str, context: str | None) -> str:
+    """The checks the stack file's kubeconfig gets, on content known only now; the minified
+    kubeconfig, or every problem as the arguments error. Raised inside an apply, it surfaces
+    where the provider server awaits the component's outputs, after `construct`
+    (pulumi/provider/server.py `_construct_response`), as the same INVALID_ARGUMENT status."""
+    problems = Problems()
+    checked = kc.check(problems, KUBECONFIG_SECRET_KEY, text, context, None)
+    if checked is None:
+        raise arguments_error(problems.lines)
+    return checked.content
 
 
 class OsmoBackendStack(pulumi.ComponentResource):
@@ -299,16 +398,29 @@ class OsmoBackendStack(pulumi.ComponentResource):
         self, name: str, args: OsmoBackendStackArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(TYPE, name, None, opts)
+        config = to_stack_config(args)
+        problems: list[str] = []
+        if KUBECONFIG_SECRET_KEY in config and "kubeconfig" in args["cluster"]:
+            del config[KUBECONFIG_SECRET_KEY]
+            problems.append(
+                f"{PACKAGE}:cluster.kubeconfig: "
+                f"set either a file path here or {KUBECONFIG_CONTENT_PATH}, not both"
+            )
+        secret_keys = [KUBECONFIG_SECRET_KEY] if KUBECONFIG_SECRET_KEY in config else []
         try:
-            spec = load_spec(to_stack_config(args), (), base_dir=Path.cwd())
+            spec = load_spec(config, secret_keys, base_dir=Path.cwd())
         except ConfigError as err:
-            details: list[pulumi.InputPropertyErrorDetails] = []
-            for line in err.problems:
-                path, _, reason = line.partition(": ")
-                details.append({"property_path": path, "reason": reason})
-            message = "invalid OsmoBackendStack arguments"
-            raise pulumi.InputPropertiesError(message, details) from None
-        backend = OsmoBackend(name, {"spec": spec}, pulumi.ResourceOptions(parent=self))
+            raise arguments_error([*problems, *err.problems]) from None
+        if problems:
+            raise arguments_error(problems)
+        backend_args: OsmoBackendArgs = {"spec": spec}
+        content = args["cluster"].get("kubeconfig_content")
+        if content is not None and not isinstance(content, str):
+            context = args["cluster"].get("context")
+            backend_args["kubeconfig"] = pulumi.Output.secret(content).apply(
+                lambda text: checked_kubeconfig(text, context)
+            )
+        backend = OsmoBackend(name, backend_args, pulumi.ResourceOptions(parent=self))
         self.cluster_name = backend.cluster_name
         self.backend_name = backend.backend_name
         self.kubeconfig = backend.kubeconfig
@@ -321,3 +433,31 @@ class OsmoBackendStack(pulumi.ComponentResource):
                 "service_values": self.service_values,
             }
         )
+
+
+class OsmoBackendProvider(ComponentProvider):
+    """The SDK's component provider, reporting invalid arguments as the engine expects them.
+
+    The SDK wraps whatever the constructor raises in `ComponentInitError`, which its gRPC server
+    reports as "Exception: <message>" with a traceback; only an `InputPropertiesError` raised by
+    `construct` itself becomes the INVALID_ARGUMENT status with one detail per property
+    (pulumi/provider/experimental/component.py `construct`; pulumi/provider/server.py
+    `ProviderServicer.Construct`). So it is unwrapped here.
+    """
+
+    def __init__(self) -> None:
+        super().__init__([OsmoBackendStack], PACKAGE, None, PACKAGE_VERSION)
+
+    def construct(
+        self,
+        name: str,
+        resource_type: str,
+        inputs: pulumi.Inputs,
+        options: pulumi.ResourceOptions | None = None,
+    ) -> ConstructResult:
+        try:
+            return super().construct(name, resource_type, inputs, options)
+        except ComponentInitError as err:
+            if isinstance(err.inner, pulumi.InputPropertiesError):
+                raise err.inner from None
+            raise

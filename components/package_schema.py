@@ -6,14 +6,11 @@ change to the public contract shows up in review; a test fails when it is stale.
 
 import json
 
-from pulumi.provider.experimental.component import ComponentProvider
-
-from components.package import PACKAGE, OsmoBackendStack
-from components.versions import PACKAGE_VERSION
+from components.package import OsmoBackendProvider
 
 
 def render() -> str:
-    provider = ComponentProvider([OsmoBackendStack], PACKAGE, None, PACKAGE_VERSION)
+    provider = OsmoBackendProvider()
     if provider.schema is None:
         raise RuntimeError("the component analyzer produced no schema")
     return json.dumps(json.loads(provider.schema), indent=2, sort_keys=True) + "\n"

@@ -1,9 +1,14 @@
-"""Hosts the multi-language component; started by the Pulumi CLI (see PulumiPlugin.yaml)."""
+"""Hosts the multi-language component; started by the Pulumi CLI (see PulumiPlugin.yaml).
 
-from pulumi.provider.experimental import component_provider_host
+`OsmoBackendProvider` is the SDK's component provider (what `component_provider_host` serves)
+with invalid arguments reported per input path (see components/package.py).
+"""
 
-from components.package import PACKAGE, OsmoBackendStack
-from components.versions import PACKAGE_VERSION
+import sys
+
+from pulumi.provider import main
+
+from components.package import OsmoBackendProvider
 
 if __name__ == "__main__":
-    component_provider_host([OsmoBackendStack], name=PACKAGE, version=PACKAGE_VERSION)
+    main(OsmoBackendProvider(), sys.argv[1:])

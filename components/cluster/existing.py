@@ -32,6 +32,9 @@ class ExistingClusterArgs(TypedDict):
     default_storage_class: NotRequired[str | None]
     """StorageClass for in-cluster state (`storage.storageClass`). Default: None, the
     cluster's own default class."""
+    kubeconfig: NotRequired[pulumi.Input[str]]
+    """Kubeconfig content the program computes (the package's `cluster.kubeconfigContent`),
+    checked when known. Default: `spec.kubeconfig.content`."""
 
 
 def node_patch_body(
@@ -68,7 +71,7 @@ class ExistingCluster(pulumi.ComponentResource):
         spec = args["spec"]
         child = pulumi.ResourceOptions(parent=self)
 
-        self.kubeconfig = pulumi.Output.secret(spec.kubeconfig.content)
+        self.kubeconfig = pulumi.Output.secret(args.get("kubeconfig", spec.kubeconfig.content))
         provider = k8s.Provider(
             f"{name}-k8s",
             kubeconfig=self.kubeconfig,

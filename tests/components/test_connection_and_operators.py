@@ -308,8 +308,8 @@ def test_every_release_with_pods_waits_for_the_cluster_workload_dependencies(
     no pod and stays off it."""
     real = backend._cluster  # pyright: ignore[reportPrivateUsage]
 
-    def with_pool(name: str, spec: Any, opts: pulumi.ResourceOptions) -> Any:
-        cluster = real(name, spec, opts)
+    def with_pool(name: str, spec: Any, kubeconfig: Any, opts: pulumi.ResourceOptions) -> Any:
+        cluster = real(name, spec, kubeconfig, opts)
         pool = k8s.core.v1.ConfigMap(
             "operator-pool",
             data={"a": "b"},
