@@ -322,21 +322,26 @@ def _token(
         problems.add(f"{path}.source", f"{show(source)} is not one of: {', '.join(TOKEN_SOURCES)}")
         return None
 
+    # Without a valid backendName (reported there) the default credential name is unknown: the
+    # names that derive from it are not checked, everything else still is (all problems at once).
     credential = given.get("credentialName", backend_name)
-    if credential is None:
-        return None
-    hint = "" if "credentialName" in given else " (it defaults to backendName; set it)"
-    credential = expect_dns_label(
-        problems, f"{path}.credentialName", credential, CREDENTIAL_NAME_MAX, hint
-    )
-    if credential is None:
-        return None
-    secret_name = given.get("secretName", f"osmo-backend-token-{credential}")
-    if expect_str(problems, f"{path}.secretName", secret_name) is None:
-        ok = False
-    elif (reason := dns1123_subdomain_problem(secret_name)) is not None:
-        problems.add(f"{path}.secretName", reason)
-        ok = False
+    if credential is not None:
+        hint = "" if "credentialName" in given else " (it defaults to backendName; set it)"
+        credential = expect_dns_label(
+            problems, f"{path}.credentialName", credential, CREDENTIAL_NAME_MAX, hint
+        )
+    ok = credential is not None
+    secret_name: str | None = None
+    if "secretName" in given or credential is not None:
+        secret_name = expect_str(
+            problems,
+            f"{path}.secretName",
+            given.get("secretName", f"osmo-backend-token-{credential}"),
+        )
+        if secret_name is not None and (reason := dns1123_subdomain_problem(secret_name)):
+            problems.add(f"{path}.secretName", reason)
+            secret_name = None
+        ok = ok and secret_name is not None
     secret_key = given.get("secretKey", DEFAULT_TOKEN_KEY)
     if not isinstance(secret_key, str) or not _SECRET_DATA_KEY.match(secret_key):
         problems.add(f"{path}.secretKey", f"{show(secret_key)} is not a valid Secret data key")
@@ -354,7 +359,7 @@ def _token(
     secrets = _token_secrets(
         problems, path, source, generation=generation, overlap=overlap, cfg=cfg, notices=notices
     )
-    if not ok or secrets is None:
+    if not ok or secrets is None or credential is None or secret_name is None:
         return None
     token_value, previous = secrets
     return TokenSpec(

@@ -376,3 +376,16 @@ def test_a_pool_whose_role_would_replace_a_chart_role_is_refused(pool: str) -> N
         "OSMO service chart's own roles (osmo-admin, osmo-user, osmo-default, osmo-ctrl, "
         "osmo-backend); choose another pool name",
     )
+
+
+def test_an_invalid_backend_name_does_not_hide_the_token_problems() -> None:
+    # Every problem at once: the token's own settings are checked even when the credential name
+    # it would default to (backendName) is invalid; only the names derived from it are skipped.
+    found = problems(
+        config(osmo={"backendName": "Not_A_Label", "token": {"generation": -1, "overlap": "no"}})
+    )
+    assert [p.split(":", 2)[1] for p in found] == [
+        "osmo.backendName",
+        "osmo.token.generation",
+        "osmo.token.overlap",
+    ]
