@@ -12,32 +12,20 @@ driver), so destroy removes them while both still run. Nothing waits for a GPU n
 
 import dataclasses
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 import pulumi
 
 from components import versions
-from components.cluster import ClusterHandle, ExistingCluster
-from components.cluster.base import WorkflowBucket
-from components.cluster.existing import ExistingClusterArgs
-from components.config import (
-    AksClusterSpec,
-    ExistingClusterSpec,
-    GkeClusterSpec,
-    StackSpec,
-    WorkflowDataSpec,
-)
+from components.clusters.base import ClusterHandle, WorkflowBucket
+from components.clusters.registry import ClusterComponent, build_cluster
+from components.config import StackSpec, WorkflowDataSpec
 from components.config.storage import ObjectStoreSpec
 from components.connection import Connection
 from components.monitoring import Monitoring
 from components.networking import IngressController, egress_allowlist
 from components.object_store import LabObjectStore, workflow_egress_rules
 from components.operator import OperatorLayer
-
-if TYPE_CHECKING:
-    from components.cluster.aks import AksCluster
-    from components.cluster.eks import EksCluster
-    from components.cluster.gke import GkeCluster
 
 TYPE = "osmo-backend:index:OsmoBackend"
 
@@ -204,28 +192,12 @@ def _cluster(
     spec: StackSpec,
     kubeconfig: pulumi.Input[str] | None,
     opts: pulumi.ResourceOptions,
-) -> "ExistingCluster | EksCluster | GkeCluster | AksCluster":
-    storage_class = spec.storage.storage_class
-    if isinstance(spec.cluster, ExistingClusterSpec):
-        existing: ExistingClusterArgs = {
-            "spec": spec.cluster,
-            "default_storage_class": storage_class,
-        }
-        if kubeconfig is not None:
-            existing["kubeconfig"] = kubeconfig
-        return ExistingCluster(f"{name}-cluster", existing, opts)
-    # Imported here: cloud SDKs take seconds to import and other stacks never need them.
-    if isinstance(spec.cluster, AksClusterSpec):
-        from components.cluster.aks import aks_cluster
-
-        return aks_cluster(f"{name}-cluster", spec.cluster, storage_class, opts)
-    if isinstance(spec.cluster, GkeClusterSpec):
-        from components.cluster.gke import gke_cluster
-
-        return gke_cluster(f"{name}-cluster", spec.cluster, storage_class, opts)
-    from components.cluster.eks import eks_cluster
-
-    return eks_cluster(f"{name}-cluster", spec.cluster, storage_class, opts)
+) -> ClusterComponent:
+    # The registry imports the kind's component (and its cloud SDK) only now: cloud SDKs take
+    # seconds to import and other stacks never need them.
+    return build_cluster(
+        f"{name}-cluster", spec.cluster, spec.storage.storage_class, kubeconfig, opts
+    )
 
 
 def lab_workflow_data(store: ObjectStoreSpec) -> WorkflowDataSpec:

@@ -26,7 +26,7 @@ import pulumi_random as random
 
 from components import versions
 from components._namespaces import namespace
-from components.cluster.base import ClusterHandle, NodePool, NodeRole, WorkflowBucket
+from components.clusters.base import ClusterHandle, NodePool, NodeRole, WorkflowBucket
 from components.config import OsmoSpec, PullSecretSpec, Role, TokenSpec, WorkflowDataSpec
 from components.config._common import platform_name
 from components.config.osmo import pool_role

@@ -27,7 +27,7 @@ import pulumi_kubernetes as k8s
 
 from components import _helm, versions
 from components._namespaces import namespace
-from components.cluster.base import ClusterHandle, NodeRole
+from components.clusters.base import ClusterHandle, NodeRole
 from components.config import IngressControllerSpec, MonitoringSpec, WebUiSpec
 from components.networking import ingress_tls, ui_tls
 

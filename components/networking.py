@@ -18,7 +18,7 @@ import pulumi_kubernetes as k8s
 
 from components import _helm, versions
 from components._namespaces import namespace
-from components.cluster.base import ClusterHandle
+from components.clusters.base import ClusterHandle
 from components.config import (
     IngressControllerSpec,
     IngressTlsSpec,

@@ -16,7 +16,7 @@ import pulumi_kubernetes as k8s
 
 from components import _helm, versions
 from components._namespaces import MANAGED_BY, PsaLevel, namespace, psa_labels
-from components.cluster.base import ClusterHandle, NodeRole
+from components.clusters.base import ClusterHandle, NodeRole
 from components.config import NetworkingSpec, OperatorsSpec, OsmoSpec, ReleaseSpec
 from components.networking import ISOLATION_WORKER_RULES, workflow_policy_values
 

@@ -14,7 +14,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.cluster.base import WorkflowBucket
+from components.clusters.base import WorkflowBucket
 
 USER_CONTAINER = "{{USER_CONTAINER_NAME}}"
 """OSMO's pod template variable for the user container's name: the service renders every string

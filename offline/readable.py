@@ -10,17 +10,15 @@ from pathlib import Path
 
 import yaml
 
+from components.clusters.registry import KINDS
 from components.config import (
     GPU_TAINT_EFFECT,
     GPU_TAINT_KEY,
     GPU_TAINT_VALUE,
-    AksClusterSpec,
-    EksClusterSpec,
+    ClusterSpec,
     ExistingClusterSpec,
-    GkeClusterSpec,
 )
 from components.config._common import Taint
-from components.config.gke import machine_accelerator
 from offline.engine import Recording, mask_secrets
 from offline.plan import HELM_RELEASE, helm_release
 
@@ -29,7 +27,7 @@ EGRESS_FILE = "egress-allowlist.yaml"
 GPU_TAINT = f"{GPU_TAINT_KEY}={GPU_TAINT_VALUE}:{GPU_TAINT_EFFECT}"
 """The taint every gpu pool (and every listed gpu node) gets."""
 
-Cluster = ExistingClusterSpec | EksClusterSpec | GkeClusterSpec | AksClusterSpec
+Cluster = ClusterSpec
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> Iterator[str]:
@@ -47,45 +45,11 @@ def _taint(role: str, extra: Sequence[Taint] = ()) -> str:
 
 def pool_rows(cluster: Cluster) -> list[tuple[str, ...]]:
     """Name, role, machine type, node counts, GPUs per node, capacity type and taints of each
-    pool the stack creates."""
-    if isinstance(cluster, EksClusterSpec):
-        return [
-            (
-                p.name,
-                p.role,
-                ",".join(p.instance_types),
-                f"{p.min_size}-{p.max_size} (desired {p.desired_size})",
-                str(p.gpus_per_node),
-                p.capacity_type,
-                _taint(p.role, p.taints),
-            )
-            for p in cluster.node_pools
-        ]
-    if isinstance(cluster, GkeClusterSpec):
-        rows: list[tuple[str, ...]] = []
-        for p in cluster.node_pools:
-            accelerator = p.accelerator or machine_accelerator(p.machine_type)
-            gpus = f"{accelerator.count} {accelerator.type}" if accelerator else "0"
-            spot = "spot" if p.spot else "on-demand"
-            nodes = f"{p.min_nodes}-{p.max_nodes}"
-            rows.append(
-                (p.name, p.role, p.machine_type, nodes, gpus, spot, _taint(p.role, p.taints))
-            )
-        return rows
-    if isinstance(cluster, AksClusterSpec):
-        return [
-            (
-                p.name,
-                p.role,
-                p.vm_size,
-                f"{p.min_count}-{p.max_count}",
-                "by VM size" if p.role == "gpu" else "0",
-                "spot" if p.spot else "on-demand",
-                _taint(p.role, p.taints),
-            )
-            for p in cluster.node_pools
-        ]
-    return []
+    pool the stack creates (the kind's `pool_rows`, components/clusters/<kind>/config.py)."""
+    rows = KINDS[cluster.kind].pool_rows
+    if rows is None:
+        return []
+    return [(*row[:6], _taint(row[1], row[6])) for row in rows(cluster)]
 
 
 def node_pools(cluster: Cluster) -> list[str]:

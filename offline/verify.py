@@ -33,18 +33,15 @@ from typing import Any, Literal, Protocol
 from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 
+from components.clusters.registry import KINDS
 from components.config import (
     GPU_TAINT_EFFECT,
     GPU_TAINT_KEY,
     GPU_TAINT_VALUE,
     NODE_TYPE_LABEL,
-    AksClusterSpec,
-    AksNodePoolSpec,
-    EksClusterSpec,
-    EksNodePoolSpec,
+    ClusterKind,
+    ClusterSpec,
     ExistingClusterSpec,
-    GkeClusterSpec,
-    GkeNodePoolSpec,
     StackSpec,
 )
 
@@ -57,8 +54,6 @@ POOL_LABEL = "osmo.nvidia.com/pool"
 """Cloud pools label their nodes with the pool's name (components/config/_common.py
 `POOL_LABEL`; tests/verify pins the equality)."""
 GPU_PRESENT_LABEL = {"nvidia.com/gpu": "present"}
-GKE_NO_DEFAULT_DEVICE_PLUGIN = "gke-no-default-nvidia-gpu-device-plugin"
-"""GKE GPU pools carry it set to "true" (components/cluster/gke.py `node_labels`)."""
 CLUSTER_POLICY = ("nvidia.com", "v1", "clusterpolicies", "cluster-policy")
 """The GPU Operator chart's ClusterPolicy (NVIDIA/gpu-operator v25.10.1
 deployments/gpu-operator/templates/clusterpolicy.yaml:1-4, name `cluster-policy`; CRD plural in
@@ -141,14 +136,13 @@ class RoleExpectation:
         return {**self.labels, **labels}, (*self.taints, *taints)
 
 
-def _role_labels(kind: str, role: str) -> dict[str, str]:
-    """The labels every cloud pool of `role` is created with (components/cluster/{eks,gke,aks}.py
+def _role_labels(kind: ClusterKind, role: str) -> dict[str, str]:
+    """The labels every cloud pool of `role` is created with (components/clusters/<kind>/cluster.py
     `node_labels`; tests/verify pins the equality)."""
     labels = {NODE_TYPE_LABEL: role}
     if role == "gpu":
         labels.update(GPU_PRESENT_LABEL)
-        if kind == "gke":
-            labels[GKE_NO_DEFAULT_DEVICE_PLUGIN] = "true"
+        labels.update(KINDS[kind].gpu_pool_labels)
     return labels
 
 
@@ -159,9 +153,7 @@ def _pool_own(pool: Any) -> tuple[Mapping[str, str], tuple[Taint, ...]]:
     return labels, taints
 
 
-def expected_roles(
-    cluster: ExistingClusterSpec | EksClusterSpec | GkeClusterSpec | AksClusterSpec,
-) -> list[RoleExpectation]:
+def expected_roles(cluster: ClusterSpec) -> list[RoleExpectation]:
     """The node roles the stack declares, in config order."""
     if isinstance(cluster, ExistingClusterSpec):
         return [
@@ -169,7 +161,7 @@ def expected_roles(
                 role=r.role,
                 selector=dict(r.selector),
                 labels=dict(r.selector),
-                # The stack taints only the GPU nodes it patches (components/cluster/existing.py).
+                # The stack taints only the GPU nodes it patches (clusters/existing/cluster.py).
                 taints=(GPU_TAINT,) if r.role == "gpu" and r.nodes else (),
                 # Every role has a default selector; only the operator role must have nodes
                 # unless the stack names some.
@@ -181,7 +173,7 @@ def expected_roles(
     pools: dict[str, list[tuple[str, int]]] = {}
     own: dict[str, dict[str, tuple[Mapping[str, str], tuple[Taint, ...]]]] = {}
     for pool in cluster.node_pools:
-        low = pool.min_nodes if isinstance(pool, GkeNodePoolSpec) else _min_size(pool)
+        low = KINDS[cluster.kind].pool_min_nodes(pool)
         pools.setdefault(pool.role, []).append((pool.name, low))
         own.setdefault(pool.role, {})[pool.name] = _pool_own(pool)
     return [
@@ -196,10 +188,6 @@ def expected_roles(
         )
         for role, members in pools.items()
     ]
-
-
-def _min_size(pool: EksNodePoolSpec | AksNodePoolSpec) -> int:
-    return pool.min_size if isinstance(pool, EksNodePoolSpec) else pool.min_count
 
 
 @dataclass(frozen=True)

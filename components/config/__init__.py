@@ -12,6 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from components._validate import ConfigError, Problems, unknown_keys
+from components.clusters.aks.config import AksClusterSpec, AksNodePoolSpec
+from components.clusters.eks.config import EksClusterSpec, EksNodePoolSpec
+from components.clusters.existing.config import ExistingClusterSpec, NodeRoleSpec
+from components.clusters.gke.config import GkeClusterSpec, GkeNodePoolSpec
+from components.clusters.registry import KINDS, ClusterKind, ClusterSpec, parse_cluster
 from components.config._common import (
     BACKEND_TOKEN_KEY,
     CONTROL_PLANE_KUBECONFIG_KEY,
@@ -28,17 +33,7 @@ from components.config._common import (
     decode,
     is_placeholder,
 )
-from components.config.aks import AksClusterSpec, AksNodePoolSpec
-from components.config.cluster import (
-    ClusterKind,
-    ExistingClusterSpec,
-    GpuStackSpec,
-    NodeRoleSpec,
-    Role,
-    parse_cluster,
-)
-from components.config.eks import EksClusterSpec, EksNodePoolSpec
-from components.config.gke import GkeClusterSpec, GkeNodePoolSpec
+from components.config.cluster import ClusterContext, GpuStackSpec, Role
 from components.config.monitoring import (
     IngressSpec,
     MonitoringSpec,
@@ -81,6 +76,7 @@ __all__ = [
     "AksNodePoolSpec",
     "BucketSpec",
     "ClusterKind",
+    "ClusterSpec",
     "ConfigError",
     "ControlPlaneSpec",
     "EksClusterSpec",
@@ -160,7 +156,7 @@ _KEYS = (
 
 @dataclass(frozen=True)
 class StackSpec:
-    cluster: ExistingClusterSpec | EksClusterSpec | GkeClusterSpec | AksClusterSpec
+    cluster: ClusterSpec
     osmo: OsmoSpec
     operators: OperatorsSpec
     monitoring: MonitoringSpec = field(default_factory=MonitoringSpec)
@@ -241,44 +237,28 @@ def load_spec(
     cluster = parse_cluster(
         problems,
         cfg.get("cluster"),
-        cfg.get("kubeconfig"),
-        base_dir,
-        notices,
-        aws_region=text("aws:region"),
-        gcp_project=text("gcp:project"),
-        gcp_region=text("gcp:region"),
-        azure_location=text("azure-native:location"),
+        ClusterContext(
+            secret_kubeconfig=cfg.get("kubeconfig"),
+            base_dir=base_dir,
+            notices=notices,
+            aws_region=text("aws:region"),
+            gcp_project=text("gcp:project"),
+            gcp_region=text("gcp:region"),
+            azure_location=text("azure-native:location"),
+        ),
     )
     kind: ClusterKind = cluster.kind if cluster is not None else "existing"
     # A network this stack creates is a range it knows; an adopted cluster's or network's it
     # does not. (A cloud cluster section with problems of its own is not second-guessed here.)
-    cidrs_known = (
-        isinstance(cluster, EksClusterSpec | GkeClusterSpec | AksClusterSpec)
-        and not cluster.network.bring_your_own
-    ) or (cluster is None and _raw_kind(cfg.get("cluster")) in ("eks", "gke", "aks"))
+    raw_kind = _raw_kind(cfg.get("cluster"))
+    cidrs_known = (cluster is not None and KINDS[cluster.kind].knows_cidrs(cluster)) or (
+        cluster is None and raw_kind in KINDS and KINDS[raw_kind].cloud
+    )
     osmo = parse_osmo(problems, cfg, base_dir, notices)
     operators = parse_operators(problems, cfg.get("operators"))
-    if (
-        isinstance(cluster, GkeClusterSpec)
-        and cluster.gpu_driver is not None
-        and operators is not None
-        and operators.gpu_operator is None
-    ):
-        problems.add(
-            f"{PROJECT}:operators.gpuOperator.enabled",
-            "GKE gpu pools turn GKE's own device plugin off for the GPU Operator's; keep it on",
-        )
-    if (
-        isinstance(cluster, AksClusterSpec)
-        and cluster.gpu_driver == "operator"
-        and operators is not None
-        and operators.gpu_operator is None
-    ):
-        problems.add(
-            f"{PROJECT}:operators.gpuOperator.enabled",
-            "AKS gpu pools with gpuDriver: operator get no driver from AKS; keep the GPU "
-            "Operator on, or use gpuDriver: aks",
-        )
+    check_operators = KINDS[kind].check_operators
+    if cluster is not None and operators is not None and check_operators is not None:
+        check_operators(problems, cluster, operators)
     monitoring = parse_monitoring(
         problems,
         cfg.get("monitoring"),

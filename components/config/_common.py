@@ -445,6 +445,11 @@ class Taint:
         return {"key": self.key, "operator": "Equal", "value": self.value, "effect": self.effect}
 
 
+PoolRow = tuple[str, str, str, str, str, str, Sequence[Taint]]
+"""One created pool as `osmo-backend plan` lists it: name, role, machine type, node counts, GPUs
+per node, capacity type, extra taints."""
+
+
 def _reserved_domain(key: str) -> str | None:
     prefix, slash, _name = key.rpartition("/")
     if not slash:

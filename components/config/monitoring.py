@@ -11,6 +11,7 @@ from components._validate import (
     expect_dns_label,
     show,
 )
+from components.clusters.registry import ClusterKind
 from components.config._common import (
     PROJECT,
     absolute_url,
@@ -21,7 +22,6 @@ from components.config._common import (
     section,
     subdomain,
 )
-from components.config.cluster import ClusterKind
 
 LogsBackend = Literal["loki", "none", "cloud"]
 

@@ -28,7 +28,8 @@ def section(lines: list[str], title: str) -> list[str]:
 
 def test_the_plan_prints_each_pool(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     lines = plan_lines("aws-usw2", tmp_path, capsys)
-    # stacks/Pulumi.aws-usw2.yaml; p5.48xlarge has 8 H100s (components/config/eks.py family table).
+    # stacks/Pulumi.aws-usw2.yaml; p5.48xlarge has 8 H100s (components/clusters/eks/config.py
+    # family table).
     assert section(lines, "Node pools:") == [
         "Node pools:",
         "  POOL      ROLE      TYPE         NODES             GPUS/NODE  CAPACITY   TAINTS",

@@ -566,7 +566,7 @@ def test_workload_identity_federates_exactly_one_kubernetes_service_account() ->
     import pulumi
 
     def program() -> None:
-        from components.cluster.aks import aks_cluster
+        from components.clusters.aks.cluster import aks_cluster
         from components.config import load_spec
         from tests.harness import encode
 

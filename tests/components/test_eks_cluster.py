@@ -530,7 +530,7 @@ def test_volume_owners_wait_for_the_operator_nodes_and_the_ebs_driver() -> None:
     import pulumi
 
     def program() -> None:
-        from components.cluster.eks import eks_cluster
+        from components.clusters.eks.cluster import eks_cluster
         from components.config import load_spec
         from tests.harness import encode
 

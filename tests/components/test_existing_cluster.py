@@ -27,7 +27,7 @@ ROLES = {
 
 def run_cluster(values: dict[str, object]) -> engine.Recording:
     """ExistingCluster alone (under a bare OsmoBackend-like parent is not needed)."""
-    from components.cluster import ExistingCluster
+    from components.clusters.existing.cluster import ExistingCluster
     from components.config import load_spec
     from tests.harness import REPO, encode
 

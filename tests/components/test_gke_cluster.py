@@ -403,14 +403,14 @@ def test_a_public_endpoint_lists_its_networks_and_the_kubeconfig_pins_the_ca() -
 def test_workload_identity_binds_exactly_one_kubernetes_service_account() -> None:
     import pulumi
 
-    from components.cluster.gke import workload_identity_member
+    from components.clusters.gke.cluster import workload_identity_member
 
     assert workload_identity_member("p-123456", "osmo-workflows", "osmo-workflow") == (
         "serviceAccount:p-123456.svc.id.goog[osmo-workflows/osmo-workflow]"
     )
 
     def program() -> None:
-        from components.cluster.gke import gke_cluster
+        from components.clusters.gke.cluster import gke_cluster
         from components.config import load_spec
         from tests.harness import encode
 
@@ -623,7 +623,7 @@ def test_workload_identity_waits_for_the_cluster_and_display_names_fit() -> None
     display names take at most 100 bytes (IAM projects.serviceAccounts: displayName)."""
 
     def program() -> None:
-        from components.cluster.gke import gke_cluster
+        from components.clusters.gke.cluster import gke_cluster
         from components.config import load_spec
         from tests.harness import encode
 

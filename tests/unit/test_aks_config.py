@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 import yaml
 
-from components.cluster.aks import (
+from components.clusters.aks.cluster import (
     AKS_AAD_SERVER_ID,
     authorized_ranges,
     gpu_operator_values,
@@ -15,9 +15,7 @@ from components.cluster.aks import (
     node_taints,
     pool_description,
 )
-from components.cluster.base import pool_roles
-from components.config import AksClusterSpec, GpuStackSpec, load_spec
-from components.config.aks import (
+from components.clusters.aks.config import (
     insights_rule_name,
     is_gpu_size,
     key_vault_name,
@@ -26,6 +24,8 @@ from components.config.aks import (
     short_name,
     vm_family,
 )
+from components.clusters.base import pool_roles
+from components.config import AksClusterSpec, GpuStackSpec, load_spec
 from tests.harness import REPO, config, encode
 from tests.unit.test_config import problems
 

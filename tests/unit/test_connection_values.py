@@ -3,7 +3,7 @@
 import base64
 import json
 
-from components.cluster.base import GPU_TOLERATION, NodeRole, node_pool, pool_roles
+from components.clusters.base import GPU_TOLERATION, NodeRole, node_pool, pool_roles
 from components.config import TOKEN_PATTERN
 from components.config._common import Taint
 from components.config.osmo import CHART_ROLES

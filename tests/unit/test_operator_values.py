@@ -6,7 +6,7 @@ import pulumi
 import pytest
 
 from components import _helm, chart_keys, versions
-from components.cluster.base import GPU_TOLERATION, ClusterHandle, NodeRole
+from components.clusters.base import GPU_TOLERATION, ClusterHandle, NodeRole
 from components.config import GpuStackSpec, OsmoSpec, PullSecretSpec, TokenSpec
 from components.operator import (
     KAI_SCHEDULER_ARGS,

@@ -7,9 +7,17 @@ from typing import Any
 import pytest
 
 from components import connection
-from components.cluster import aks, eks, gke
-from components.cluster.base import API_TAINT_EFFECTS
-from components.config import StackSpec, load_spec
+from components.clusters.aks import cluster as aks
+from components.clusters.base import API_TAINT_EFFECTS
+from components.clusters.eks import cluster as eks
+from components.clusters.gke import cluster as gke
+from components.config import (
+    EksClusterSpec,
+    EksNodePoolSpec,
+    GkeNodePoolSpec,
+    StackSpec,
+    load_spec,
+)
 from components.config._common import POOL_LABEL, Taint
 from components.config.operators import ReleaseSpec
 from offline import verify
@@ -44,13 +52,13 @@ def test_cloud_pool_labels_and_taints_are_the_components(stack: str, extras: boo
     expected = {r.role: r for r in verify.expected_roles(cluster)}
     for pool in cluster.node_pools:
         labels, taints = expected[pool.role].wants({verify.POOL_LABEL: pool.name})
-        if isinstance(pool, verify.EksNodePoolSpec):
+        if isinstance(pool, EksNodePoolSpec):
             made, made_taints = eks.node_labels(pool), eks.node_taints(pool)
             wanted: list[Any] = [
                 {"key": t.key, "value": t.value, "effect": API_TAINT_EFFECTS[t.effect]}
                 for t in taints
             ]
-        elif isinstance(pool, verify.GkeNodePoolSpec):
+        elif isinstance(pool, GkeNodePoolSpec):
             made, made_taints = gke.node_labels(pool), gke.node_taints(pool)
             wanted = [
                 {"key": t.key, "value": t.value, "effect": API_TAINT_EFFECTS[t.effect]}
@@ -66,7 +74,7 @@ def test_cloud_pool_labels_and_taints_are_the_components(stack: str, extras: boo
 
 def test_a_node_missing_its_pools_own_taint_fails() -> None:
     cluster = spec_of("aws-usw2").cluster
-    assert isinstance(cluster, verify.EksClusterSpec)
+    assert isinstance(cluster, EksClusterSpec)
     cluster = dataclasses.replace(
         cluster, node_pools=tuple(with_extras(p) for p in cluster.node_pools)
     )
@@ -85,7 +93,7 @@ def test_pool_label_is_the_configs() -> None:
 
 
 def test_existing_nodes_are_labelled_and_gpu_nodes_tainted_as_the_patch_does() -> None:
-    from components.cluster.existing import node_patch_body
+    from components.clusters.existing.cluster import node_patch_body
 
     cluster = spec_of("onprem-lab").cluster
     assert isinstance(cluster, verify.ExistingClusterSpec)

@@ -38,7 +38,15 @@ import pulumi_random as random
 import pulumiverse_time as time
 import yaml
 
-from components.cluster.base import (
+from components.clusters.aks.config import (
+    SUFFIX_LENGTH,
+    AksClusterSpec,
+    AksNodePoolSpec,
+    insights_rule_name,
+    key_vault_name,
+    retained_group_name,
+)
+from components.clusters.base import (
     GPU_TAINT,
     ClusterHandle,
     NodePool,
@@ -51,14 +59,6 @@ from components.cluster.base import (
     workflow_bucket_name,
 )
 from components.config import BucketSpec, GpuStackSpec, Role
-from components.config.aks import (
-    SUFFIX_LENGTH,
-    AksClusterSpec,
-    AksNodePoolSpec,
-    insights_rule_name,
-    key_vault_name,
-    retained_group_name,
-)
 from components.config.storage import bucket_host
 from components.storage import AKS_SKIP_CONTAINERS, USER_CONTAINER
 
@@ -839,3 +839,16 @@ def aks_cluster(
             opts, pulumi.ResourceOptions(providers={"azure-native": provider})
         ),
     )
+
+
+def build(
+    name: str,
+    spec: AksClusterSpec,
+    default_storage_class: str | None,
+    kubeconfig: pulumi.Input[str] | None,
+    opts: pulumi.ResourceOptions,
+) -> AksCluster:
+    """The registry's factory (components.clusters.registry): a AKS stack makes its own
+    kubeconfig, so `kubeconfig` is unused."""
+    del kubeconfig
+    return aks_cluster(name, spec, default_storage_class, opts)

@@ -11,6 +11,7 @@ from typing import Any, Literal, cast, get_args
 from components._validate import Problems, expect_mapping, missing, show, unknown_keys
 from components.config._common import (
     PROJECT,
+    PoolRow,
     Taint,
     api_cidrs,
     cloud_tags,
@@ -26,6 +27,8 @@ from components.config._common import (
     unique_platforms,
     whole_number,
 )
+from components.config.cluster import ClusterContext
+from components.config.operators import OperatorsSpec
 from components.policy import AKS_ENDPOINT
 
 NAME_MAX = 40
@@ -666,3 +669,47 @@ def parse_aks(
         kubelogin_mode=cast(KubeloginMode, login),
         deployer_principal_type=cast(PrincipalType, deployer),
     )
+
+
+# The registry's entry points (components.clusters.registry).
+
+
+def parse(
+    problems: Problems, body: Mapping[str, Any], ctx: ClusterContext
+) -> AksClusterSpec | None:
+    return parse_aks(problems, dict(body), azure_location=ctx.azure_location, notices=ctx.notices)
+
+
+def knows_cidrs(spec: AksClusterSpec) -> bool:
+    """The stack creates the network, so it knows its ranges (unless it brings its own)."""
+    return not spec.network.bring_your_own
+
+
+def pool_min_nodes(pool: AksNodePoolSpec) -> int:
+    return pool.min_count
+
+
+def pool_rows(spec: AksClusterSpec) -> list[PoolRow]:
+    """Name, role, machine type, node counts, GPUs per node, capacity type and extra taints of
+    each pool (`osmo-backend plan`'s node pool table)."""
+    return [
+        (
+            p.name,
+            p.role,
+            p.vm_size,
+            f"{p.min_count}-{p.max_count}",
+            "by VM size" if p.role == "gpu" else "0",
+            "spot" if p.spot else "on-demand",
+            p.taints,
+        )
+        for p in spec.node_pools
+    ]
+
+
+def check_operators(problems: Problems, spec: AksClusterSpec, operators: OperatorsSpec) -> None:
+    if spec.gpu_driver == "operator" and operators.gpu_operator is None:
+        problems.add(
+            f"{PROJECT}:operators.gpuOperator.enabled",
+            "AKS gpu pools with gpuDriver: operator get no driver from AKS; keep the GPU "
+            "Operator on, or use gpuDriver: aks",
+        )

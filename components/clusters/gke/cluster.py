@@ -27,7 +27,7 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from components import _helm
-from components.cluster.base import (
+from components.clusters.base import (
     ClusterHandle,
     NodePool,
     WorkflowBucket,
@@ -40,9 +40,9 @@ from components.cluster.base import (
     pool_roles,
     workflow_bucket_name,
 )
-from components.config import BucketSpec, GpuStackSpec, Role
-from components.config.gke import (
+from components.clusters.gke.config import (
     KEY_RING_SUFFIX_LENGTH,
+    NO_DEFAULT_DEVICE_PLUGIN,
     GkeClusterSpec,
     GkeNodePoolSpec,
     ImageType,
@@ -51,6 +51,7 @@ from components.config.gke import (
     key_ring_name,
     service_account_id,
 )
+from components.config import BucketSpec, GpuStackSpec, Role
 from components.config.storage import bucket_host
 
 TYPE = "osmo-backend:index:GkeCluster"
@@ -58,7 +59,6 @@ STANDARD_RWO = "standard-rwo"
 """GKE's own default StorageClass (PD CSI, pd-balanced); it exists already and is not created."""
 GKE_NVIDIA_DIR = "/home/kubernetes/bin/nvidia"
 """Where Google's installer puts the driver; writable and kept across reboots on GKE images."""
-NO_DEFAULT_DEVICE_PLUGIN = "gke-no-default-nvidia-gpu-device-plugin"
 NODE_ROLES = ("roles/container.defaultNodeServiceAccount", "roles/artifactregistry.reader")
 """GKE's least-privilege node role (CIS GKE 5.2.1) and image pulls from Artifact Registry."""
 APIS = (
@@ -836,3 +836,16 @@ def gke_cluster(
         {"spec": spec, "default_storage_class": default_storage_class},
         pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(providers={"gcp": provider})),
     )
+
+
+def build(
+    name: str,
+    spec: GkeClusterSpec,
+    default_storage_class: str | None,
+    kubeconfig: pulumi.Input[str] | None,
+    opts: pulumi.ResourceOptions,
+) -> GkeCluster:
+    """The registry's factory (components.clusters.registry): a GKE stack makes its own
+    kubeconfig, so `kubeconfig` is unused."""
+    del kubeconfig
+    return gke_cluster(name, spec, default_storage_class, opts)

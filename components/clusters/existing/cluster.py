@@ -18,8 +18,9 @@ import pulumi_kubernetes as k8s
 from pulumi_kubernetes.core.v1 import NodeSpecPatchArgsDict, TaintPatchArgsDict
 from pulumi_kubernetes.meta.v1 import ObjectMetaPatchArgsDict
 
-from components.cluster.base import GPU_TAINT, ClusterHandle, NodeRole, role_tolerations
-from components.config import ExistingClusterSpec, NodeRoleSpec, Role
+from components.clusters.base import GPU_TAINT, ClusterHandle, NodeRole, role_tolerations
+from components.clusters.existing.config import ExistingClusterSpec, NodeRoleSpec
+from components.config import Role
 
 TYPE = "osmo-backend:index:ExistingCluster"
 
@@ -106,3 +107,17 @@ class ExistingCluster(pulumi.ComponentResource):
             default_storage_class=args.get("default_storage_class"),
         )
         self.register_outputs({"kubeconfig": self.kubeconfig})
+
+
+def build(
+    name: str,
+    spec: ExistingClusterSpec,
+    default_storage_class: str | None,
+    kubeconfig: pulumi.Input[str] | None,
+    opts: pulumi.ResourceOptions,
+) -> ExistingCluster:
+    """The registry's factory (components.clusters.registry)."""
+    args: ExistingClusterArgs = {"spec": spec, "default_storage_class": default_storage_class}
+    if kubeconfig is not None:
+        args["kubeconfig"] = kubeconfig
+    return ExistingCluster(name, args, opts)

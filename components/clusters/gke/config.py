@@ -18,6 +18,7 @@ from components._validate import (
 )
 from components.config._common import (
     PROJECT,
+    PoolRow,
     Taint,
     api_cidrs,
     cloud_tags,
@@ -34,7 +35,13 @@ from components.config._common import (
     unique_platforms,
     whole_number,
 )
+from components.config.cluster import ClusterContext
+from components.config.operators import OperatorsSpec
 from components.policy import GKE_ENDPOINT, GKE_PRIVATE_NODES
+
+NO_DEFAULT_DEVICE_PLUGIN = "gke-no-default-nvidia-gpu-device-plugin"
+"""GKE gpu pools carry it set to "true" (cluster.py `node_labels`): GKE's own device plugin
+stays off for the GPU Operator's."""
 
 NAME_MAX = 40
 """GKE cluster names: a lowercase letter first, at most 40 characters."""
@@ -722,3 +729,48 @@ def initial_nodes_per_zone(pool: GkeNodePoolSpec, zones: int) -> int:
     """GKE creates `initial_node_count` nodes in each zone (the pool's own zones when it is
     pinned); enough to meet the pool's total minimum from the start."""
     return math.ceil(pool.min_nodes / (len(pool.zones) or zones))
+
+
+# The registry's entry points (components.clusters.registry).
+
+
+def parse(
+    problems: Problems, body: Mapping[str, Any], ctx: ClusterContext
+) -> GkeClusterSpec | None:
+    return parse_gke(
+        problems,
+        dict(body),
+        gcp_project=ctx.gcp_project,
+        gcp_region=ctx.gcp_region,
+        notices=ctx.notices,
+    )
+
+
+def knows_cidrs(spec: GkeClusterSpec) -> bool:
+    """The stack creates the network, so it knows its ranges (unless it brings its own)."""
+    return not spec.network.bring_your_own
+
+
+def pool_min_nodes(pool: GkeNodePoolSpec) -> int:
+    return pool.min_nodes
+
+
+def pool_rows(spec: GkeClusterSpec) -> list[PoolRow]:
+    """Name, role, machine type, node counts, GPUs per node, capacity type and extra taints of
+    each pool (`osmo-backend plan`'s node pool table)."""
+    rows: list[PoolRow] = []
+    for p in spec.node_pools:
+        accelerator = p.accelerator or machine_accelerator(p.machine_type)
+        gpus = f"{accelerator.count} {accelerator.type}" if accelerator else "0"
+        spot = "spot" if p.spot else "on-demand"
+        nodes = f"{p.min_nodes}-{p.max_nodes}"
+        rows.append((p.name, p.role, p.machine_type, nodes, gpus, spot, p.taints))
+    return rows
+
+
+def check_operators(problems: Problems, spec: GkeClusterSpec, operators: OperatorsSpec) -> None:
+    if spec.gpu_driver is not None and operators.gpu_operator is None:
+        problems.add(
+            f"{PROJECT}:operators.gpuOperator.enabled",
+            "GKE gpu pools turn GKE's own device plugin off for the GPU Operator's; keep it on",
+        )

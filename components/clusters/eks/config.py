@@ -17,6 +17,7 @@ from components._validate import (
 )
 from components.config._common import (
     PROJECT,
+    PoolRow,
     Taint,
     api_cidrs,
     cloud_tags,
@@ -32,6 +33,7 @@ from components.config._common import (
     unique_platforms,
     whole_number,
 )
+from components.config.cluster import ClusterContext
 from components.policy import EKS_ENDPOINT
 
 NAME_MAX = 63
@@ -654,3 +656,38 @@ def parse_eks(
         auth_role_arn=role_arn,
         tags=tags or {},
     )
+
+
+# The registry's entry points (components.clusters.registry).
+
+
+def parse(
+    problems: Problems, body: Mapping[str, Any], ctx: ClusterContext
+) -> EksClusterSpec | None:
+    return parse_eks(problems, dict(body), aws_region=ctx.aws_region, notices=ctx.notices)
+
+
+def knows_cidrs(spec: EksClusterSpec) -> bool:
+    """The stack creates the network, so it knows its ranges (unless it brings its own)."""
+    return not spec.network.bring_your_own
+
+
+def pool_min_nodes(pool: EksNodePoolSpec) -> int:
+    return pool.min_size
+
+
+def pool_rows(spec: EksClusterSpec) -> list[PoolRow]:
+    """Name, role, machine type, node counts, GPUs per node, capacity type and extra taints of
+    each pool (`osmo-backend plan`'s node pool table)."""
+    return [
+        (
+            p.name,
+            p.role,
+            ",".join(p.instance_types),
+            f"{p.min_size}-{p.max_size} (desired {p.desired_size})",
+            str(p.gpus_per_node),
+            p.capacity_type,
+            p.taints,
+        )
+        for p in spec.node_pools
+    ]

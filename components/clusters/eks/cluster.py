@@ -22,7 +22,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components import _helm, versions
-from components.cluster.base import (
+from components.clusters.base import (
     GPU_TAINT,
     ClusterHandle,
     NodePool,
@@ -35,8 +35,7 @@ from components.cluster.base import (
     pool_roles,
     workflow_bucket_name,
 )
-from components.config import BucketSpec, GpuStackSpec, Role
-from components.config.eks import (
+from components.clusters.eks.config import (
     EKS_LOG_TYPES,
     EksClusterSpec,
     EksNodePoolSpec,
@@ -44,6 +43,7 @@ from components.config.eks import (
     node_group_name,
     principal_arn,
 )
+from components.config import BucketSpec, GpuStackSpec, Role
 from components.config.storage import bucket_host
 from components.storage import EKS_SKIP_CONTAINERS, USER_CONTAINER
 
@@ -884,3 +884,16 @@ def eks_cluster(
         {"spec": spec, "default_storage_class": default_storage_class},
         pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(providers={"aws": provider})),
     )
+
+
+def build(
+    name: str,
+    spec: EksClusterSpec,
+    default_storage_class: str | None,
+    kubeconfig: pulumi.Input[str] | None,
+    opts: pulumi.ResourceOptions,
+) -> EksCluster:
+    """The registry's factory (components.clusters.registry): a EKS stack makes its own
+    kubeconfig, so `kubeconfig` is unused."""
+    del kubeconfig
+    return eks_cluster(name, spec, default_storage_class, opts)

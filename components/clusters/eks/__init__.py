@@ -1,0 +1,2 @@
+"""The `eks` cluster kind: config.py, schema.py, cluster.py (the registry imports the
+last two lazily)."""

@@ -1,0 +1,2 @@
+"""The `existing` cluster kind: config.py, schema.py, cluster.py (the registry imports the
+last two lazily)."""

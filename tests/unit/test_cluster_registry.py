@@ -1,0 +1,59 @@
+"""The cluster kinds: one folder each, registered in one place (components/clusters/registry.py)."""
+
+import dataclasses
+import importlib
+import json
+import subprocess
+import sys
+from typing import get_args, get_type_hints
+
+from components.clusters.registry import CLUSTER_KINDS, KINDS, ClusterSpec
+from tests.harness import REPO
+
+
+def test_every_kind_is_one_folder_with_config_schema_and_component() -> None:
+    assert tuple(KINDS) == ("existing", "eks", "gke", "aks")
+    assert tuple(KINDS) == CLUSTER_KINDS
+    assert set(get_args(ClusterSpec)) == {k.spec for k in KINDS.values()}
+    for kind, entry in KINDS.items():
+        assert entry.kind == kind
+        assert entry.package == f"components.clusters.{kind}"
+        assert (REPO / "components" / "clusters" / kind).is_dir()
+        # The spec's `kind` field is the registered kind, so dispatch on `spec.kind` is exact.
+        assert get_args(get_type_hints(entry.spec)["kind"]) == (kind,)
+        assert dataclasses.is_dataclass(entry.spec)
+        config = importlib.import_module(f"{entry.package}.config")
+        assert config.parse is entry.parse
+        schema = importlib.import_module(f"{entry.package}.schema").schema()
+        assert schema["properties"]["kind"].get("const", schema["properties"]["kind"].get("enum"))
+        assert kind in json.dumps(schema["properties"]["kind"])
+        # Cloud kinds list pools; an adopted cluster has node roles instead.
+        assert (entry.pool_rows is not None) == entry.cloud
+
+
+def test_the_registry_imports_no_component_and_each_component_its_own_sdk() -> None:
+    # `osmo-backend validate` loads the registry: no component module, no Pulumi SDK. Building a
+    # kind imports its component, which imports exactly the cloud SDK the registry names.
+    probe = (
+        "import json, sys\n"
+        "from components.clusters.registry import KINDS\n"
+        "def loaded():\n"
+        "    return sorted(m for m in sys.modules if m.startswith('pulumi') or "
+        "m.endswith('.cluster') and m.startswith('components.clusters.'))\n"
+        "out = {'registry': loaded()}\n"
+        "import importlib\n"
+        "for kind, entry in KINDS.items():\n"
+        "    before = set(sys.modules)\n"
+        "    importlib.import_module(entry.package + '.cluster')\n"
+        "    out[kind] = sorted({m.split('.')[0] for m in set(sys.modules) - before} & "
+        "{'pulumi_aws', 'pulumi_gcp', 'pulumi_azure_native'})\n"
+        "print(json.dumps(out))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    loaded = json.loads(proc.stdout)
+    assert loaded["registry"] == []
+    for kind, entry in KINDS.items():
+        assert loaded[kind] == ([entry.sdk] if entry.sdk else []), kind
