@@ -33,6 +33,7 @@ from components.config._common import (
     decode,
     is_placeholder,
 )
+from components.config._model import Ctx
 from components.config.cluster import ClusterContext, GpuStackSpec, Role
 from components.config.monitoring import (
     IngressSpec,
@@ -254,7 +255,15 @@ def load_spec(
     cidrs_known = (cluster is not None and KINDS[cluster.kind].knows_cidrs(cluster)) or (
         cluster is None and raw_kind in KINDS and KINDS[raw_kind].cloud
     )
+    context = Ctx(
+        base_dir=base_dir,
+        notices=notices,
+        raw=raw,
+        cluster_kind=kind,
+        cluster_cidrs_known=bool(cidrs_known),
+    )
     osmo = parse_osmo(problems, cfg, base_dir, notices)
+    context.backend_name = osmo.backend_name if osmo is not None else None
     operators = parse_operators(problems, cfg.get("operators"))
     check_operators = KINDS[kind].check_operators
     if cluster is not None and operators is not None and check_operators is not None:
@@ -272,8 +281,8 @@ def load_spec(
     storage = parse_storage(
         problems, cfg.get("storage"), cfg, _raw_kind(cfg.get("cluster")) or kind
     )
-    policy = parse_policy(problems, cfg.get("policy"))
-    for where, check_id in problems.opt_outs.items():
+    policy = parse_policy(problems, cfg.get("policy"), context)
+    for where, check_id in {**problems.opt_outs, **context.opt_outs}.items():
         if policy is not None and check_id not in policy.allow:
             problems.add(
                 where,

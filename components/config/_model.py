@@ -1,0 +1,463 @@
+"""The base of every config model, and pydantic's errors as our `path: reason` lines.
+
+Each config section is a frozen pydantic model with camelCase aliases that refuses unknown keys.
+Field types carry their own checks (`Text`, `DnsLabel`, `Whole`, `OneOf`, ...: a before-validator
+that raises `fail(reason)` with the message we print); rules across fields are `model_validator`s
+that raise `Reasons` to put a reason on a sub-path. `validate` runs a model over one config key and
+adds every error to `Problems` as `osmo-backend:<key>.<path>: <reason>`: unknown keys with the
+allowed ones and a "did you mean", missing keys as "is required" (unless a misspelling of them was
+already reported), the value shown as the user wrote it.
+
+Validation context (`Ctx`, passed as pydantic's `context`) carries what a section reads besides
+its own body: the stack file's folder, the providers' config (aws:region, ...), the notices list,
+the opt-outs, and what other sections decided (the cluster kind, the backend name).
+"""
+
+import difflib
+import json
+import re
+import types
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, TypeVar, Union, cast, get_args, get_origin
+from urllib.parse import urlparse
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo
+from pydantic.alias_generators import to_camel
+from pydantic.fields import FieldInfo
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from components._validate import (
+    DNS1123_LABEL_MAX,
+    Problems,
+    dns1123_label_problem,
+    dns1123_subdomain_problem,
+    show,
+)
+
+PROJECT = "osmo-backend"
+
+
+class Model(BaseModel):
+    """A config section: frozen, camelCase keys, unknown keys refused."""
+
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        alias_generator=to_camel,
+        populate_by_name=True,
+        arbitrary_types_allowed=True,
+        use_attribute_docstrings=True,
+    )
+
+
+def fail(reason: str) -> PydanticCustomError:
+    """The error a validator raises: `reason` is printed after the value's path."""
+    return PydanticCustomError("osmo", "{reason}", {"reason": reason})
+
+
+_REQUIRED = "osmo_required"
+
+
+@dataclass(frozen=True)
+class Required:
+    """Field metadata: the reason printed when the key is missing (default "is required"):
+    `name: Annotated[str, Required("is required (a label-style key)")]`."""
+
+    reason: str
+
+
+def fail_required(reason: str = "is required") -> PydanticCustomError:
+    """A value that is not set (silent when a misspelling of its key was already reported)."""
+    return PydanticCustomError(_REQUIRED, "{reason}", {"reason": reason})
+
+
+@dataclass
+class Reasons:
+    """Reasons on sub-paths of the model being validated, raised together by a validator:
+    `at` is a key (its alias), an index, or a dotted path of them; "" is the model itself."""
+
+    title: str = "config"
+    items: list[InitErrorDetails] = field(default_factory=list[InitErrorDetails])
+
+    def add(self, at: str | int | tuple[str | int, ...], reason: str, value: Any = None) -> None:
+        loc = at if isinstance(at, tuple) else _split(at)
+        self.items.append(InitErrorDetails(type=fail(reason), loc=loc, input=value))
+
+    def required(self, at: str, reason: str = "is required") -> None:
+        self.items.append(InitErrorDetails(type=fail_required(reason), loc=_split(at), input=None))
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+    def check(self) -> None:
+        if self.items:
+            raise ValidationError.from_exception_data(self.title, self.items)
+
+
+def _split(at: str | int) -> tuple[str | int, ...]:
+    if isinstance(at, int):
+        return (at,)
+    return tuple(int(p) if p.isdigit() else p for p in at.split(".") if p)
+
+
+@dataclass
+class Ctx:
+    """What validators read besides their own input (pydantic's validation `context`)."""
+
+    base_dir: Path = field(default_factory=Path.cwd)
+    notices: list[str] = field(default_factory=list[str])
+    opt_outs: dict[str, str] = field(default_factory=dict[str, str])
+    """Config switches set to opt out of a secure default (path -> the check id policy.allow
+    must list too)."""
+    raw: Mapping[str, Any] = field(default_factory=dict[str, Any])
+    """The flat config map (`aws:region`, secrets, other sections) for cross-key rules."""
+    cluster_kind: str = "existing"
+    cluster_cidrs_known: bool = False
+    backend_name: str | None = None
+
+    def provider(self, key: str) -> str | None:
+        value = self.raw.get(key)
+        return value if isinstance(value, str) else None
+
+
+def ctx(info: ValidationInfo) -> Ctx:
+    context = info.context
+    return context if isinstance(context, Ctx) else Ctx()
+
+
+def here(info: ValidationInfo, root: str) -> str:
+    """The printed path of the field being validated (for messages and notices that name it)."""
+    return f"{root}.{info.field_name}" if info.field_name else root
+
+
+# Field types: each checks its value and fails with our message.
+
+T = TypeVar("T")
+
+
+def checked(check: Callable[[Any], Any], base: Any, **schema: Any) -> Any:
+    """`base` annotated with a before-validator `check` (which raises `fail(...)`) and JSON
+    Schema keywords."""
+    return Annotated[base, BeforeValidator(check), Field(**schema)]
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, str) and value != "":
+        return value
+    if value is None:
+        raise fail_required()
+    raise fail(f"must be a non-empty string, got {show(value)}")
+
+
+Text = Annotated[str, BeforeValidator(_text), Field(min_length=1)]
+"""A non-empty string."""
+
+
+def dns_label(max_length: int = DNS1123_LABEL_MAX, hint: str = "") -> Any:
+    def check(value: Any) -> str:
+        text = _text(value)
+        if (reason := dns1123_label_problem(text, max_length)) is not None:
+            raise fail(reason + hint)
+        return text
+
+    return checked(check, str, max_length=max_length, pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+
+
+DnsLabel = dns_label()
+
+
+def _subdomain(value: Any) -> str:
+    text = _text(value)
+    if (reason := dns1123_subdomain_problem(text)) is not None:
+        raise fail(reason)
+    return text
+
+
+DnsSubdomain = Annotated[str, BeforeValidator(_subdomain), Field(max_length=253)]
+
+
+def _flag(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise fail(f"must be true or false, got {show(value)}")
+
+
+Flag = Annotated[bool, BeforeValidator(_flag)]
+
+
+def whole(low: int, high: int) -> Any:
+    """A whole number from `low` to `high` (a whole float such as 3.0 too: JSON has one number
+    type, and other languages' SDKs send 3 as 3.0)."""
+
+    def check(value: Any) -> int:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise fail(f"must be a whole number from {low} to {high}, got {show(value)}")
+        return value
+
+    return checked(check, int, ge=low, le=high)
+
+
+def one_of(choices: Any) -> Any:
+    """One of a Literal's values: `'x' is not one of: a, b`."""
+    allowed = get_args(choices)
+
+    def check(value: Any) -> Any:
+        if value not in allowed or isinstance(value, bool):
+            raise fail(f"{show(value)} is not one of: {', '.join(map(str, allowed))}")
+        return value
+
+    return Annotated[choices, BeforeValidator(check)]
+
+
+def mapping(value: Any) -> Any:
+    """An object (a before-check for nested models and free maps)."""
+    if isinstance(value, Mapping):
+        return value
+    raise fail(f"must be an object, got {show(value)}")
+
+
+def optional_section(value: Any) -> Any:
+    """A nested object whose absence (or null) means its defaults."""
+    return {} if value is None else mapping(value)
+
+
+def strings(what: str) -> Callable[[Any], list[str]]:
+    """A before-check: a list of strings, `must be a list of <what>, got ...` otherwise."""
+
+    def check(value: Any) -> list[str]:
+        items = cast(list[Any], value) if isinstance(value, list) else None
+        if items is None or not all(isinstance(i, str) for i in items):
+            raise fail(f"must be a list of {what}, got {show(value)}")
+        return cast(list[str], items)
+
+    return check
+
+
+def url(*schemes: str) -> Any:
+    """An absolute URL with a host in one of `schemes`, without credentials, query or fragment;
+    the trailing '/' dropped."""
+
+    def check(value: Any) -> str:
+        text = _text(value)
+        parsed = urlparse(text)
+        scheme = " or ".join(f"{s}://" for s in schemes)
+        if parsed.scheme not in schemes or not parsed.hostname:
+            raise fail(f"{show(text)} must be an absolute {scheme} URL with a host")
+        if parsed.username is not None or parsed.password is not None:
+            raise fail("must not carry credentials (user:password@); the token authenticates")
+        if parsed.query or parsed.fragment:
+            raise fail(f"{show(text)} must not have a query or fragment")
+        return text.rstrip("/")
+
+    return checked(check, str, json_schema_extra={"format": "uri"})
+
+
+def matching(regex: "re.Pattern[str]", what: str) -> Any:
+    """A non-empty string matching `regex`: `'x' is not <what>` otherwise."""
+
+    def check(value: Any) -> str:
+        text = _text(value)
+        if not regex.match(text):
+            raise fail(f"{show(text)} is not {what}")
+        return text
+
+    return checked(check, str, pattern=regex.pattern)
+
+
+# Errors -> `path: reason` lines.
+
+_TYPE_REASONS: dict[str, Callable[[Any], str]] = {
+    "bool_type": lambda v: f"must be true or false, got {show(v)}",
+    "bool_parsing": lambda v: f"must be true or false, got {show(v)}",
+    "string_type": lambda v: f"must be a non-empty string, got {show(v)}",
+    "string_too_short": lambda v: f"must be a non-empty string, got {show(v)}",
+    "model_type": lambda v: f"must be an object, got {show(v)}",
+    "model_attributes_type": lambda v: f"must be an object, got {show(v)}",
+    "dict_type": lambda v: f"must be an object, got {show(v)}",
+    "list_type": lambda v: f"must be a list, got {show(v)}",
+    "tuple_type": lambda v: f"must be a list, got {show(v)}",
+    "int_type": lambda v: f"must be a whole number, got {show(v)}",
+    "int_parsing": lambda v: f"must be a whole number, got {show(v)}",
+    "int_from_float": lambda v: f"must be a whole number, got {show(v)}",
+}
+
+
+def _strip(annotation: Any) -> Any:
+    """The model, list, tuple or dict type under Annotated/Optional wrappers."""
+    while True:
+        origin = get_origin(annotation)
+        if origin is Annotated:
+            annotation = get_args(annotation)[0]
+        elif origin in (Union, types.UnionType):
+            args = [a for a in get_args(annotation) if a is not type(None)]
+            if len(args) != 1:
+                return annotation
+            annotation = args[0]
+        else:
+            return annotation
+
+
+def _members(annotation: Any) -> list[Any]:
+    origin = get_origin(annotation)
+    if origin in (Union, types.UnionType):
+        return [_strip(a) for a in get_args(annotation) if a is not type(None)]
+    return [annotation]
+
+
+def _tag(model: Any) -> str | None:
+    """The `kind` literal of a tagged-union member."""
+    info = model.model_fields.get("kind") if _is_model(model) else None
+    if info is None:
+        return None
+    args = get_args(_strip(info.annotation))
+    return args[0] if len(args) == 1 and isinstance(args[0], str) else None
+
+
+def _is_model(value: Any) -> bool:
+    return isinstance(value, type) and issubclass(value, BaseModel)
+
+
+def _info(model: type[BaseModel], key: str) -> FieldInfo | None:
+    for name, info in model.model_fields.items():
+        if key in (name, info.alias):
+            return info
+    return None
+
+
+def _field(model: type[BaseModel], key: str) -> Any:
+    info = _info(model, key)
+    return info.annotation if info is not None else None
+
+
+def _walk(root: Any, loc: tuple[str | int, ...]) -> tuple[list[str | int], Any]:
+    """The printed path parts of `loc` (without tagged-union tags) and the type at its end."""
+    parts: list[str | int] = []
+    current = _strip(root)
+    for part in loc:
+        members = _members(current)
+        tagged = {_tag(m): m for m in members if _tag(m) is not None}
+        if isinstance(part, str) and part in tagged and len(members) > 1:
+            current = tagged[part]
+            continue
+        parts.append(part)
+        model = next((m for m in members if _is_model(m)), None)
+        origin = get_origin(current)
+        if isinstance(part, int) and origin in (list, tuple):
+            current = _strip(get_args(current)[0])
+        elif model is not None and isinstance(part, str):
+            current = _strip(_field(model, part))
+        elif origin in (dict, Mapping) or (origin is not None and issubclass(origin, Mapping)):
+            current = _strip(get_args(current)[-1])
+        else:
+            current = None
+    return parts, current
+
+
+def aliases(model: type[BaseModel]) -> list[str]:
+    """The keys a model reads, as the user writes them."""
+    return sorted(info.alias or name for name, info in model.model_fields.items())
+
+
+def _join(root: str, parts: Iterable[str | int]) -> str:
+    return root + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts)
+
+
+def report(
+    problems: Problems, root: str, model: Any, err: ValidationError, separator: str = "."
+) -> None:
+    """Every error of a validation of `model` at config path `root`, as `path: reason` lines."""
+    errors = err.errors(include_url=False)
+    lines: list[tuple[str, str, str]] = []  # (type, path, reason)
+    for error in errors:
+        loc = error["loc"]
+        parts, _ = _walk(model, loc)
+        kind = error["type"]
+        value = error.get("input")
+        context = error.get("ctx") or {}
+        if kind == "extra_forbidden":
+            _, parent = _walk(model, loc[:-1])
+            owner = next((m for m in _members(parent) if _is_model(m)), None)
+            allowed = aliases(owner) if owner is not None else []
+            key = str(parts[-1])
+            close = difflib.get_close_matches(key, allowed, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            prefix = _join(root, parts[:-1])
+            path = f"{prefix}{separator if not parts[:-1] else '.'}{key}"
+            if close:
+                problems.suggested.add(f"{prefix}{separator if not parts[:-1] else '.'}{close[0]}")
+            lines.append((kind, path, f"unknown key{hint} (allowed: {', '.join(allowed)})"))
+            continue
+        path = _join(root, parts)
+        if kind in ("osmo", _REQUIRED):
+            lines.append((kind, path, str(context.get("reason"))))
+        elif kind == "missing":
+            _, parent = _walk(model, loc[:-1])
+            owner = next((m for m in _members(parent) if _is_model(m)), None)
+            info = _info(owner, str(loc[-1])) if owner is not None else None
+            marks = [m for m in info.metadata if isinstance(m, Required)] if info else []
+            lines.append((_REQUIRED, path, marks[0].reason if marks else "is required"))
+        elif kind == "literal_error":
+            lines.append((kind, path, f"{show(value)} is not one of: {_expected(context)}"))
+        elif kind in _TYPE_REASONS:
+            lines.append((kind, path, _TYPE_REASONS[kind](value)))
+        else:
+            lines.append((kind, path, f"{show(value)}: {error['msg']}"))
+    # Unknown keys first: a "did you mean" silences the "is required" of the key it names.
+    lines.sort(key=lambda line: line[0] != "extra_forbidden")
+    for kind, path, reason in lines:
+        if kind == _REQUIRED and path in problems.suggested:
+            continue
+        problems.add(path, reason)
+
+
+def _expected(context: Mapping[str, Any]) -> str:
+    text = str(context.get("expected", ""))
+    return text.replace("'", "").replace(" or ", ", ")
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def validate(
+    problems: Problems,
+    root: str,
+    model: type[M],
+    value: Any,
+    context: Ctx,
+    *,
+    separator: str = ".",
+) -> M | None:
+    """`model` over one config value; None (with every error added) when it is invalid."""
+    try:
+        return model.model_validate(value, context=context)
+    except ValidationError as err:
+        report(problems, root, model, err, separator)
+        return None
+
+
+def section(
+    problems: Problems, key: str, model: type[M], value: Any, context: Ctx, *, needs: str = ""
+) -> M | None:
+    """One top-level key `osmo-backend:<key>`: JSON-decoded (the CLI passes objects as JSON
+    strings), an object, validated. Absent means every default, unless `needs` says what a
+    required section must at least hold."""
+    path = f"{PROJECT}:{key}"
+    if value is None and needs:
+        problems.required(path, f"is required (an object with at least {needs})")
+        return None
+    if isinstance(value, str) and value[:1] in ("{", "["):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as err:
+            problems.add(path, f"is not valid JSON ({err.msg} at position {err.pos})")
+            return None
+    if value is None:
+        value = {}
+    if not isinstance(value, Mapping):
+        problems.add(path, f"must be an object, got {show(value)}")
+        return None
+    return validate(problems, path, model, value, context)
