@@ -218,16 +218,15 @@ def _with_cluster_facts(spec: StackSpec, cluster: ClusterHandle) -> StackSpec:
     address OSMO hands them, and nothing else of it."""
     policy = spec.networking.workflow_policy
     if not policy.cluster_cidrs and cluster.cluster_cidrs:
-        policy = dataclasses.replace(policy, cluster_cidrs=cluster.cluster_cidrs)
+        policy = policy.model_copy(update={"cluster_cidrs": cluster.cluster_cidrs})
     store = spec.storage.object_store
     if store is not None:
         rules = workflow_egress_rules(store, spec.networking.ingress)
-        policy = dataclasses.replace(
-            policy, extra_egress_rules=(*policy.extra_egress_rules, *rules)
+        policy = policy.model_copy(
+            update={"extra_egress_rules": (*policy.extra_egress_rules, *rules)}
         )
-    return dataclasses.replace(
-        spec, networking=dataclasses.replace(spec.networking, workflow_policy=policy)
-    )
+    networking = spec.networking.model_copy(update={"workflow_policy": policy})
+    return dataclasses.replace(spec, networking=networking)
 
 
 PROTECTED_TYPES = frozenset(

@@ -18,7 +18,7 @@ from components.clusters.eks import config as eks
 from components.clusters.existing import config as existing
 from components.clusters.gke import config as gke
 from components.config._common import KUBECONFIG_SECRET_KEY, PROJECT, PoolRow, required_section
-from components.config.cluster import ClusterContext
+from components.config._model import Ctx
 from components.config.operators import OperatorsSpec
 
 if TYPE_CHECKING:
@@ -51,7 +51,7 @@ class Kind:
     kind: ClusterKind
     spec: type
     """Its validated config (`<kind>/config.py`)."""
-    parse: Callable[[Problems, Mapping[str, Any], ClusterContext], Any]
+    parse: Callable[[Problems, Mapping[str, Any], Ctx], Any]
     """`cluster` section -> spec, or None with the problems added."""
     package: str
     """Its folder as a module: `.cluster` has `build`, `.schema` has `schema`."""
@@ -124,7 +124,7 @@ CLUSTER_KINDS: tuple[ClusterKind, ...] = get_args(ClusterKind)
 assert tuple(KINDS) == CLUSTER_KINDS, "ClusterKind and KINDS list the same kinds, in order"
 
 
-def parse_cluster(problems: Problems, value: Any, ctx: ClusterContext) -> ClusterSpec | None:
+def parse_cluster(problems: Problems, value: Any, ctx: Ctx) -> ClusterSpec | None:
     """`osmo-backend:cluster`: its `kind` picks the parser."""
     path = f"{PROJECT}:cluster"
     body = required_section(problems, path, value, "`kind` and `name`")
@@ -139,7 +139,7 @@ def parse_cluster(problems: Problems, value: Any, ctx: ClusterContext) -> Cluste
         problems.add(f"{path}.kind", f"{show(kind)} is not one of: {', '.join(CLUSTER_KINDS)}")
         return None
     entry = KINDS[kind]
-    if entry.cloud and ctx.secret_kubeconfig is not None:
+    if entry.cloud and ctx.raw.get(KUBECONFIG_SECRET_KEY) is not None:
         problems.add(
             KUBECONFIG_SECRET_KEY,
             f"is for kind existing; {entry.article} stack makes its own (exec-based) kubeconfig",

@@ -7,7 +7,7 @@ checks everything, and either returns a `StackSpec` or raises `ConfigError` list
 
 import difflib
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +34,7 @@ from components.config._common import (
     is_placeholder,
 )
 from components.config._model import Ctx
-from components.config.cluster import ClusterContext, GpuStackSpec, Role
+from components.config.cluster import GpuStackSpec, Role
 from components.config.monitoring import (
     IngressSpec,
     MonitoringSpec,
@@ -174,11 +174,11 @@ def _default_ingress_class(monitoring: MonitoringSpec, class_name: str) -> Monit
     def with_class(ui: WebUiSpec | None) -> WebUiSpec | None:
         if ui is None or ui.ingress is None or ui.ingress.class_name is not None:
             return ui
-        return replace(ui, ingress=replace(ui.ingress, class_name=class_name))
+        ingress = ui.ingress.model_copy(update={"class_name": class_name})
+        return ui.model_copy(update={"ingress": ingress})
 
-    grafana = with_class(monitoring.grafana)
-    assert grafana is not None
-    return replace(monitoring, grafana=grafana, dashboard=with_class(monitoring.dashboard))
+    grafana, dashboard = with_class(monitoring.grafana), with_class(monitoring.dashboard)
+    return monitoring.model_copy(update={"grafana": grafana, "dashboard": dashboard})
 
 
 def current_config() -> tuple[dict[str, Any], frozenset[str]]:
@@ -231,23 +231,8 @@ def load_spec(
                 f"set it with `pulumi config set --secret {key} ...`",
             )
 
-    def text(key: str) -> str | None:
-        value = raw.get(key)
-        return value if isinstance(value, str) else None
-
-    cluster = parse_cluster(
-        problems,
-        cfg.get("cluster"),
-        ClusterContext(
-            secret_kubeconfig=cfg.get("kubeconfig"),
-            base_dir=base_dir,
-            notices=notices,
-            aws_region=text("aws:region"),
-            gcp_project=text("gcp:project"),
-            gcp_region=text("gcp:region"),
-            azure_location=text("azure-native:location"),
-        ),
-    )
+    context = Ctx(base_dir=base_dir, notices=notices, raw=raw)
+    cluster = parse_cluster(problems, cfg.get("cluster"), context)
     kind: ClusterKind = cluster.kind if cluster is not None else "existing"
     # A network this stack creates is a range it knows; an adopted cluster's or network's it
     # does not. (A cloud cluster section with problems of its own is not second-guessed here.)
@@ -255,31 +240,18 @@ def load_spec(
     cidrs_known = (cluster is not None and KINDS[cluster.kind].knows_cidrs(cluster)) or (
         cluster is None and raw_kind in KINDS and KINDS[raw_kind].cloud
     )
-    context = Ctx(
-        base_dir=base_dir,
-        notices=notices,
-        raw=raw,
-        cluster_kind=kind,
-        cluster_cidrs_known=bool(cidrs_known),
-    )
-    osmo = parse_osmo(problems, cfg, base_dir, notices)
+    context.cluster_kind = kind
+    context.cluster_cidrs_known = bool(cidrs_known)
+    osmo = parse_osmo(problems, cfg.get("osmo"), context)
     context.backend_name = osmo.backend_name if osmo is not None else None
-    operators = parse_operators(problems, cfg.get("operators"))
+    operators = parse_operators(problems, cfg.get("operators"), context)
     check_operators = KINDS[kind].check_operators
     if cluster is not None and operators is not None and check_operators is not None:
         check_operators(problems, cluster, operators)
-    monitoring = parse_monitoring(
-        problems,
-        cfg.get("monitoring"),
-        cluster_kind=kind,
-        backend_name=osmo.backend_name if osmo is not None else None,
-        notices=notices,
-    )
-    networking = parse_networking(
-        problems, cfg.get("networking"), cluster_cidrs_known=cidrs_known, cluster_kind=kind
-    )
+    monitoring = parse_monitoring(problems, cfg.get("monitoring"), context)
+    networking = parse_networking(problems, cfg.get("networking"), context)
     storage = parse_storage(
-        problems, cfg.get("storage"), cfg, _raw_kind(cfg.get("cluster")) or kind
+        problems, cfg.get("storage"), context, _raw_kind(cfg.get("cluster")) or kind
     )
     policy = parse_policy(problems, cfg.get("policy"), context)
     for where, check_id in {**problems.opt_outs, **context.opt_outs}.items():
@@ -301,7 +273,8 @@ def load_spec(
     if store is not None and store.ingress_host and networking and networking.ingress:
         # The store's ingress is served with the controller's TLS: OSMO gets an https URL.
         tls = networking.ingress.tls is not None
-        storage = replace(storage, object_store=replace(store, tls=tls)) if storage else storage
+        store = store.model_copy(update={"tls": tls})
+        storage = storage.model_copy(update={"object_store": store}) if storage else storage
     assert cluster is not None
     assert osmo is not None
     assert operators is not None

@@ -17,18 +17,27 @@ import difflib
 import json
 import re
 import types
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, TypeVar, Union, cast, get_args, get_origin
 from urllib.parse import urlparse
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    ValidationError,
+    ValidationInfo,
+)
 from pydantic.alias_generators import to_camel
 from pydantic.fields import FieldInfo
-from pydantic_core import InitErrorDetails, PydanticCustomError
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import InitErrorDetails, PydanticCustomError, core_schema
 
 from components._validate import (
+    DNS1123_LABEL,
     DNS1123_LABEL_MAX,
     Problems,
     dns1123_label_problem,
@@ -132,15 +141,29 @@ def here(info: ValidationInfo, root: str) -> str:
     return f"{root}.{info.field_name}" if info.field_name else root
 
 
-# Field types: each checks its value and fails with our message.
+# Field types: each checks its value and fails with our message. The factories give Annotated
+# metadata: `min_size: Annotated[int, whole(0, 1000)] = 0` (pyright takes no call as a type).
 
-T = TypeVar("T")
 
+@dataclass(frozen=True)
+class Check:
+    """Annotated metadata: a before-validator `check` (which raises `fail(...)`) and the JSON
+    Schema keywords it implies (`schema`: pairs such as ("maximum", 10))."""
 
-def checked(check: Callable[[Any], Any], base: Any, **schema: Any) -> Any:
-    """`base` annotated with a before-validator `check` (which raises `fail(...)`) and JSON
-    Schema keywords."""
-    return Annotated[base, BeforeValidator(check), Field(**schema)]
+    check: Callable[[Any], Any]
+    schema: tuple[tuple[str, Any], ...] = ()
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_before_validator_function(self.check, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        value = handler(schema)
+        value.update(dict(self.schema))
+        return value
 
 
 def _text(value: Any) -> str:
@@ -151,21 +174,21 @@ def _text(value: Any) -> str:
     raise fail(f"must be a non-empty string, got {show(value)}")
 
 
-Text = Annotated[str, BeforeValidator(_text), Field(min_length=1)]
+Text = Annotated[str, Check(_text, (("minLength", 1),))]
 """A non-empty string."""
 
 
-def dns_label(max_length: int = DNS1123_LABEL_MAX, hint: str = "") -> Any:
+def dns_label(max_length: int = DNS1123_LABEL_MAX, hint: str = "") -> Check:
     def check(value: Any) -> str:
         text = _text(value)
         if (reason := dns1123_label_problem(text, max_length)) is not None:
             raise fail(reason + hint)
         return text
 
-    return checked(check, str, max_length=max_length, pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+    return Check(check, (("maxLength", max_length), ("pattern", DNS1123_LABEL.pattern)))
 
 
-DnsLabel = dns_label()
+DnsLabel = Annotated[str, dns_label()]
 
 
 def _subdomain(value: Any) -> str:
@@ -175,7 +198,7 @@ def _subdomain(value: Any) -> str:
     return text
 
 
-DnsSubdomain = Annotated[str, BeforeValidator(_subdomain), Field(max_length=253)]
+DnsSubdomain = Annotated[str, Check(_subdomain, (("maxLength", 253),))]
 
 
 def _flag(value: Any) -> bool:
@@ -184,25 +207,24 @@ def _flag(value: Any) -> bool:
     raise fail(f"must be true or false, got {show(value)}")
 
 
-Flag = Annotated[bool, BeforeValidator(_flag)]
+Flag = Annotated[bool, Check(_flag)]
 
 
-def whole(low: int, high: int) -> Any:
+def whole(low: int, high: int) -> Check:
     """A whole number from `low` to `high` (a whole float such as 3.0 too: JSON has one number
     type, and other languages' SDKs send 3 as 3.0)."""
 
     def check(value: Any) -> int:
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        number = int(value) if isinstance(value, float) and value.is_integer() else value
+        if isinstance(number, bool) or not isinstance(number, int) or not low <= number <= high:
             raise fail(f"must be a whole number from {low} to {high}, got {show(value)}")
-        return value
+        return number
 
-    return checked(check, int, ge=low, le=high)
+    return Check(check, (("minimum", low), ("maximum", high)))
 
 
-def one_of(choices: Any) -> Any:
-    """One of a Literal's values: `'x' is not one of: a, b`."""
+def one_of(choices: Any) -> Check:
+    """One of a Literal's values: `'x' is not one of: a, b` (`Annotated[Mode, one_of(Mode)]`)."""
     allowed = get_args(choices)
 
     def check(value: Any) -> Any:
@@ -210,7 +232,7 @@ def one_of(choices: Any) -> Any:
             raise fail(f"{show(value)} is not one of: {', '.join(map(str, allowed))}")
         return value
 
-    return Annotated[choices, BeforeValidator(check)]
+    return Check(check)
 
 
 def mapping(value: Any) -> Any:
@@ -237,7 +259,7 @@ def strings(what: str) -> Callable[[Any], list[str]]:
     return check
 
 
-def url(*schemes: str) -> Any:
+def url(*schemes: str) -> Check:
     """An absolute URL with a host in one of `schemes`, without credentials, query or fragment;
     the trailing '/' dropped."""
 
@@ -253,10 +275,10 @@ def url(*schemes: str) -> Any:
             raise fail(f"{show(text)} must not have a query or fragment")
         return text.rstrip("/")
 
-    return checked(check, str, json_schema_extra={"format": "uri"})
+    return Check(check, (("format", "uri"),))
 
 
-def matching(regex: "re.Pattern[str]", what: str) -> Any:
+def matching(regex: "re.Pattern[str]", what: str) -> Check:
     """A non-empty string matching `regex`: `'x' is not <what>` otherwise."""
 
     def check(value: Any) -> str:
@@ -265,7 +287,7 @@ def matching(regex: "re.Pattern[str]", what: str) -> Any:
             raise fail(f"{show(text)} is not {what}")
         return text
 
-    return checked(check, str, pattern=regex.pattern)
+    return Check(check, (("pattern", regex.pattern),))
 
 
 # Errors -> `path: reason` lines.
@@ -328,11 +350,6 @@ def _info(model: type[BaseModel], key: str) -> FieldInfo | None:
     return None
 
 
-def _field(model: type[BaseModel], key: str) -> Any:
-    info = _info(model, key)
-    return info.annotation if info is not None else None
-
-
 def _walk(root: Any, loc: tuple[str | int, ...]) -> tuple[list[str | int], Any]:
     """The printed path parts of `loc` (without tagged-union tags) and the type at its end."""
     parts: list[str | int] = []
@@ -343,13 +360,15 @@ def _walk(root: Any, loc: tuple[str | int, ...]) -> tuple[list[str | int], Any]:
         if isinstance(part, str) and part in tagged and len(members) > 1:
             current = tagged[part]
             continue
-        parts.append(part)
         model = next((m for m in members if _is_model(m)), None)
+        info = _info(model, part) if model is not None and isinstance(part, str) else None
+        # A default validated under `validate_default` is reported by field name: print its key.
+        parts.append(info.alias or part if info is not None else part)
         origin = get_origin(current)
         if isinstance(part, int) and origin in (list, tuple):
             current = _strip(get_args(current)[0])
         elif model is not None and isinstance(part, str):
-            current = _strip(_field(model, part))
+            current = _strip(info.annotation if info is not None else None)
         elif origin in (dict, Mapping) or (origin is not None and issubclass(origin, Mapping)):
             current = _strip(get_args(current)[-1])
         else:
@@ -362,8 +381,13 @@ def aliases(model: type[BaseModel]) -> list[str]:
     return sorted(info.alias or name for name, info in model.model_fields.items())
 
 
-def _join(root: str, parts: Iterable[str | int]) -> str:
-    return root + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts)
+def _join(root: str, parts: Sequence[str | int], separator: str = ".") -> str:
+    """`root` and the path parts as printed: `.key`, `[index]`; `separator` before the first
+    key (":" for a top-level `osmo-backend:<key>`)."""
+    return root + "".join(
+        f"[{p}]" if isinstance(p, int) else f"{separator if i == 0 else '.'}{p}"
+        for i, p in enumerate(parts)
+    )
 
 
 def report(
@@ -385,13 +409,12 @@ def report(
             key = str(parts[-1])
             close = difflib.get_close_matches(key, allowed, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
-            prefix = _join(root, parts[:-1])
-            path = f"{prefix}{separator if not parts[:-1] else '.'}{key}"
+            path = _join(root, [*parts[:-1], key], separator)
             if close:
-                problems.suggested.add(f"{prefix}{separator if not parts[:-1] else '.'}{close[0]}")
+                problems.suggested.add(_join(root, [*parts[:-1], close[0]], separator))
             lines.append((kind, path, f"unknown key{hint} (allowed: {', '.join(allowed)})"))
             continue
-        path = _join(root, parts)
+        path = _join(root, parts, separator)
         if kind in ("osmo", _REQUIRED):
             lines.append((kind, path, str(context.get("reason"))))
         elif kind == "missing":
@@ -433,7 +456,9 @@ def validate(
 ) -> M | None:
     """`model` over one config value; None (with every error added) when it is invalid."""
     try:
-        return model.model_validate(value, context=context)
+        # Keys as the user writes them only: a snake_case field name (which Python callers may
+        # use) is an unknown key in config.
+        return model.model_validate(value, context=context, by_alias=True, by_name=False)
     except ValidationError as err:
         report(problems, root, model, err, separator)
         return None

@@ -1,30 +1,42 @@
 """`osmo-backend:storage`: the StorageClass for in-cluster state and the workflow data bucket."""
 
+import dataclasses
 import re
-from dataclasses import dataclass, field
-from typing import Any, Literal, cast, get_args
+from collections.abc import Callable, Mapping
+from functools import cached_property
+from typing import Annotated, Any, Literal, Self, cast, get_args
 from urllib.parse import urlparse
 
+from pydantic import Field, PrivateAttr, ValidationInfo, field_validator, model_validator
+
 from components._validate import (
+    DNS1123_LABEL,
     Problems,
     dns1123_label_problem,
     dns1123_subdomain_problem,
     show,
 )
-from components.config._common import (
+from components.config._model import (
     PROJECT,
-    absolute_url,
-    decode,
-    flag,
-    pattern,
+    Check,
+    Ctx,
+    DnsSubdomain,
+    Flag,
+    Model,
+    Reasons,
+    ctx,
+    fail,
+    matching,
+    one_of,
     section,
-    subdomain,
+    url,
 )
 
 AddressingStyle = Literal["virtual", "path", "auto"]
 ADDRESSING_STYLES: tuple[AddressingStyle, ...] = get_args(AddressingStyle)
 ACCESS_KEY_ID_KEY = f"{PROJECT}:storageAccessKeyId"
 SECRET_ACCESS_KEY_KEY = f"{PROJECT}:storageSecretAccessKey"
+_KEYS = (ACCESS_KEY_ID_KEY, SECRET_ACCESS_KEY_KEY)
 DATA_CREDENTIAL_SECRET = "osmo-workflow-data-cred"
 """The Secret name OSMO's scripts and docs use for the workflow data bucket credential."""
 
@@ -35,91 +47,6 @@ def data_credential_secret(backend: str) -> str:
     destroy delete) another's credential. A backend name is a DNS label (at most 63), so the name
     stays a valid Secret name (a DNS subdomain, at most 253) without shortening."""
     return f"{DATA_CREDENTIAL_SECRET}-{backend}"
-
-
-# https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html
-_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
-_GCS_BUCKET = re.compile(r"^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$")
-_AZURE_ACCOUNT = re.compile(r"^[a-z0-9]{3,24}$")
-_AZURE_CONTAINER = re.compile(r"^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$")
-
-
-@dataclass(frozen=True)
-class WorkflowDataSpec:
-    """An S3-compatible bucket for OSMO's workflow data (task specs, data between groups)."""
-
-    uri: str
-    """`s3://<bucket>[/prefix]`: the credential's `endpoint` and `workflow_data.base_url`."""
-    endpoint: str | None
-    """S3-compatible service URL (`override_url`); None for AWS S3 itself."""
-    region: str = "us-east-1"
-    addressing_style: AddressingStyle | None = None
-    also_logs: bool = True
-    """Use the same bucket and credential for `workflow_log` and `workflow_app` too: without
-    them OSMO's logs API, its log upload and cleanup jobs and its app service fail."""
-    access_key_id: str | None = field(default=None, repr=False)
-    secret_access_key: str | None = field(default=None, repr=False)
-
-
-@dataclass(frozen=True)
-class BucketSpec:
-    """A workflow data bucket the stack creates in the cluster's cloud, reached by workflow pods
-    through workload identity (no static keys)."""
-
-    name: str
-    """S3 or GCS bucket name; on AKS the storage account name."""
-    container: str = "osmo-workflows"
-    """AKS: the blob container in the storage account."""
-    versioning: bool = True
-    retain_on_delete: bool = True
-    """The bucket (and its data) outlives `pulumi destroy` unless explicitly opted out."""
-    service_account: str = "osmo-workflow"
-    """The Kubernetes ServiceAccount in the workflow namespace bound to the cloud identity."""
-    also_logs: bool = True
-    key_generation: int = 0
-    """Rotation generation of the bucket-scoped key OSMO uses (AWS access key, GCS HMAC key,
-    Azure account key1/key2): bumping it issues a new key and updates the credential Secret."""
-    random_suffix: bool = False
-    """Append a random suffix, generated once and kept in state, to the globally unique name (S3
-    and GCS buckets: `<name>-<suffix>`; AKS storage accounts: `<name><suffix>`), so a name taken
-    elsewhere, or kept by a retained bucket after `pulumi destroy`, cannot block a deployment."""
-
-
-@dataclass(frozen=True)
-class ObjectStoreSpec:
-    """A single-node S3-compatible store (MinIO) inside an existing cluster, for labs."""
-
-    bucket: str
-    storage_size: str = "50Gi"
-    storage_class: str | None = None
-    namespace: str = "osmo-object-store"
-    ingress_host: str | None = None
-    """Host the OSMO service reaches it at through the stack's ingress controller; None: the
-    in-cluster address (the service must run in this cluster)."""
-    also_logs: bool = True
-    tls: bool = False
-    """The ingress controller serves `ingress_host` over TLS (networking.ingress.tls): OSMO gets
-    an https URL. Set from the networking config, not a key of its own."""
-
-    @property
-    def in_cluster_url(self) -> str:
-        return f"http://object-store.{self.namespace}.svc.cluster.local:9000"
-
-    @property
-    def url(self) -> str:
-        """The address OSMO hands the service and workflow pods."""
-        if not self.ingress_host:
-            return self.in_cluster_url
-        return f"{'https' if self.tls else 'http'}://{self.ingress_host}"
-
-
-@dataclass(frozen=True)
-class StorageSpec:
-    storage_class: str | None = None
-    """StorageClass for in-cluster state (Prometheus, Loki); None: the cluster's default."""
-    workflow_data: WorkflowDataSpec | None = None
-    bucket: BucketSpec | None = None
-    object_store: ObjectStoreSpec | None = None
 
 
 def bucket_host(uri: str, region: str) -> str:
@@ -133,91 +60,6 @@ def bucket_host(uri: str, region: str) -> str:
     return f"{parsed.netloc}.s3.{region}.amazonaws.com"
 
 
-def _bucket_uri(problems: Problems, path: str, value: Any) -> str | None:
-    """`s3://<bucket>[/prefix]`, `gs://<bucket>[/prefix]` or `azure://<account>/<container>`, each
-    checked against its store's naming rules (OSMO's URI formats)."""
-    parsed = urlparse(value) if isinstance(value, str) else None
-    if parsed is None or parsed.scheme not in ("s3", "gs", "azure") or not parsed.netloc:
-        problems.add(
-            path,
-            f"{show(value)} must be an s3://<bucket>[/prefix], gs://<bucket>[/prefix] or "
-            "azure://<account>/<container> URI",
-        )
-        return None
-    host = parsed.netloc
-    if parsed.scheme == "azure":
-        container = parsed.path.strip("/").split("/")[0]
-        if not _AZURE_ACCOUNT.match(host) or not _AZURE_CONTAINER.match(container):
-            problems.add(
-                path,
-                f"{show(value)} needs a storage account (3-24 lowercase letters and digits) and a "
-                "container (3-63 lowercase letters, digits and '-')",
-            )
-            return None
-    elif parsed.scheme == "gs" and not _GCS_BUCKET.match(host):
-        problems.add(
-            path,
-            f"bucket {host!r} breaks GCS naming rules: 3-63 lowercase letters, digits, '.', '_' "
-            "and '-', starting and ending with a letter or digit",
-        )
-        return None
-    elif parsed.scheme == "s3" and (not _BUCKET.match(host) or ".." in host):
-        problems.add(
-            path,
-            f"bucket {host!r} breaks S3 naming rules: 3-63 lowercase letters, digits, '.' and '-', "
-            "starting and ending with a letter or digit",
-        )
-        return None
-    return value.rstrip("/")
-
-
-def _workflow_data(
-    problems: Problems, path: str, body: Any, cfg: dict[str, Any]
-) -> WorkflowDataSpec | None:
-    given = section(
-        problems, path, body, ("uri", "endpoint", "region", "addressingStyle", "alsoForLogs")
-    )
-    if given is None:
-        return None
-    before = len(problems.lines)
-    uri = _bucket_uri(problems, f"{path}.uri", given.get("uri"))
-    endpoint = given.get("endpoint")
-    if endpoint is not None and uri is not None and not uri.startswith("s3://"):
-        problems.add(f"{path}.endpoint", "only applies to s3:// buckets (S3-compatible stores)")
-    elif endpoint is not None:
-        endpoint = absolute_url(problems, f"{path}.endpoint", endpoint, ("https", "http"))
-    region = given.get("region", "us-east-1")
-    if not isinstance(region, str) or not re.match(r"^[a-z0-9-]{2,32}$", region):
-        problems.add(f"{path}.region", f"{show(region)} is not a region name like us-east-1")
-    style = given.get("addressingStyle")
-    if style is not None and style not in ADDRESSING_STYLES:
-        problems.add(
-            f"{path}.addressingStyle",
-            f"{show(style)} is not one of: {', '.join(ADDRESSING_STYLES)}",
-        )
-    also_logs = flag(problems, f"{path}.alsoForLogs", given.get("alsoForLogs", True))
-    key_id, secret = cfg.get("storageAccessKeyId"), cfg.get("storageSecretAccessKey")
-    if key_id is None or secret is None:
-        problems.add(
-            path,
-            f"needs static credentials on this cluster kind: set the secrets {ACCESS_KEY_ID_KEY} "
-            f"and {SECRET_ACCESS_KEY_KEY} (pulumi config set --secret ...)",
-        )
-    if len(problems.lines) > before:
-        return None
-    assert uri is not None
-    assert also_logs is not None
-    return WorkflowDataSpec(
-        uri=uri,
-        endpoint=endpoint,
-        region=region,
-        addressing_style=cast(AddressingStyle | None, style),
-        also_logs=also_logs,
-        access_key_id=str(key_id),
-        secret_access_key=str(secret),
-    )
-
-
 BUCKET_SUFFIX_LENGTH = 6
 """Characters of a bucket's random suffix (lowercase letters and digits, valid in every store's
 names): `random.RandomString(length=BUCKET_SUFFIX_LENGTH, special=False, upper=False)`."""
@@ -229,185 +71,251 @@ def suffixed_bucket_name(cluster_kind: str, name: str, suffix: str) -> str:
     return f"{name}{suffix}" if cluster_kind == "aks" else f"{name}-{suffix}"
 
 
+# https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html
+_BUCKET = re.compile(r"^(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_GCS_BUCKET = re.compile(r"^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$")
+_AZURE_ACCOUNT = re.compile(r"^[a-z0-9]{3,24}$")
+_AZURE_CONTAINER = re.compile(r"^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$")
+_QUANTITY = re.compile(r"^[1-9]\d*(Mi|Gi|Ti)$")
+_REGION = re.compile(r"^[a-z0-9-]{2,32}$")
 _BUCKET_RULES = {
     "eks": (_BUCKET, "an S3 bucket name: 3-63 lowercase letters, digits, '.' and '-'"),
     "gke": (_GCS_BUCKET, "a GCS bucket name: 3-63 lowercase letters, digits, '.', '_' and '-'"),
     "aks": (_AZURE_ACCOUNT, "a storage account name: 3-24 lowercase letters and digits"),
 }
-_BUCKET_KEYS = (
-    "name",
-    "container",
-    "versioning",
-    "retainOnDelete",
-    "serviceAccount",
-    "alsoForLogs",
-    "randomSuffix",
-    "keyGeneration",
-)
 
 
-def _bucket(problems: Problems, path: str, value: Any, cluster_kind: str) -> BucketSpec | None:
-    body = section(problems, path, value, _BUCKET_KEYS)
-    if body is None:
-        return None
-    before = len(problems.lines)
-    rule = _BUCKET_RULES.get(cluster_kind)
-    if rule is None:
-        problems.add(
-            path,
-            "the stack creates buckets in the cluster's cloud (eks, gke, aks); on an existing "
-            "cluster use storage.workflowData with an S3-compatible endpoint",
+def _is(ok: Callable[[str], object], what: str, pattern: "re.Pattern[str] | None" = None) -> Check:
+    """A string `ok` accepts: `'x' is not <what>` otherwise (whatever the value's type)."""
+
+    def check(value: Any) -> str:
+        if not isinstance(value, str) or not ok(value):
+            raise fail(f"{show(value)} is not {what}")
+        return value
+
+    return Check(check, (("pattern", pattern.pattern),) if pattern else ())
+
+
+_LABEL = _is(lambda v: dns1123_label_problem(v) is None, "a DNS-1123 label", DNS1123_LABEL)
+_HOST = _is(lambda v: dns1123_subdomain_problem(v) is None, "a host name")
+
+
+def _bucket_uri(value: Any) -> str:
+    """OSMO's URI formats, each checked against its store's naming rules."""
+    parsed = urlparse(value) if isinstance(value, str) else None
+    if parsed is None or parsed.scheme not in ("s3", "gs", "azure") or not parsed.netloc:
+        raise fail(
+            f"{show(value)} must be an s3://<bucket>[/prefix], gs://<bucket>[/prefix] or "
+            "azure://<account>/<container> URI"
         )
-        return None
-    name = body.get("name")
-    pattern_, what = rule
-    suffixed = flag(problems, f"{path}.randomSuffix", body.get("randomSuffix", False))
-    if not isinstance(name, str) or not pattern_.match(name) or ".." in name:
-        problems.add(f"{path}.name", f"{show(name)} is not {what}")
-    elif cluster_kind == "gke" and (name.startswith("goog") or "google" in name):
-        problems.add(
-            f"{path}.name",
-            f"{name!r}: GCS bucket names cannot contain 'google' or start with 'goog'",
+    host = parsed.netloc
+    if parsed.scheme == "azure":
+        container = parsed.path.strip("/").split("/")[0]
+        if not _AZURE_ACCOUNT.match(host) or not _AZURE_CONTAINER.match(container):
+            raise fail(
+                f"{show(value)} needs a storage account (3-24 lowercase letters and digits) and a "
+                "container (3-63 lowercase letters, digits and '-')"
+            )
+    elif parsed.scheme == "gs" and not _GCS_BUCKET.match(host):
+        raise fail(
+            f"bucket {host!r} breaks GCS naming rules: 3-63 lowercase letters, digits, '.', '_' "
+            "and '-', starting and ending with a letter or digit"
         )
-    elif suffixed and not pattern_.match(
-        derived := suffixed_bucket_name(cluster_kind, name, "x" * BUCKET_SUFFIX_LENGTH)
-    ):
-        problems.add(
-            f"{path}.name",
-            f"{name!r} with its random suffix ({derived!r}, the suffix adds "
-            f"{len(derived) - len(name)} characters) is not {what}",
+    elif parsed.scheme == "s3" and not _BUCKET.match(host):
+        raise fail(
+            f"bucket {host!r} breaks S3 naming rules: 3-63 lowercase letters, digits, '.' and '-', "
+            "starting and ending with a letter or digit"
         )
-    container = body.get("container", "osmo-workflows")
-    if "container" in body and cluster_kind != "aks":
-        problems.add(f"{path}.container", "only applies on aks (a blob container)")
-    elif not isinstance(container, str) or not _AZURE_CONTAINER.match(container):
-        problems.add(f"{path}.container", f"{show(container)} is not a blob container name")
-    versioning = flag(problems, f"{path}.versioning", body.get("versioning", True))
-    retain = flag(problems, f"{path}.retainOnDelete", body.get("retainOnDelete", True))
-    account = body.get("serviceAccount", "osmo-workflow")
-    if not isinstance(account, str) or dns1123_label_problem(account) is not None:
-        problems.add(f"{path}.serviceAccount", f"{show(account)} is not a DNS-1123 label")
-    also_logs = flag(problems, f"{path}.alsoForLogs", body.get("alsoForLogs", True))
-    generation = body.get("keyGeneration", 0)
-    if isinstance(generation, bool) or not isinstance(generation, int) or generation < 0:
-        problems.add(
-            f"{path}.keyGeneration", f"must be a whole number >= 0, got {show(generation)}"
-        )
-    if len(problems.lines) > before:
-        return None
-    return BucketSpec(
-        name=str(name),
-        container=str(container),
-        versioning=versioning is not False,
-        retain_on_delete=retain is not False,
-        service_account=str(account),
-        also_logs=bool(also_logs),
-        random_suffix=bool(suffixed),
-        key_generation=int(generation),
-    )
+    return cast(str, value).rstrip("/")
 
 
-_QUANTITY = re.compile(r"^[1-9]\d*(Mi|Gi|Ti)$")
-_OBJECT_STORE_KEYS = (
-    "bucket",
-    "storageSize",
-    "storageClass",
-    "namespace",
-    "ingressHost",
-    "alsoForLogs",
-)
+def _generation(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise fail(f"must be a whole number >= 0, got {show(value)}")
+    return value
 
 
-def _object_store(
-    problems: Problems, path: str, value: Any, cluster_kind: str
-) -> ObjectStoreSpec | None:
-    body = section(problems, path, value, _OBJECT_STORE_KEYS)
-    if body is None:
-        return None
-    before = len(problems.lines)
-    if cluster_kind != "existing":
-        problems.add(
-            path,
-            "is for labs on an existing cluster; cloud clusters use storage.bucket (workload "
-            "identity, no keys)",
-        )
-        return None
-    bucket = body.get("bucket")
-    if not isinstance(bucket, str) or not _BUCKET.match(bucket) or ".." in bucket:
-        problems.add(f"{path}.bucket", f"{show(bucket)} is not an S3 bucket name")
-    size = pattern(
-        problems,
-        f"{path}.storageSize",
-        body.get("storageSize", "50Gi"),
-        _QUANTITY,
-        "a size like 50Gi",
-    )
-    storage_class = body.get("storageClass")
-    if storage_class is not None:
-        storage_class = subdomain(problems, f"{path}.storageClass", storage_class)
-    ns = body.get("namespace", "osmo-object-store")
-    if not isinstance(ns, str) or dns1123_label_problem(ns) is not None:
-        problems.add(f"{path}.namespace", f"{show(ns)} is not a DNS-1123 label")
-    host = body.get("ingressHost")
-    if host is not None and (not isinstance(host, str) or dns1123_subdomain_problem(host)):
-        problems.add(f"{path}.ingressHost", f"{show(host)} is not a host name")
-    also_logs = flag(problems, f"{path}.alsoForLogs", body.get("alsoForLogs", True))
-    if len(problems.lines) > before:
-        return None
-    return ObjectStoreSpec(
-        bucket=str(bucket),
-        storage_size=str(size),
-        storage_class=storage_class,
-        namespace=str(ns),
-        ingress_host=host,
-        also_logs=bool(also_logs),
-    )
+_ALSO_LOGS = "Use it for workflow_log and workflow_app too (OSMO's logs API needs them)."
+AlsoForLogs = Annotated[Flag, Field(alias="alsoForLogs", description=_ALSO_LOGS)]
+
+
+class WorkflowDataSpec(Model):
+    """An S3-compatible bucket for OSMO's workflow data (task specs, data between groups), with
+    the static keys of the secrets storageAccessKeyId and storageSecretAccessKey."""
+
+    uri: Annotated[str, Check(_bucket_uri)]
+    """s3://<bucket>[/prefix], gs://<bucket>[/prefix] or azure://<account>/<container>"""
+    endpoint: Annotated[str, url("https", "http")] | None = None
+    """S3-compatible service URL (`override_url`). Default: AWS S3 itself."""
+    region: Annotated[str, _is(_REGION.match, "a region name like us-east-1")] = "us-east-1"
+    """Region."""
+    addressing_style: Annotated[AddressingStyle, one_of(AddressingStyle)] | None = None
+    """Addressing style."""
+    also_logs: AlsoForLogs = True
+    _keys: tuple[Any, Any] = PrivateAttr((None, None))
+
+    @field_validator("endpoint", mode="before")
+    @classmethod
+    def _s3_only(cls, value: Any, info: ValidationInfo) -> Any:
+        uri = info.data.get("uri")
+        if value is not None and uri is not None and not uri.startswith("s3://"):
+            raise fail("only applies to s3:// buckets (S3-compatible stores)")
+        return value
+
+    @model_validator(mode="after")
+    def _read_keys(self, info: ValidationInfo) -> Self:
+        raw = ctx(info).raw
+        self._keys = (raw.get(_KEYS[0]), raw.get(_KEYS[1]))
+        return self
+
+    @property
+    def access_key_id(self) -> str | None:
+        return self._keys[0]
+
+    @property
+    def secret_access_key(self) -> str | None:
+        return self._keys[1]
+
+
+class BucketSpec(Model):
+    """A workflow data bucket the stack creates in the cluster's cloud (eks, gke, aks), reached
+    by workflow pods through workload identity (no static keys)."""
+
+    name: str
+    """S3/GCS bucket name; on AKS the storage account name."""
+    container: str = "osmo-workflows"
+    """AKS: the blob container."""
+    versioning: Flag = True
+    """Object versioning."""
+    retain_on_delete: Flag = True
+    """Keep the bucket (and its data) on pulumi destroy."""
+    service_account: Annotated[str, _LABEL] = "osmo-workflow"
+    """Workflow pods' ServiceAccount bound to the bucket's identity."""
+    also_logs: AlsoForLogs = True
+    key_generation: Annotated[int, Check(_generation, (("minimum", 0),))] = 0
+    """Bump to issue a new bucket-scoped key for OSMO and update its Secret (rotation)."""
+    random_suffix: Flag = False
+    """Append a random suffix, kept in state, to the globally unique name (S3 and GCS:
+    `<name>-<suffix>`, AKS: `<name><suffix>`): a name taken elsewhere, or kept by a retained
+    bucket, cannot block a deployment."""
+
+    @field_validator("name", "container", mode="before")
+    @classmethod
+    def _by_kind(cls, value: Any, info: ValidationInfo) -> Any:
+        kind = ctx(info).cluster_kind
+        if kind not in _BUCKET_RULES:
+            return value  # the bucket is refused as a whole (StorageSpec)
+        if info.field_name == "container":
+            if kind != "aks":
+                raise fail("only applies on aks (a blob container)")
+            return _is(_AZURE_CONTAINER.match, "a blob container name").check(value)
+        rule, what = _BUCKET_RULES[kind]
+        if not isinstance(value, str) or not rule.match(value) or ".." in value:
+            raise fail(f"{show(value)} is not {what}")
+        if kind == "gke" and (value.startswith("goog") or "google" in value):
+            raise fail(f"{value!r}: GCS bucket names cannot contain 'google' or start with 'goog'")
+        return value
+
+    @model_validator(mode="after")
+    def _suffixed(self, info: ValidationInfo) -> Self:
+        kind = ctx(info).cluster_kind
+        rule, what = _BUCKET_RULES.get(kind, (None, ""))
+        derived = suffixed_bucket_name(kind, self.name, "x" * BUCKET_SUFFIX_LENGTH)
+        if self.random_suffix and rule and not rule.match(derived):
+            reasons = Reasons()
+            reasons.add(
+                "name",
+                f"{self.name!r} with its random suffix ({derived!r}, the suffix adds "
+                f"{len(derived) - len(self.name)} characters) is not {what}",
+            )
+            reasons.check()
+        return self
+
+
+class ObjectStoreSpec(Model):
+    """A lab object store (one MinIO server) on an existing cluster."""
+
+    bucket: Annotated[str, _is(_BUCKET.match, "an S3 bucket name", _BUCKET)]
+    """The workflow data bucket it holds."""
+    storage_size: Annotated[str, matching(_QUANTITY, "a size like 50Gi")] = "50Gi"
+    """Its volume size."""
+    storage_class: DnsSubdomain | None = None
+    """Its volume's StorageClass. Default: the cluster's default."""
+    namespace: Annotated[str, _LABEL] = "osmo-object-store"
+    """Its namespace."""
+    ingress_host: Annotated[str, _HOST] | None = None
+    """Host the OSMO service reaches it at through networking.ingress. Default: the in-cluster
+    address (the service must run in this cluster)."""
+    also_logs: AlsoForLogs = True
+
+    @cached_property
+    def tls(self) -> bool:
+        """The ingress controller serves `ingress_host` over TLS: OSMO gets an https URL. Not a
+        key: load_spec sets it from networking.ingress.tls (`model_copy(update={"tls": ...})`)."""
+        return False
+
+    @property
+    def in_cluster_url(self) -> str:
+        return f"http://object-store.{self.namespace}.svc.cluster.local:9000"
+
+    @property
+    def url(self) -> str:
+        """The address OSMO hands the service and workflow pods."""
+        if not self.ingress_host:
+            return self.in_cluster_url
+        return f"{'https' if self.tls else 'http'}://{self.ingress_host}"
+
+
+class StorageSpec(Model):
+    """Storage."""
+
+    storage_class: DnsSubdomain | None = None
+    """StorageClass for in-cluster state (Prometheus, Loki). Default: the cluster's default."""
+    workflow_data: WorkflowDataSpec | None = None
+    bucket: BucketSpec | None = None
+    object_store: ObjectStoreSpec | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_store(cls, data: Any) -> Any:
+        body = cast(Mapping[str, Any], data) if isinstance(data, Mapping) else {}
+        given = [k for k in ("workflowData", "bucket", "objectStore") if body.get(k) is not None]
+        if len(given) > 1:
+            raise fail(f"set one workflow data store, not {' and '.join(given)}")
+        return data
+
+    @model_validator(mode="after")
+    def _fits_the_cluster(self, info: ValidationInfo) -> Self:
+        kind, raw, reasons = ctx(info).cluster_kind, ctx(info).raw, Reasons()
+        if self.bucket is not None and kind not in _BUCKET_RULES:
+            reasons.add(
+                "bucket",
+                "the stack creates buckets in the cluster's cloud (eks, gke, aks); on an existing "
+                "cluster use storage.workflowData with an S3-compatible endpoint",
+            )
+        if self.object_store is not None and kind != "existing":
+            reasons.add(
+                "objectStore",
+                "is for labs on an existing cluster; cloud clusters use storage.bucket (workload "
+                "identity, no keys)",
+            )
+        data = self.workflow_data
+        if data is not None and None in (data.access_key_id, data.secret_access_key):
+            reasons.add(
+                "workflowData",
+                f"needs static credentials on this cluster kind: set the secrets "
+                f"{ACCESS_KEY_ID_KEY} and {SECRET_ACCESS_KEY_KEY} (pulumi config set --secret ...)",
+            )
+        if data is None and any(raw.get(k) is not None for k in _KEYS):
+            reasons.add("", "storage credentials are set but storage.workflowData is not")
+        reasons.check()
+        return self
 
 
 def parse_storage(
-    problems: Problems, value: Any, cfg: dict[str, Any], cluster_kind: str = "existing"
+    problems: Problems, value: Any, context: Ctx | None = None, cluster_kind: str | None = None
 ) -> StorageSpec | None:
-    path = f"{PROJECT}:storage"
-    body = section(
-        problems,
-        path,
-        decode(problems, path, value),
-        ("storageClass", "workflowData", "bucket", "objectStore"),
-    )
-    if body is None:
-        return None
-    given = [k for k in ("workflowData", "bucket", "objectStore") if body.get(k) is not None]
-    if len(given) > 1:
-        problems.add(path, f"set one workflow data store, not {' and '.join(given)}")
-        return None
-    object_store = None
-    if body.get("objectStore") is not None:
-        object_store = _object_store(
-            problems, f"{path}.objectStore", body["objectStore"], cluster_kind
-        )
-        if object_store is None:
-            return None
-    bucket = None
-    if body.get("bucket") is not None:
-        bucket = _bucket(problems, f"{path}.bucket", body["bucket"], cluster_kind)
-        if bucket is None:
-            return None
-    storage_class = None
-    if body.get("storageClass") is not None:
-        storage_class = subdomain(problems, f"{path}.storageClass", body["storageClass"])
-        if storage_class is None:
-            return None
-    workflow_data = None
-    if body.get("workflowData") is not None:
-        workflow_data = _workflow_data(problems, f"{path}.workflowData", body["workflowData"], cfg)
-        if workflow_data is None:
-            return None
-    elif cfg.get("storageAccessKeyId") is not None or cfg.get("storageSecretAccessKey") is not None:
-        problems.add(path, "storage credentials are set but storage.workflowData is not")
-        return None
-    return StorageSpec(
-        storage_class=storage_class,
-        workflow_data=workflow_data,
-        bucket=bucket,
-        object_store=object_store,
-    )
+    """`cluster_kind`: the kind the cluster section names, even when that section is invalid."""
+    context = context or Ctx()
+    context = dataclasses.replace(context, cluster_kind=cluster_kind or context.cluster_kind)
+    return section(problems, "storage", StorageSpec, value, context)

@@ -1,6 +1,5 @@
 """The cluster kinds: one folder each, registered in one place (components/clusters/registry.py)."""
 
-import dataclasses
 import importlib
 import json
 import subprocess
@@ -8,6 +7,7 @@ import sys
 from typing import get_args, get_type_hints
 
 from components.clusters.registry import CLUSTER_KINDS, KINDS, ClusterSpec
+from components.config._model import Model
 from tests.harness import REPO
 
 
@@ -21,7 +21,12 @@ def test_every_kind_is_one_folder_with_config_schema_and_component() -> None:
         assert (REPO / "components" / "clusters" / kind).is_dir()
         # The spec's `kind` field is the registered kind, so dispatch on `spec.kind` is exact.
         assert get_args(get_type_hints(entry.spec)["kind"]) == (kind,)
-        assert dataclasses.is_dataclass(entry.spec)
+        # The spec is the kind's config model (frozen, unknown keys refused).
+        assert issubclass(entry.spec, Model)
+        assert (
+            entry.spec.model_config.get("frozen")
+            and entry.spec.model_config.get("extra") == "forbid"
+        )
         config = importlib.import_module(f"{entry.package}.config")
         assert config.parse is entry.parse
         schema = importlib.import_module(f"{entry.package}.schema").schema()

@@ -84,13 +84,13 @@ def test_project_and_region_in_the_section_win_over_the_provider_config() -> Non
 @pytest.mark.parametrize(
     ("machine", "accelerator"),
     [
-        ("a3-highgpu-8g", Accelerator("nvidia-h100-80gb", 8)),
-        ("a3-megagpu-8g", Accelerator("nvidia-h100-mega-80gb", 8)),
-        ("a2-highgpu-1g", Accelerator("nvidia-tesla-a100", 1)),
-        ("a2-ultragpu-4g", Accelerator("nvidia-a100-80gb", 4)),
-        ("a4-highgpu-8g", Accelerator("nvidia-b200", 8)),
-        ("g2-standard-4", Accelerator("nvidia-l4", 1)),
-        ("g2-standard-48", Accelerator("nvidia-l4", 4)),
+        ("a3-highgpu-8g", Accelerator(type="nvidia-h100-80gb", count=8)),
+        ("a3-megagpu-8g", Accelerator(type="nvidia-h100-mega-80gb", count=8)),
+        ("a2-highgpu-1g", Accelerator(type="nvidia-tesla-a100", count=1)),
+        ("a2-ultragpu-4g", Accelerator(type="nvidia-a100-80gb", count=4)),
+        ("a4-highgpu-8g", Accelerator(type="nvidia-b200", count=8)),
+        ("g2-standard-4", Accelerator(type="nvidia-l4", count=1)),
+        ("g2-standard-48", Accelerator(type="nvidia-l4", count=4)),
         ("n1-standard-8", None),
         ("n2-standard-8", None),
         ("e2-standard-4", None),
@@ -104,7 +104,7 @@ def test_gpu_machine_families_carry_their_gpus(
 
 def test_a_gpu_pool_defaults_to_googles_driver_and_a_bigger_disk() -> None:
     (_, gpu) = spec(with_gpu(machineType="a3-highgpu-8g", spot=True, maxNodes=4)).node_pools
-    assert gpu.accelerator == Accelerator("nvidia-h100-80gb", 8)
+    assert gpu.accelerator == Accelerator(type="nvidia-h100-80gb", count=8)
     assert gpu.gpu_driver == "google"
     assert gpu.image_type == "COS_CONTAINERD"
     assert (gpu.spot, gpu.disk_size_gb, gpu.min_nodes, gpu.max_nodes) == (True, 200, 0, 4)
@@ -114,7 +114,7 @@ def test_an_n1_pool_takes_an_attached_t4() -> None:
     (_, gpu) = spec(
         with_gpu(machineType="n1-standard-8", accelerator={"type": "nvidia-tesla-t4", "count": 2})
     ).node_pools
-    assert gpu.accelerator == Accelerator("nvidia-tesla-t4", 2)
+    assert gpu.accelerator == Accelerator(type="nvidia-tesla-t4", count=2)
 
 
 def test_every_problem_is_reported_at_once() -> None:

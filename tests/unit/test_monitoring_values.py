@@ -6,6 +6,7 @@ import pytest
 
 from components import chart_keys, versions
 from components.config import IngressSpec, MonitoringSpec, WebUiSpec
+from components.config.monitoring import DashboardSpec, LogsSpec, PrometheusSpec
 from components.monitoring import (
     EPHEMERAL_RULES,
     access_policies,
@@ -22,8 +23,8 @@ from tests.unit.test_operator_values import handle
 
 SPEC = MonitoringSpec(
     cluster_label="osmo-lab",
-    grafana=WebUiSpec(ingress=IngressSpec("grafana.example.com", "nginx")),
-    dashboard=WebUiSpec(url="https://k8s.example.com"),
+    grafana=WebUiSpec(ingress=IngressSpec(host="grafana.example.com", class_name="nginx")),
+    dashboard=DashboardSpec(enabled=True, url="https://k8s.example.com"),
 )
 
 
@@ -67,7 +68,11 @@ def test_retention_and_storage_on_the_default_or_given_class() -> None:
             }
         }
     }
-    custom = stack(MonitoringSpec(retention="30d", storage_size="200Gi", storage_class="fast"))
+    custom = stack(
+        MonitoringSpec(
+            prometheus=PrometheusSpec(retention="30d", storage_size="200Gi", storage_class="fast")
+        )
+    )
     claim = custom["prometheus"]["prometheusSpec"]["storageSpec"]["volumeClaimTemplate"]["spec"]
     assert claim["storageClassName"] == "fast"
     assert claim["resources"] == {"requests": {"storage": "200Gi"}}
@@ -96,7 +101,10 @@ def test_grafana_downloads_osmo_dashboards_from_the_pinned_release() -> None:
 
 
 def test_without_loki_there_is_no_loki_datasource() -> None:
-    assert "additionalDataSources" not in stack(MonitoringSpec(logs="none"))["grafana"]
+    assert (
+        "additionalDataSources"
+        not in stack(MonitoringSpec(logs=LogsSpec(backend="none")))["grafana"]
+    )
 
 
 def test_node_exporter_runs_in_the_agents_namespace_everything_else_on_the_operator_pool() -> None:
@@ -140,7 +148,10 @@ def test_alerts_can_be_turned_off() -> None:
 
 
 def test_loki_is_a_single_binary_on_filesystem_with_retention() -> None:
-    values = loki_values(MonitoringSpec(logs_retention="14d", storage_class="fast"), handle())
+    spec = MonitoringSpec(
+        prometheus=PrometheusSpec(storage_class="fast"), logs=LogsSpec(retention="14d")
+    )
+    values = loki_values(spec, handle())
     assert values["deploymentMode"] == "Monolithic"
     assert values["fullnameOverride"] == "loki"
     assert values["loki"]["storage"] == {"type": "filesystem"}
@@ -187,7 +198,11 @@ def test_the_web_ui_has_no_cluster_admin_binding() -> None:
         (
             "headlamp",
             lambda: dashboard_values(
-                MonitoringSpec(dashboard=WebUiSpec(ingress=IngressSpec("k.example.com", "nginx"))),
+                MonitoringSpec(
+                    dashboard=DashboardSpec(
+                        enabled=True, ingress=IngressSpec(host="k.example.com", class_name="nginx")
+                    )
+                ),
                 handle(),
             ),
         ),
@@ -265,7 +280,9 @@ def test_unauthenticated_endpoints_admit_only_their_clients() -> None:
     for name, policy in policies.items():
         assert policy["podSelector"] == {"matchLabels": {"app.kubernetes.io/name": name}}
         assert policy["policyTypes"] == ["Ingress"]
-    assert "loki" not in access_policies(MonitoringSpec(cluster_label="x", logs="none"))
+    assert "loki" not in access_policies(
+        MonitoringSpec(cluster_label="x", logs=LogsSpec(backend="none"))
+    )
 
 
 def test_the_storage_exporter_reads_kubelet_stats_without_nodes_proxy() -> None:

@@ -7,7 +7,7 @@ import pytest
 
 from components import _helm, chart_keys, versions
 from components.clusters.base import GPU_TOLERATION, ClusterHandle, NodeRole
-from components.config import GpuStackSpec, OsmoSpec, PullSecretSpec, TokenSpec
+from components.config import GpuStackSpec, OsmoSpec, TokenSpec
 from components.operator import (
     KAI_SCHEDULER_ARGS,
     backend_operator_values,
@@ -39,9 +39,6 @@ def osmo(**changes: Any) -> OsmoSpec:
         "service_url": "https://osmo.example.com",
         "router_address": "wss://osmo.example.com",
         "image_tag": "6.4.0",
-        "operator_namespace": "osmo-operator",
-        "workflow_namespace": "osmo-workflows",
-        "test_namespace": None,
         "token": TokenSpec(source="generate", credential_name="lab", secret_name="tok"),
         "pool": "lab",
     }
@@ -123,7 +120,7 @@ def test_backend_operator_values_fix_every_bad_chart_default() -> None:
 def test_backend_operator_tests_pull_secret_and_generation() -> None:
     token = TokenSpec(source="generate", credential_name="lab", secret_name="tok", generation=3)
     values = backend_operator_values(
-        osmo(test_namespace="osmo-test", pull_secret=PullSecretSpec("nvcr-secret"), token=token),
+        osmo(backend_tests=True, image_pull_secret="nvcr-secret", token=token),
         handle(),
     )
     assert values["global"]["backendTestNamespace"] == "osmo-test"
@@ -144,7 +141,7 @@ def test_backend_operator_tests_pull_secret_and_generation() -> None:
         (
             "backend-operator",
             lambda: backend_operator_values(
-                osmo(test_namespace="t", pull_secret=PullSecretSpec("p")), handle()
+                osmo(backend_tests=True, namespaces={"test": "t"}, image_pull_secret="p"), handle()
             ),
         ),
     ],

@@ -36,8 +36,11 @@ def spec_of(stack: str) -> StackSpec:
 
 def with_extras(pool: Any) -> Any:
     """The pool with extra labels and taints of its own (`nodePools[].labels/taints`)."""
-    return dataclasses.replace(
-        pool, labels={"team": "vision"}, taints=(Taint("dedicated", "vision", "NoExecute"),)
+    return pool.model_copy(
+        update={
+            "labels": {"team": "vision"},
+            "taints": (Taint("dedicated", "vision", "NoExecute"),),
+        }
     )
 
 
@@ -48,7 +51,7 @@ def test_cloud_pool_labels_and_taints_are_the_components(stack: str, extras: boo
     assert not isinstance(cluster, verify.ExistingClusterSpec)
     if extras:
         pools = tuple(with_extras(p) for p in cluster.node_pools)
-        cluster = dataclasses.replace(cluster, node_pools=pools)  # pyright: ignore[reportArgumentType]
+        cluster = cluster.model_copy(update={"node_pools": pools})
     expected = {r.role: r for r in verify.expected_roles(cluster)}
     for pool in cluster.node_pools:
         labels, taints = expected[pool.role].wants({verify.POOL_LABEL: pool.name})
@@ -75,8 +78,8 @@ def test_cloud_pool_labels_and_taints_are_the_components(stack: str, extras: boo
 def test_a_node_missing_its_pools_own_taint_fails() -> None:
     cluster = spec_of("aws-usw2").cluster
     assert isinstance(cluster, EksClusterSpec)
-    cluster = dataclasses.replace(
-        cluster, node_pools=tuple(with_extras(p) for p in cluster.node_pools)
+    cluster = cluster.model_copy(
+        update={"node_pools": tuple(with_extras(p) for p in cluster.node_pools)}
     )
     operator = next(r for r in verify.expected_roles(cluster) if r.role == "operator")
     labels = {"node-type": "operator", verify.POOL_LABEL: "operator", "team": "vision"}
@@ -135,7 +138,7 @@ def test_backend_deployments_follow_the_charts_naming() -> None:
         "services": {"backendWorker": {"serviceName": "w"}},
     }
     release = ReleaseSpec(release_name="rel", namespace="osmo-operator", values=values)
-    operators = dataclasses.replace(spec.operators, backend_operator=release)
+    operators = spec.operators.model_copy(update={"backend_operator": release})
     renamed = dataclasses.replace(spec, operators=operators)
     assert verify.backend_deployments(renamed) == {
         "backend-listener": "bo-osmo-backend-listener",

@@ -3,31 +3,53 @@ and node pools with their GPU stack profile."""
 
 import hashlib
 import ipaddress
+import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal, cast, get_args
+from typing import Annotated, Any, Literal, Self, cast, get_args
 
-from components._validate import Problems, expect_mapping, missing, show, unknown_keys
-from components.config._common import (
-    PROJECT,
-    PoolRow,
-    Taint,
-    api_cidrs,
-    cloud_tags,
-    flag,
-    kubernetes_version,
-    one_gpu_driver,
-    pool_labels,
-    pool_list,
-    pool_taints,
-    private_cidr,
-    report_overlaps,
-    section,
-    unique_platforms,
-    whole_number,
+from pydantic import (
+    BeforeValidator,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+    model_validator,
 )
-from components.config.cluster import ClusterContext
+from pydantic_core import ErrorDetails, InitErrorDetails
+
+from components._validate import Problems, show
+from components.config._common import PoolRow
+from components.config._model import (
+    PROJECT,
+    Check,
+    Ctx,
+    Flag,
+    Model,
+    Reasons,
+    ctx,
+    fail,
+    fail_required,
+    mapping,
+    one_of,
+    optional_section,
+    validate,
+    whole,
+)
+from components.config._rules import (
+    CidrList,
+    KubernetesVersion,
+    Pool,
+    PoolList,
+    PoolRole,
+    api_networks,
+    cloud_tags,
+    default_pools,
+    overlaps,
+    private_cidr,
+)
 from components.config.operators import OperatorsSpec
 from components.policy import AKS_ENDPOINT
 
@@ -47,7 +69,7 @@ PRINCIPAL_TYPES: tuple[PrincipalType, ...] = get_args(PrincipalType)
 KubeloginMode = Literal["azurecli", "workloadidentity", "msi", "spn"]
 KUBELOGIN_MODES: tuple[KubeloginMode, ...] = get_args(KubeloginMode)
 
-_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
+_NAME = re.compile(rf"^[a-z0-9]([a-z0-9-]{{0,{NAME_MAX - 2}}}[a-z0-9])?$")
 _POOL = re.compile(r"^[a-z][a-z0-9]{0,11}$")
 _LOCATION = re.compile(r"^[a-z]+[a-z0-9]*$")
 _VM_SIZE = re.compile(r"^Standard_([A-Z]+)[a-z]*\d+[A-Za-z0-9_-]*$")
@@ -122,79 +144,285 @@ def is_gpu_size(vm_size: str) -> bool:
     return family is not None and family.startswith("N")
 
 
-@dataclass(frozen=True)
-class AksNodePoolSpec:
-    name: str
-    role: str
-    vm_size: str
-    min_count: int
-    max_count: int
-    spot: bool = False
-    os_disk_size_gb: int = 128
-    gpu_driver: GpuDriver | None = None
-    """Who installs the NVIDIA driver on this pool (gpu pools only)."""
-    labels: Mapping[str, str] = field(default_factory=dict[str, str])
-    """Extra Kubernetes node labels (this stack's own cannot be replaced)."""
-    taints: tuple[Taint, ...] = ()
-    """Extra taints, next to the GPU taint of gpu pools (and AKS's own spot taint)."""
-    zones: tuple[str, ...] = ()
-    """Availability zones of this pool; empty: the cluster's `zones`."""
-    subnet_id: str | None = None
-    """A subnet of its own in the network you bring; None: the cluster's node subnet."""
+# Field checks: `<value> is not <what>` for anything else (a non-string too).
+
+
+def _like(regex: "re.Pattern[str]", what: str) -> Check:
+    def check(value: Any) -> str:
+        if isinstance(value, str) and regex.match(value):
+            return value
+        raise fail(f"{show(value)} is not {what}")
+
+    return Check(check, () if regex.flags & re.IGNORECASE else (("pattern", regex.pattern),))
+
+
+def _choice(choices: Any, note: str) -> Check:
+    """`one_of` with a note after the choices."""
+    allowed: tuple[str, ...] = get_args(choices)
+
+    def check(value: Any) -> Any:
+        if value in allowed and not isinstance(value, bool):
+            return value
+        raise fail(f"{show(value)} is not one of: {', '.join(allowed)}{note}")
+
+    return Check(check)
+
+
+def _cluster_name(value: Any) -> str:
+    name = _like(
+        _NAME,
+        "an AKS cluster name for this project: lowercase letters, digits and '-', starting and "
+        f"ending with a letter or digit, at most {NAME_MAX}",
+    ).check(value)
+    vault = key_vault_name(name, "a" * SUFFIX_LENGTH)
+    if not _KEY_VAULT.match(vault):
+        raise fail(
+            f"{name!r} gives the Key Vault name {vault!r}, which Azure refuses (3-24 letters, "
+            "digits and '-', starting with a letter, no '--'): start the name with a letter and "
+            "use single hyphens"
+        )
+    return name
+
+
+def _zones(value: Any) -> tuple[str, ...]:
+    items = cast(list[Any], value) if isinstance(value, list) else None
+    if not items or any(str(z) not in ("1", "2", "3") for z in items):
+        raise fail(f"must list availability zones from 1, 2, 3, got {show(value)}")
+    return tuple(sorted({str(z) for z in items}))
+
+
+def _guids(value: Any) -> tuple[str, ...]:
+    items = cast(list[Any], value) if isinstance(value, list) else None
+    if items is None or any(not isinstance(g, str) or not _GUID.match(g) for g in items):
+        raise fail(f"must be a list of Entra ID group object ids, got {show(value)}")
+    return tuple(items)
+
+
+def _ip(value: Any) -> str:
+    try:
+        ipaddress.ip_address(str(value))
+    except ValueError:
+        raise fail(f"{show(value)} is not an IPv4 address") from None
+    return str(value)
+
+
+Zones = Annotated[tuple[str, ...], Check(_zones)]
+
+
+def _given(data: Any) -> dict[str, Any]:
+    """An object's keys that are set (null means the default)."""
+    return {k: v for k, v in cast(Mapping[str, Any], mapping(data)).items() if v is not None}
+
+
+def _no_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
+def _derived() -> Any:
+    """A default a field validator works out from other keys (validated; not in the schema)."""
+    return Field(None, validate_default=True, json_schema_extra=_no_default)
+
+
+class AksNodePoolSpec(Pool):
+    """An agent pool; the operator pool is AKS's system pool."""
+
+    name: Annotated[
+        str,
+        _like(
+            _POOL,
+            "an AKS pool name: a lowercase letter, then lowercase letters and digits, at most 12 "
+            "characters",
+        ),
+    ]
+    """Pool name (lowercase letters and digits, a letter first, <= 12)."""
+    role: Annotated[PoolRole, one_of(PoolRole)]
+    """OSMO node role (operator: AKS's system pool)."""
+    zones: Zones = ()
+    """Availability zones of this pool (1, 2, 3). Default: the cluster's."""
+    vm_size: Annotated[str, _like(_VM_SIZE, "a VM size like Standard_D8s_v3")]
+    """VM size; gpu pools need an N-series size (NC, ND, NV)."""
+    min_count: Annotated[int, whole(0, 1000)] = 0
+    """Minimum nodes (the operator pool: at least 1)."""
+    max_count: Annotated[int, whole(1, 1000)] = 1
+    """Maximum nodes."""
+    spot: Flag = False
+    """Spot priority (eviction: Delete); not for the operator pool."""
+    os_disk_size_gb: Annotated[int, whole(30, 2048)] = _derived()
+    """OS disk size. Default: 128 (gpu pools 256)."""
+    gpu_driver: GpuDriver | None = _derived()
+    """gpu pools: who installs the NVIDIA driver (aks: AKS; operator: the GPU Operator, the
+    pool's GPU profile says driver None). Default: aks."""
+    subnet_id: Annotated[str, Check(str, (("pattern", _SUBNET_ID.pattern),))] | None = None
+    """A network you bring: a subnet of its VNet for this pool (checked by the cluster)."""
 
     @property
     def system(self) -> bool:
         """The operator pool is AKS's system pool."""
         return self.role == "operator"
 
+    @model_validator(mode="before")
+    @classmethod
+    def _nulls(cls, data: Any) -> Any:
+        return _given(data)
 
-@dataclass(frozen=True)
-class AksNetworkSpec:
-    vnet_cidr: str | None = "10.224.0.0/16"
-    node_subnet_cidr: str | None = "10.224.0.0/20"
-    pod_cidr: str = "10.244.0.0/16"
-    service_cidr: str = "10.0.0.0/16"
-    dns_service_ip: str = "10.0.0.10"
-    subnet_id: str | None = None
+    @field_validator("vm_size")
+    @classmethod
+    def _gpu_size(cls, size: str, info: ValidationInfo) -> str:
+        if info.data.get("role") == "gpu" and not is_gpu_size(size):
+            raise fail(f"{size} has no NVIDIA GPU; gpu pools need an N-series size (NC, ND, NV)")
+        return size
+
+    @field_validator("os_disk_size_gb", mode="before")
+    @classmethod
+    def _disk(cls, value: Any, info: ValidationInfo) -> Any:
+        return value if value is not None else 256 if info.data.get("role") == "gpu" else 128
+
+    @field_validator("gpu_driver", mode="before")
+    @classmethod
+    def _driver(cls, value: Any, info: ValidationInfo) -> Any:
+        if info.data.get("role") != "gpu":
+            if value is not None:
+                raise fail("only applies to gpu pools")
+            return None
+        if value is None or value in GPU_DRIVERS:
+            return value or "aks"
+        raise fail(
+            f"{show(value)} is not one of: aks (AKS installs the driver), operator (the GPU "
+            "Operator does)"
+        )
+
+    @model_validator(mode="after")
+    def _counts(self) -> Self:
+        if self.min_count > self.max_count:
+            raise fail(f"needs minCount <= maxCount, got {self.min_count} > {self.max_count}")
+        return self
+
+
+class AksNetworkSpec(Model):
+    """The network this stack creates (a VNet and its node subnet), or a subnet you bring, and
+    the overlay's ranges."""
+
+    subnet_id: Annotated[str, _like(_SUBNET_ID, "a subnet resource id")] | None = None
+    """An existing subnet's resource id instead of a VNet."""
+    vnet_cidr: Annotated[str, private_cidr(8, 24)] | None = "10.224.0.0/16"
+    """VNet this stack creates."""
+    node_subnet_cidr: Annotated[str, private_cidr(8, 28)] | None = "10.224.0.0/20"
+    """Node subnet inside it."""
+    pod_cidr: Annotated[str, private_cidr(8, 24)] = "10.244.0.0/16"
+    """Overlay pod range."""
+    service_cidr: Annotated[str, private_cidr(8, 28)] = "10.0.0.0/16"
+    """Service range."""
+    dns_service_ip: Annotated[str, Check(_ip)] = "10.0.0.10"
+    """Cluster DNS address."""
 
     @property
     def bring_your_own(self) -> bool:
         return self.subnet_id is not None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _own_or_brought(cls, data: Any) -> Any:
+        body = _given(data)
+        if "subnetId" not in body:
+            return body
+        if "vnetCidr" in body or "nodeSubnetCidr" in body:
+            raise fail("set subnetId, or vnetCidr/nodeSubnetCidr, not both")
+        return {**body, "vnetCidr": None, "nodeSubnetCidr": None}
 
-@dataclass(frozen=True)
-class AksClusterSpec:
-    kind: Literal["aks"]
-    name: str
-    location: str
-    resource_group: str
-    create_resource_group: bool
-    kubernetes_version: str
-    upgrade_channel: UpgradeChannel
-    tier: Tier
-    zones: tuple[str, ...]
-    network: AksNetworkSpec
-    private_cluster: bool
-    authorized_ip_ranges: tuple[str, ...]
-    admin_group_object_ids: tuple[str, ...]
-    log_analytics_workspace_id: str | None
-    """None: the stack creates a workspace for Container Insights."""
-    node_pools: tuple[AksNodePoolSpec, ...]
-    tags: Mapping[str, str] = field(default_factory=dict[str, str])
-    """Cost-allocation tags on every Azure resource that takes tags (and the nodes' scale
-    sets, through the pools' tags)."""
-    kubelogin_mode: KubeloginMode = "azurecli"
-    deployer_principal_type: PrincipalType = "User"
-    """What runs `pulumi up` (Azure refuses a role assignment naming the wrong type)."""
+    @model_validator(mode="after")
+    def _ranges(self) -> Self:
+        reasons = Reasons()
+        vnet, nodes = self.vnet_cidr, self.node_subnet_cidr
+        if (
+            vnet
+            and nodes
+            and not ipaddress.IPv4Network(nodes).subnet_of(ipaddress.IPv4Network(vnet))
+        ):
+            reasons.add("nodeSubnetCidr", f"{nodes} is not inside the VNet {vnet}")
+        overlaps(
+            reasons, {"vnetCidr": vnet, "podCidr": self.pod_cidr, "serviceCidr": self.service_cidr}
+        )
+        dns, services = (
+            ipaddress.ip_address(self.dns_service_ip),
+            ipaddress.ip_network(self.service_cidr),
+        )
+        if dns not in services:
+            reasons.add(
+                "dnsServiceIp", f"{self.dns_service_ip} is outside the service CIDR {services}"
+            )
+        elif dns in (services.network_address, services.network_address + 1):
+            reasons.add(
+                "dnsServiceIp",
+                f"{self.dns_service_ip} is reserved (the kubernetes Service takes the first "
+                f"address of {services}); use another, e.g. {services.network_address + 10}",
+            )
+        reasons.check()
+        return self
+
+
+class AksApiServer(Model):
+    """Who reaches the API server: a private one (inside the VNet), or listed networks."""
+
+    private_cluster: Flag | None = None
+    """Private API server. Default: true unless authorizedIpRanges are set."""
+    authorized_ip_ranges: CidrList = ()
+    """Networks that reach the public API server."""
+    allow_public_from_anywhere: Flag = False
+    """Explicit opt-out: allow 0.0.0.0/0 in authorizedIpRanges."""
+    _private: bool = PrivateAttr(True)
+    _ranges: tuple[str, ...] = PrivateAttr(())
 
     @property
-    def dns_prefix(self) -> str:
-        return self.name[:54].rstrip("-")
+    def private(self) -> bool:
+        return self._private
 
     @property
-    def gpu_driver(self) -> GpuDriver | None:
-        """The one driver owner of every GPU pool (validated to agree); None without GPU pools."""
-        return next((p.gpu_driver for p in self.node_pools if p.gpu_driver), None)
+    def ranges(self) -> tuple[str, ...]:
+        """The networks allowed (0.0.0.0/0 with the opt-out)."""
+        return self._ranges
+
+    @model_validator(mode="after")
+    def _access(self, info: ValidationInfo) -> Self:
+        path, reasons, context = f"{PROJECT}:cluster.apiServer", Reasons(), ctx(info)
+        ranges = api_networks(
+            context,
+            reasons,
+            path,
+            key="authorizedIpRanges",
+            cidrs=self.authorized_ip_ranges,
+            anywhere=self.allow_public_from_anywhere,
+            anywhere_notice="the AKS API server accepts connections from any address (CIS AKS "
+            "5.4.1, Checkov CKV_AZURE_6)",
+            check_id=AKS_ENDPOINT.id,
+        )
+        private = self.private_cluster if self.private_cluster is not None else not ranges
+        if private and ranges:
+            reasons.add(
+                "",
+                "privateCluster and authorizedIpRanges are mutually exclusive in AKS; keep one "
+                "of them",
+            )
+        elif not private and not ranges:
+            reasons.add(
+                "authorizedIpRanges",
+                "a public API server needs the networks allowed to reach it (or privateCluster: "
+                "true)",
+            )
+        if private and not ranges:
+            context.notices.append(
+                f"{path}: the API server is private; pulumi up must run inside the VNet (or a "
+                "network peered with it)"
+            )
+        reasons.check()
+        self._private, self._ranges = private, ranges
+        return self
+
+
+class AksKubeconfigAuth(Model):
+    """How the kubelogin kubeconfig authenticates. Default: the Azure CLI's login."""
+
+    login: Annotated[KubeloginMode, _choice(KubeloginMode, " (kubelogin login modes)")] = "azurecli"
+    """kubelogin login mode."""
 
 
 DEFAULT_POOLS = (
@@ -215,469 +443,214 @@ DEFAULT_POOLS = (
 )
 """OSMO's documented AKS defaults; GPU pools are per stack."""
 
-_POOL_KEYS = (
-    "name",
-    "role",
-    "vmSize",
-    "minCount",
-    "maxCount",
-    "spot",
-    "osDiskSizeGb",
-    "gpuDriver",
-    "labels",
-    "taints",
-    "zones",
-    "subnetId",
-)
-AKS_KEYS = (
-    "kind",
-    "name",
-    "location",
-    "resourceGroup",
-    "createResourceGroup",
-    "kubernetesVersion",
-    "upgradeChannel",
-    "tier",
-    "zones",
-    "network",
-    "apiServer",
-    "adminGroupObjectIds",
-    "logAnalyticsWorkspaceId",
-    "nodePools",
-    "kubeconfigAuth",
-    "deployerPrincipalType",
-    "tags",
-)
-_NETWORK_KEYS = (
-    "vnetCidr",
-    "nodeSubnetCidr",
-    "podCidr",
-    "serviceCidr",
-    "dnsServiceIp",
-    "subnetId",
-)
 
-
-def _network(problems: Problems, path: str, value: Any) -> AksNetworkSpec | None:
-    body = section(problems, path, value, _NETWORK_KEYS)
-    if body is None:
-        return None
-    before = len(problems.lines)
-    defaults = AksNetworkSpec()
-    subnet_id = body.get("subnetId")
-    if subnet_id is not None:
-        if "vnetCidr" in body or "nodeSubnetCidr" in body:
-            problems.add(path, "set subnetId, or vnetCidr/nodeSubnetCidr, not both")
-            return None
-        if not isinstance(subnet_id, str) or not _SUBNET_ID.match(subnet_id):
-            problems.add(f"{path}.subnetId", f"{show(subnet_id)} is not a subnet resource id")
-        vnet, nodes = None, None
-    else:
-        vnet = private_cidr(
-            problems, f"{path}.vnetCidr", body.get("vnetCidr", defaults.vnet_cidr), 8, 24
-        )
-        nodes = private_cidr(
-            problems,
-            f"{path}.nodeSubnetCidr",
-            body.get("nodeSubnetCidr", defaults.node_subnet_cidr),
-            8,
-            28,
-        )
-        if (
-            vnet
-            and nodes
-            and not ipaddress.IPv4Network(nodes).subnet_of(ipaddress.IPv4Network(vnet))
-        ):
-            problems.add(f"{path}.nodeSubnetCidr", f"{nodes} is not inside the VNet {vnet}")
-    pods = private_cidr(problems, f"{path}.podCidr", body.get("podCidr", defaults.pod_cidr), 8, 24)
-    services = private_cidr(
-        problems, f"{path}.serviceCidr", body.get("serviceCidr", defaults.service_cidr), 8, 28
-    )
-    report_overlaps(problems, path, {"vnetCidr": vnet, "podCidr": pods, "serviceCidr": services})
-    dns = body.get("dnsServiceIp", defaults.dns_service_ip)
-    try:
-        dns_ip = ipaddress.ip_address(str(dns))
-    except ValueError:
-        problems.add(f"{path}.dnsServiceIp", f"{show(dns)} is not an IPv4 address")
-    else:
-        if services is not None:
-            service_net = ipaddress.ip_network(services)
-            if dns_ip not in service_net:
-                problems.add(
-                    f"{path}.dnsServiceIp", f"{dns} is outside the service CIDR {services}"
-                )
-            elif dns_ip in (service_net.network_address, service_net.network_address + 1):
-                problems.add(
-                    f"{path}.dnsServiceIp",
-                    f"{dns} is reserved (the kubernetes Service takes the first address of "
-                    f"{services}); use another, e.g. {service_net.network_address + 10}",
-                )
-    if len(problems.lines) > before:
-        return None
-    return AksNetworkSpec(
-        vnet_cidr=vnet,
-        node_subnet_cidr=nodes,
-        pod_cidr=str(pods),
-        service_cidr=str(services),
-        dns_service_ip=str(dns),
-        subnet_id=cast(str | None, subnet_id),
-    )
-
-
-def _vnet_of(subnet_id: str) -> str:
-    return subnet_id.lower().rpartition("/subnets/")[0]
-
-
-def _pool_subnet(
-    problems: Problems, path: str, value: Any, cluster_subnet: str | None, system: bool
-) -> str | None:
-    """A pool's own subnet: in the VNet of the cluster's subnet (a network you bring)."""
-    if value is None:
-        return None
-    if cluster_subnet is None:
-        problems.add(path, "only applies with a network you bring (network.subnetId)")
-    elif system:
-        problems.add(path, "the operator (system) pool uses network.subnetId")
-    elif not isinstance(value, str) or not _SUBNET_ID.match(value):
-        problems.add(path, f"{show(value)} is not a subnet resource id")
-    elif _vnet_of(value) != _vnet_of(cluster_subnet):
-        problems.add(path, "must be a subnet of the VNet of network.subnetId")
-    else:
-        return value
-    return None
-
-
-def _pool(
-    problems: Problems,
-    where: str,
-    item: Any,
-    notices: list[str],
-    *,
-    system: bool = True,
-    cluster_subnet: str | None = None,
-) -> AksNodePoolSpec | None:
-    """One pool; `system` is False for an operator pool past the first (already reported), whose
-    system-pool rules would only mislead."""
-    body = expect_mapping(problems, where, item)
-    if body is None:
-        return None
-    unknown_keys(problems, where, body, _POOL_KEYS)
-    before = len(problems.lines)
-    name = body.get("name")
-    if missing(problems, f"{where}.name", name):
-        pass
-    elif not isinstance(name, str) or not _POOL.match(name):
-        problems.add(
-            f"{where}.name",
-            f"{show(name)} is not an AKS pool name: a lowercase letter, then lowercase letters "
-            "and digits, at most 12 characters",
-        )
-    role = body.get("role")
-    if missing(problems, f"{where}.role", role):
-        pass
-    elif role not in ("operator", "compute", "gpu"):
-        problems.add(f"{where}.role", f"{show(role)} is not one of: operator, compute, gpu")
-    size = body.get("vmSize")
-    if missing(problems, f"{where}.vmSize", size):
-        pass
-    elif not isinstance(size, str) or vm_family(size) is None:
-        problems.add(f"{where}.vmSize", f"{show(size)} is not a VM size like Standard_D8s_v3")
-    elif role == "gpu" and not is_gpu_size(size):
-        problems.add(
-            f"{where}.vmSize",
-            f"{size} has no NVIDIA GPU; gpu pools need an N-series size (NC, ND, NV)",
-        )
-    elif role in ("operator", "compute") and is_gpu_size(size):
-        notices.append(
-            f"{where}.vmSize: {size} is a GPU size in a {role} pool; it gets no GPU taint, so any "
-            "pod may land on it"
-        )
-    low = whole_number(problems, f"{where}.minCount", body.get("minCount", 0), 0, 1000)
-    high = whole_number(problems, f"{where}.maxCount", body.get("maxCount", 1), 1, 1000)
-    if low is not None and high is not None and low > high:
-        problems.add(where, f"needs minCount <= maxCount, got {low} > {high}")
-    if role == "operator" and system and low is not None and low < 1:
-        problems.add(
-            f"{where}.minCount",
-            "the operator pool is AKS's system pool and needs at least 1 node",
-        )
-    spot = flag(problems, f"{where}.spot", body.get("spot", False))
-    if role == "operator" and system and spot:
-        problems.add(f"{where}.spot", "AKS's system pool cannot use Spot VMs")
-    default_disk = 256 if role == "gpu" else 128
-    disk = whole_number(
-        problems, f"{where}.osDiskSizeGb", body.get("osDiskSizeGb", default_disk), 30, 2048
-    )
-    driver = body.get("gpuDriver")
-    if role != "gpu":
-        if driver is not None:
-            problems.add(f"{where}.gpuDriver", "only applies to gpu pools")
-        driver = None
-    else:
-        driver = driver if driver is not None else "aks"
-        if driver not in GPU_DRIVERS:
-            problems.add(
-                f"{where}.gpuDriver",
-                f"{show(driver)} is not one of: aks (AKS installs the driver), operator (the GPU "
-                "Operator does)",
+def _details(errors: list[ErrorDetails]) -> list[InitErrorDetails]:
+    """Errors caught from a validation, to raise again with others."""
+    return [
+        InitErrorDetails(
+            type=(fail_required if e["type"] == "osmo_required" else fail)(
+                e.get("ctx", {})["reason"]
             )
-    labels = pool_labels(problems, f"{where}.labels", body.get("labels"))
-    taints = pool_taints(problems, f"{where}.taints", body.get("taints"), role)
-    zones = _zones(problems, f"{where}.zones", body.get("zones"))
-    subnet = _pool_subnet(
-        problems,
-        f"{where}.subnetId",
-        body.get("subnetId"),
-        cluster_subnet,
-        system=role == "operator",
-    )
-    if len(problems.lines) > before:
-        return None
-    return AksNodePoolSpec(
-        name=str(name),
-        role=str(role),
-        vm_size=str(size),
-        min_count=int(low or 0),
-        max_count=int(high or 1),
-        spot=bool(spot),
-        os_disk_size_gb=int(disk or default_disk),
-        gpu_driver=cast(GpuDriver | None, driver),
-        labels=labels or {},
-        taints=taints or (),
-        zones=zones,
-        subnet_id=subnet,
-    )
-
-
-def _pools(
-    problems: Problems, path: str, value: Any, notices: list[str], cluster_subnet: str | None
-) -> tuple[AksNodePoolSpec, ...] | None:
-    # Counted before the pools are parsed, so a second operator pool is reported as that, first,
-    # and not by the system-pool rules it would then break.
-    raw = cast(list[Any], value) if isinstance(value, list) else []
-    operators = [item for item in raw if isinstance(item, dict) and item.get("role") == "operator"]
-    if raw and len(operators) != 1:
-        problems.add(
-            path,
-            f"needs exactly one operator pool (AKS's system pool, where KAI, the GPU Operator and "
-            f"OSMO's operator run); got {len(operators)}",
+            if e["type"].startswith("osmo")
+            else e["type"],
+            loc=e["loc"],
+            input=e["input"],
+            ctx=e.get("ctx", {}),
         )
-    pools = pool_list(
-        problems,
-        path,
-        value,
-        DEFAULT_POOLS,
-        lambda where, item: _pool(
-            problems,
-            where,
-            item,
-            notices,
-            system=not operators or item is operators[0],
-            cluster_subnet=cluster_subnet,
-        ),
+        for e in errors
+    ]
+
+
+_POOL_ORDER = (
+    *("name", "role", "vmSize", "minCount", "maxCount", "", "spot", "osDiskSizeGb", "gpuDriver"),
+    *("labels", "taints", "zones", "subnetId"),
+)
+
+
+def _in_order(error: InitErrorDetails) -> tuple[float, int]:
+    """Problems by pool, a pool's by key as its config lists them; the list's own last."""
+    loc: tuple[int | str, ...] = error.get("loc", ())
+    index, key = (*loc, "", "")[:2]
+    if not isinstance(index, int):
+        return math.inf, 0
+    return index, _POOL_ORDER.index(key) if key in _POOL_ORDER else -1
+
+
+class AksClusterSpec(Model):
+    """Create an AKS cluster for OSMO."""
+
+    kind: Literal["aks"]
+    """Create an AKS cluster."""
+    name: Annotated[str, Check(_cluster_name, (("pattern", _NAME.pattern),))]
+    """AKS cluster name (lowercase letters, digits, '-', <= 40)."""
+    location: Annotated[
+        str, _like(_LOCATION, "an Azure location like eastus (or set azure-native:location)")
+    ] = _derived()
+    """Azure location. Default: azure-native:location."""
+    resource_group: str = _derived()
+    """Resource group. Default: <name>-rg."""
+    create_resource_group: Flag = True
+    """Create the resource group (false: it exists)."""
+    kubernetes_version: KubernetesVersion = "1.33"
+    """Kubernetes minor version, quoted."""
+    upgrade_channel: Annotated[UpgradeChannel, one_of(UpgradeChannel)] = "stable"
+    """Automatic upgrade channel."""
+    tier: Annotated[Tier, one_of(Tier)] = "Standard"
+    """AKS pricing tier."""
+    zones: Zones = ()
+    """Availability zones for every pool (1, 2, 3). Default: none."""
+    network: Annotated[AksNetworkSpec, BeforeValidator(optional_section)] = Field(
+        default_factory=AksNetworkSpec
     )
-    if pools is None or (raw and len(operators) != 1):
-        return None
-    if not one_gpu_driver(problems, path, pools, "driver switch is") or not unique_platforms(
-        problems, path, pools
-    ):
-        return None
-    return tuple(pools)
-
-
-def _api_server(
-    problems: Problems, path: str, value: Any, notices: list[str]
-) -> tuple[bool, tuple[str, ...]]:
-    body = section(
-        problems, path, value, ("privateCluster", "authorizedIpRanges", "allowPublicFromAnywhere")
+    """The VNet this stack creates, or a subnet you bring."""
+    api_server: Annotated[AksApiServer, BeforeValidator(optional_section)] = _derived()
+    """API server access. Default: private."""
+    admin_group_object_ids: Annotated[tuple[str, ...], Check(_guids)] = ()
+    """Entra ID groups given cluster-admin."""
+    log_analytics_workspace_id: (
+        Annotated[str, _like(_WORKSPACE_ID, "a Log Analytics workspace resource id")] | None
+    ) = None
+    """Existing Log Analytics workspace for Container Insights. Default: one is created."""
+    kubeconfig_auth: Annotated[AksKubeconfigAuth, BeforeValidator(optional_section)] = Field(
+        default_factory=AksKubeconfigAuth
     )
-    if body is None:
-        return True, ()
-    ranges = api_cidrs(
-        problems,
-        path,
-        body,
-        "authorizedIpRanges",
-        notices=notices,
-        anywhere_notice="the AKS API server accepts connections from any address (CIS AKS "
-        "5.4.1, Checkov CKV_AZURE_6)",
-        check_id=AKS_ENDPOINT.id,
-    )
-    private = flag(problems, f"{path}.privateCluster", body.get("privateCluster", not ranges))
-    if private and ranges:
-        problems.add(
-            path,
-            "privateCluster and authorizedIpRanges are mutually exclusive in AKS; keep one of them",
-        )
-    elif private is False and not ranges:
-        problems.add(
-            f"{path}.authorizedIpRanges",
-            "a public API server needs the networks allowed to reach it (or privateCluster: true)",
-        )
-    if private and not ranges:
-        notices.append(
-            f"{path}: the API server is private; pulumi up must run inside the VNet (or a "
-            "network peered with it)"
-        )
-    return bool(private), ranges
+    """How the kubelogin kubeconfig authenticates. Default: the Azure CLI's login."""
+    deployer_principal_type: Annotated[
+        PrincipalType, _choice(PrincipalType, " (what runs pulumi up)")
+    ] = "User"
+    """What runs pulumi up (it is assigned AKS RBAC Cluster Admin)."""
+    node_pools: Annotated[
+        tuple[AksNodePoolSpec, ...], PoolList(DEFAULT_POOLS, "driver switch is")
+    ] = Field(default_factory=default_pools(AksNodePoolSpec, DEFAULT_POOLS))
+    """Node pools. Default: an operator (system) and a compute pool."""
+    tags: Annotated[dict[str, str], cloud_tags("azure")] = Field(default_factory=dict[str, str])
+    """Azure tags on every resource that takes tags, also on the nodes' scale sets."""
 
+    @property
+    def dns_prefix(self) -> str:
+        return self.name[:54].rstrip("-")
 
-def _zones(problems: Problems, path: str, value: Any) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    items = cast(list[Any], value) if isinstance(value, list) else None
-    if items is None or not items or any(str(z) not in ("1", "2", "3") for z in items):
-        problems.add(path, f"must list availability zones from 1, 2, 3, got {show(value)}")
-        return ()
-    return tuple(sorted({str(z) for z in items}))
+    @property
+    def gpu_driver(self) -> GpuDriver | None:
+        """The one driver owner of every GPU pool (validated to agree); None without GPU pools."""
+        return next((p.gpu_driver for p in self.node_pools if p.gpu_driver), None)
 
+    @property
+    def private_cluster(self) -> bool:
+        return self.api_server.private
 
-def _guids(problems: Problems, path: str, value: Any) -> tuple[str, ...]:
-    raw = value if value is not None else []
-    if not isinstance(raw, list) or any(
-        not isinstance(g, str) or not _GUID.match(g) for g in cast(list[Any], raw)
-    ):
-        problems.add(path, f"must be a list of Entra ID group object ids, got {show(raw)}")
-        return ()
-    return tuple(cast(list[str], raw))
+    @property
+    def authorized_ip_ranges(self) -> tuple[str, ...]:
+        return self.api_server.ranges
 
+    @property
+    def kubelogin_mode(self) -> KubeloginMode:
+        return self.kubeconfig_auth.login
 
-def _derived_names(
-    problems: Problems, path: str, name: Any, group: Any, location: Any, *, group_given: bool
-) -> None:
-    """Names the stack derives from the cluster's must meet their own resources' rules."""
-    if not isinstance(name, str):
-        return
-    vault = key_vault_name(name, "a" * SUFFIX_LENGTH)
-    if not _KEY_VAULT.match(vault):
-        problems.add(
-            f"{path}.name",
-            f"{name!r} gives the Key Vault name {vault!r}, which Azure refuses (3-24 letters, "
-            "digits and '-', starting with a letter, no '--'): start the name with a letter "
-            "and use single hyphens",
-        )
-    if (
-        isinstance(group, str)
-        and _RESOURCE_GROUP.match(group)
-        and isinstance(location, str)
-        and _LOCATION.match(location)
-    ):
-        nodes = node_resource_group(group, name, location)
+    @model_validator(mode="before")
+    @classmethod
+    def _nulls(cls, data: Any) -> Any:
+        return _given(data)
+
+    @field_validator("location", mode="before")
+    @classmethod
+    def _location(cls, value: Any, info: ValidationInfo) -> Any:
+        return value if value is not None else ctx(info).provider("azure-native:location")
+
+    @field_validator("resource_group", mode="before")
+    @classmethod
+    def _group(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None:
+            return f"{info.data['name']}-rg" if "name" in info.data else ""
+        if isinstance(value, str) and _RESOURCE_GROUP.match(value):
+            return value
+        raise fail(f"{show(value)} is not a resource group name")
+
+    @field_validator("node_pools", mode="wrap")
+    @classmethod
+    def _system_pool(
+        cls, value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo
+    ) -> Any:
+        """Rules that need a pool's place in the list or the cluster's network, reported with
+        the pools' own problems: one operator pool, which is AKS's system pool; pool subnets in
+        the VNet of the network you bring. GPU sizes in other pools are a notice."""
+        raw = cast(list[Any], value) if isinstance(value, list) else []
+        items = [cast(Mapping[str, Any], p) if isinstance(p, Mapping) else {} for p in raw]
+        operators = [i for i, p in enumerate(items) if p.get("role") == "operator"]
+        reasons = Reasons()
+        if items and len(operators) != 1:
+            reasons.add(
+                "",
+                "needs exactly one operator pool (AKS's system pool, where KAI, the GPU Operator "
+                f"and OSMO's operator run); got {len(operators)}",
+            )
+        if operators:
+            system = items[operators[0]]
+            low = system.get("minCount")
+            if low in (None, 0) and low is not False:
+                reasons.add(
+                    (operators[0], "minCount"),
+                    "the operator pool is AKS's system pool and needs at least 1 node",
+                )
+            if system.get("spot") is True:
+                reasons.add((operators[0], "spot"), "AKS's system pool cannot use Spot VMs")
+        network = info.data.get("network")
+        brought = network.subnet_id if isinstance(network, AksNetworkSpec) else None
+        for index, pool in enumerate(items):
+            subnet = pool.get("subnetId")
+            if subnet is None:
+                continue
+            if brought is None:
+                reason = "only applies with a network you bring (network.subnetId)"
+            elif pool.get("role") == "operator":
+                reason = "the operator (system) pool uses network.subnetId"
+            elif not isinstance(subnet, str) or not _SUBNET_ID.match(subnet):
+                reason = f"{show(subnet)} is not a subnet resource id"
+            elif (
+                subnet.lower().rpartition("/subnets/")[0]
+                != brought.lower().rpartition("/subnets/")[0]
+            ):
+                reason = "must be a subnet of the VNet of network.subnetId"
+            else:
+                continue
+            reasons.add((index, "subnetId"), reason)
+        try:
+            pools: tuple[AksNodePoolSpec, ...] = handler(value)
+        except ValidationError as err:
+            # The list's own rules (an operator pool, one GPU driver) assume one operator pool.
+            kept = _details([e for e in err.errors() if e["loc"] or len(operators) == 1])
+            first = [r for r in reasons.items if not r.get("loc")]
+            rest = [*kept, *(r for r in reasons.items if r.get("loc"))]
+            Reasons(items=[*first, *sorted(rest, key=_in_order)]).check()
+            raise
+        reasons.check()
+        for index, pool in enumerate(pools):
+            if pool.role != "gpu" and is_gpu_size(pool.vm_size):
+                ctx(info).notices.append(
+                    f"{PROJECT}:cluster.nodePools[{index}].vmSize: {pool.vm_size} is a GPU size "
+                    f"in a {pool.role} pool; it gets no GPU taint, so any pod may land on it"
+                )
+        return pools
+
+    @model_validator(mode="after")
+    def _node_resource_group(self) -> Self:
+        nodes = node_resource_group(self.resource_group, self.name, self.location)
         if len(nodes) > NODE_RESOURCE_GROUP_MAX:
-            problems.add(
-                f"{path}.{'resourceGroup' if group_given else 'name'}",
+            reasons = Reasons()
+            reasons.add(
+                "resourceGroup" if "resource_group" in self.model_fields_set else "name",
                 f"AKS names the node resource group {nodes!r} ({len(nodes)} characters) and "
                 f"allows {NODE_RESOURCE_GROUP_MAX}: shorten resourceGroup or name",
             )
-
-
-def parse_aks(
-    problems: Problems,
-    body: dict[str, Any],
-    *,
-    azure_location: str | None,
-    notices: list[str],
-) -> AksClusterSpec | None:
-    path = f"{PROJECT}:cluster"
-    unknown_keys(problems, path, body, AKS_KEYS)
-    before = len(problems.lines)
-    name = body.get("name")
-    if not isinstance(name, str) or not _NAME.match(name) or len(name) > NAME_MAX:
-        problems.add(
-            f"{path}.name",
-            f"{show(name)} is not an AKS cluster name for this project: lowercase letters, "
-            f"digits and '-', starting and ending with a letter or digit, at most {NAME_MAX}",
-        )
-        name = None
-    location = body.get("location", azure_location)
-    if not isinstance(location, str) or not _LOCATION.match(location):
-        problems.add(
-            f"{path}.location",
-            f"{show(location)} is not an Azure location like eastus (or set azure-native:location)",
-        )
-    group = body.get("resourceGroup", f"{name}-rg" if name else None)
-    if group is not None and (not isinstance(group, str) or not _RESOURCE_GROUP.match(group)):
-        problems.add(f"{path}.resourceGroup", f"{show(group)} is not a resource group name")
-    create_group = flag(
-        problems, f"{path}.createResourceGroup", body.get("createResourceGroup", True)
-    )
-    _derived_names(problems, path, name, group, location, group_given="resourceGroup" in body)
-    version = kubernetes_version(
-        problems, f"{path}.kubernetesVersion", body.get("kubernetesVersion")
-    )
-    channel = body.get("upgradeChannel", "stable")
-    if channel not in UPGRADE_CHANNELS:
-        problems.add(
-            f"{path}.upgradeChannel",
-            f"{show(channel)} is not one of: {', '.join(UPGRADE_CHANNELS)}",
-        )
-    tier = body.get("tier", "Standard")
-    if tier not in TIERS:
-        problems.add(f"{path}.tier", f"{show(tier)} is not one of: {', '.join(TIERS)}")
-    zones = _zones(problems, f"{path}.zones", body.get("zones"))
-    network = _network(problems, f"{path}.network", body.get("network"))
-    private, ranges = _api_server(problems, f"{path}.apiServer", body.get("apiServer"), notices)
-    admins = _guids(problems, f"{path}.adminGroupObjectIds", body.get("adminGroupObjectIds"))
-    workspace = body.get("logAnalyticsWorkspaceId")
-    if workspace is not None and (
-        not isinstance(workspace, str) or not _WORKSPACE_ID.match(workspace)
-    ):
-        problems.add(
-            f"{path}.logAnalyticsWorkspaceId",
-            f"{show(workspace)} is not a Log Analytics workspace resource id",
-        )
-    auth = section(problems, f"{path}.kubeconfigAuth", body.get("kubeconfigAuth"), ("login",))
-    login = (auth or {}).get("login", "azurecli")
-    if login not in KUBELOGIN_MODES:
-        problems.add(
-            f"{path}.kubeconfigAuth.login",
-            f"{show(login)} is not one of: {', '.join(KUBELOGIN_MODES)} (kubelogin login modes)",
-        )
-    deployer = body.get("deployerPrincipalType", "User")
-    if deployer not in PRINCIPAL_TYPES:
-        problems.add(
-            f"{path}.deployerPrincipalType",
-            f"{show(deployer)} is not one of: {', '.join(PRINCIPAL_TYPES)} (what runs pulumi up)",
-        )
-    pools = _pools(
-        problems,
-        f"{path}.nodePools",
-        body.get("nodePools"),
-        notices,
-        network.subnet_id if network is not None else None,
-    )
-    tags = cloud_tags(problems, f"{path}.tags", body.get("tags"), "azure")
-    if len(problems.lines) > before or network is None or pools is None:
-        return None
-    return AksClusterSpec(
-        kind="aks",
-        name=str(name),
-        location=str(location),
-        resource_group=str(group),
-        create_resource_group=create_group is not False,
-        kubernetes_version=version,
-        upgrade_channel=cast(UpgradeChannel, channel),
-        tier=cast(Tier, tier),
-        zones=zones,
-        network=network,
-        private_cluster=private,
-        authorized_ip_ranges=ranges,
-        admin_group_object_ids=admins,
-        log_analytics_workspace_id=cast(str | None, workspace),
-        node_pools=pools,
-        tags=tags or {},
-        kubelogin_mode=cast(KubeloginMode, login),
-        deployer_principal_type=cast(PrincipalType, deployer),
-    )
+            reasons.check()
+        return self
 
 
 # The registry's entry points (components.clusters.registry).
 
 
-def parse(
-    problems: Problems, body: Mapping[str, Any], ctx: ClusterContext
-) -> AksClusterSpec | None:
-    return parse_aks(problems, dict(body), azure_location=ctx.azure_location, notices=ctx.notices)
+def parse(problems: Problems, body: Mapping[str, Any], ctx: Ctx) -> AksClusterSpec | None:
+    return validate(problems, f"{PROJECT}:cluster", AksClusterSpec, body, ctx)
 
 
 def knows_cidrs(spec: AksClusterSpec) -> bool:
@@ -693,14 +666,17 @@ def pool_rows(spec: AksClusterSpec) -> list[PoolRow]:
     """Name, role, machine type, node counts, GPUs per node, capacity type and extra taints of
     each pool (`osmo-backend plan`'s node pool table)."""
     return [
-        (
-            p.name,
-            p.role,
-            p.vm_size,
-            f"{p.min_count}-{p.max_count}",
-            "by VM size" if p.role == "gpu" else "0",
-            "spot" if p.spot else "on-demand",
-            p.taints,
+        cast(
+            PoolRow,
+            (
+                p.name,
+                p.role,
+                p.vm_size,
+                f"{p.min_count}-{p.max_count}",
+                "by VM size" if p.role == "gpu" else "0",
+                "spot" if p.spot else "on-demand",
+                p.taints,
+            ),
         )
         for p in spec.node_pools
     ]

@@ -90,11 +90,12 @@ def node_labels(pool: EksNodePoolSpec) -> dict[str, str]:
 
 def node_taints(pool: EksNodePoolSpec) -> list[aws.eks.NodeGroupTaintArgsDict]:
     """The GPU taint on gpu pools, then the pool's extra taints."""
-    return [{"key": k, "value": v, "effect": e} for k, v, e in api_taints(pool.role, pool.taints)]
+    taints = api_taints(pool.role, pool.taints)  # pyright: ignore[reportArgumentType]
+    return [{"key": k, "value": v, "effect": e} for k, v, e in taints]
 
 
 def pool_description(pool: EksNodePoolSpec) -> NodePool:
-    return node_pool(pool.name, cast(Role, pool.role), pool.taints)
+    return node_pool(pool.name, cast(Role, pool.role), pool.taints)  # pyright: ignore[reportArgumentType]
 
 
 def pool_subnets(

@@ -1,41 +1,55 @@
 """`osmo-backend:cluster` with `kind: eks`: network, control plane, access and node pools."""
 
-import ipaddress
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Literal, cast, get_args
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal, Self, cast, get_args
+
+from pydantic import (
+    BeforeValidator,
+    Field,
+    PrivateAttr,
+    ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+    model_validator,
+)
 
 from components import versions
-from components._validate import (
-    Problems,
-    expect_dns_label,
-    expect_mapping,
-    missing,
-    show,
-    unknown_keys,
-)
-from components.config._common import (
+from components._validate import Problems, show
+from components.config._common import PoolRow, Taint
+from components.config._model import (
     PROJECT,
-    PoolRow,
-    Taint,
-    api_cidrs,
-    cloud_tags,
-    flag,
-    has_operator_pool,
-    kubernetes_version,
-    overrides,
-    pool_labels,
-    pool_list,
-    pool_taints,
-    pool_zones,
-    section,
-    unique_platforms,
-    whole_number,
+    Check,
+    Ctx,
+    Flag,
+    Model,
+    Reasons,
+    ctx,
+    dns_label,
+    fail,
+    fail_required,
+    one_of,
+    optional_section,
+    validate,
+    whole,
 )
-from components.config.cluster import ClusterContext
+from components.config._rules import (
+    CidrList,
+    KubernetesVersion,
+    Pool,
+    PoolList,
+    api_networks,
+    chart_values,
+    cloud_tags,
+    default_pools,
+    network,
+    pinned,
+    private_cidr,
+)
 from components.policy import EKS_ENDPOINT
 
+ROOT = f"{PROJECT}:cluster"
 NAME_MAX = 63
 """Cluster names are DNS labels (EKS takes 100 characters); the node group names derived from
 them are checked on their own (63 characters). IAM roles, policies and launch templates are
@@ -61,32 +75,15 @@ _NODE_GROUP_NAME = re.compile(r"^[0-9A-Za-z][A-Za-z0-9_-]{0,62}$")
 _GPU_FAMILIES = ("p", "g", "gr")
 
 GPUS_PER_INSTANCE = {
-    "p4d.24xlarge": 8,
-    "p4de.24xlarge": 8,
-    "p5.48xlarge": 8,
-    "p5e.48xlarge": 8,
-    "p5en.48xlarge": 8,
-    "g5.xlarge": 1,
-    "g5.2xlarge": 1,
-    "g5.4xlarge": 1,
-    "g5.8xlarge": 1,
-    "g5.12xlarge": 4,
-    "g5.16xlarge": 1,
-    "g5.24xlarge": 4,
-    "g5.48xlarge": 8,
-    "g6.xlarge": 1,
-    "g6.2xlarge": 1,
-    "g6.4xlarge": 1,
-    "g6.8xlarge": 1,
-    "g6.12xlarge": 4,
-    "g6.16xlarge": 1,
-    "g6.24xlarge": 4,
-    "g6.48xlarge": 8,
-    "g6e.xlarge": 1,
-    "g6e.12xlarge": 4,
-    "g6e.48xlarge": 8,
-    "g4dn.xlarge": 1,
-    "g4dn.12xlarge": 4,
+    name: int(gpus)
+    for name, gpus in re.findall(
+        r"(\S+)=(\d+)",
+        """p4d.24xlarge=8 p4de.24xlarge=8 p5.48xlarge=8 p5e.48xlarge=8 p5en.48xlarge=8
+        g5.xlarge=1 g5.2xlarge=1 g5.4xlarge=1 g5.8xlarge=1 g5.12xlarge=4 g5.16xlarge=1
+        g5.24xlarge=4 g5.48xlarge=8 g6.xlarge=1 g6.2xlarge=1 g6.4xlarge=1 g6.8xlarge=1
+        g6.12xlarge=4 g6.16xlarge=1 g6.24xlarge=4 g6.48xlarge=8 g6e.xlarge=1 g6e.12xlarge=4
+        g6e.48xlarge=8 g4dn.xlarge=1 g4dn.12xlarge=4""",
+    )
 }
 """NVIDIA GPUs per instance, for the Cluster Autoscaler's scale-from-zero template tags."""
 
@@ -130,70 +127,274 @@ def principal_arn(caller_arn: str) -> str:
     return f"arn:{partition_}:iam::{account}:role/{role}"
 
 
-@dataclass(frozen=True)
-class EksNodePoolSpec:
-    name: str
-    role: str
-    instance_types: tuple[str, ...]
-    """One type, or several of one shape (spot diversification); the first is the preferred
-    on-demand type and the one the Cluster Autoscaler models a new node on."""
-    min_size: int
-    max_size: int
-    desired_size: int
-    capacity_type: CapacityType = "on-demand"
-    disk_size_gib: int = 100
-    gpus_per_node: int = 0
-    labels: Mapping[str, str] = field(default_factory=dict[str, str])
-    """Extra Kubernetes node labels (this stack's own cannot be replaced)."""
-    taints: tuple[Taint, ...] = ()
-    """Extra taints, next to the GPU taint of gpu pools."""
-    zones: tuple[str, ...] = ()
-    """Availability zones the pool is pinned to (the private subnets of those zones); empty:
-    every zone of the cluster."""
-    subnet_ids: tuple[str, ...] = ()
-    """Subnets the pool is pinned to (a network you bring); empty: every private subnet."""
+def _is(regex: "re.Pattern[str]", what: str) -> Check:
+    """A string matching `regex`: `'x' is not <what>` otherwise (whatever the value's type)."""
+
+    def check(value: Any) -> str:
+        if not isinstance(value, str) or not regex.match(value):
+            raise fail(f"{show(value)} is not {what}")
+        return value
+
+    return Check(check, (("pattern", regex.pattern),))
+
+
+def _subnet_ids(needed: int) -> Check:
+    def check(value: Any) -> tuple[str, ...]:
+        items = cast(list[Any], value) if isinstance(value, list) else None
+        if items is None or len(items) < needed:
+            raise fail(f"needs at least {needed} subnet ids, got {show(value)}")
+        if bad := [s for s in items if not isinstance(s, str) or not _SUBNET.match(s)]:
+            raise fail(f"{show(bad)} are not subnet ids like subnet-0abc12345")
+        return tuple(items)
+
+    return Check(check, (("minItems", needed),) if needed else ())
+
+
+def _family_problem(instance: Any, role: Any) -> str | None:
+    family = instance_family(instance) if isinstance(instance, str) else None
+    if family is None:
+        return f"{show(instance)} is not an EC2 instance type like m5.xlarge"
+    if role == "gpu" and not family.gpu:
+        return f"{instance} has no NVIDIA GPU; gpu pools need a GPU family (p5, g5, g6, ...)"
+    return None
+
+
+def _pinned(what: str) -> BeforeValidator:
+    def check(value: Any) -> tuple[str, ...]:
+        items = cast(list[Any], value) if isinstance(value, list) else None
+        if not items:
+            raise fail(f"must be a non-empty list of {what}, got {show(value)}")
+        return tuple(str(i) if not isinstance(i, bool) else repr(i) for i in items)
+
+    return BeforeValidator(check)
+
+
+class EksNodePoolSpec(Pool):
+    """A managed node group."""
+
+    name: Annotated[str, dns_label(20)]
+    """Pool name (DNS-1123 label, <= 20 characters)."""
+    instance_type_: str | None = Field(None, alias="instanceType")
+    """EC2 instance type; gpu pools need an NVIDIA GPU family."""
+    instance_types_: tuple[str, ...] = Field((), alias="instanceTypes")
+    """Several instance types of one shape (spot diversification), instead of instanceType; the
+    same AMI type and GPU count. The first is the preferred on-demand type and the one the
+    Cluster Autoscaler models a new node on."""
+    min_size: Annotated[int, whole(0, 1000)] = 0
+    """Minimum nodes (operator pools: at least 1)."""
+    max_size: Annotated[int, whole(1, 1000)] = 1
+    """Maximum nodes."""
+    desired_size: Annotated[int, whole(0, 1000)] = 0
+    """Nodes at creation. Default: minSize."""
+    capacity_type: Annotated[CapacityType, one_of(CapacityType)] = "on-demand"
+    """Capacity type."""
+    disk_size_gib: Annotated[int, whole(20, 16384)] = Field(100, alias="diskSizeGiB")
+    """Root volume (gp3, encrypted), GiB. Default: 200 on gpu pools, else 100."""
+    gpus_per_node: Annotated[int, whole(1, 16)] = 0
+    """GPUs per node (gpu pools). Default: from the instance type."""
+    zones: Annotated[tuple[str, ...], _pinned("availability zones")] = ()
+    """Availability zones of the cluster the pool is pinned to. Default: every zone."""
+    subnet_ids: Annotated[tuple[str, ...], _pinned("private subnets")] = ()
+    """A network you bring: private subnets the pool is pinned to. Default: every one."""
+
+    @property
+    def instance_types(self) -> tuple[str, ...]:
+        return self.instance_types_ or (cast(str, self.instance_type_),)
 
     @property
     def instance_type(self) -> str:
         return self.instance_types[0]
 
+    @model_validator(mode="before")
+    @classmethod
+    def _defaults(cls, data: Any) -> Any:
+        if not isinstance(data, Mapping):
+            return data
+        body = dict(cast(Mapping[str, Any], data))
+        if "instanceTypes" in body and "instanceType" in body:
+            raise fail("set instanceType or instanceTypes, not both")
+        if "instanceTypes" not in body:
+            body.setdefault("instanceType", None)
+        body.setdefault("diskSizeGiB", 200 if body.get("role") == "gpu" else 100)
+        return {"desiredSize": None, "gpusPerNode": None, **body}
 
-@dataclass(frozen=True)
-class EksNetworkSpec:
-    vpc_cidr: str | None = "10.0.0.0/16"
-    nat_gateways: NatGateways = "single"
-    vpc_id: str | None = None
-    private_subnet_ids: tuple[str, ...] = ()
-    public_subnet_ids: tuple[str, ...] = ()
+    @field_validator("instance_type_", mode="before")
+    @classmethod
+    def _one(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None:
+            raise fail_required()
+        if (reason := _family_problem(value, info.data.get("role"))) is not None:
+            raise fail(reason)
+        return value
+
+    @field_validator("instance_types_", mode="before")
+    @classmethod
+    def _several(cls, value: Any, info: ValidationInfo) -> Any:
+        """Types of one family kind and architecture (one AMI type per node group) and, on gpu
+        pools, one GPU count (the Cluster Autoscaler takes every node to be like the first)."""
+        items = cast(list[Any], value) if isinstance(value, list) else []
+        if not items or len(set(map(str, items))) != len(items):
+            raise fail(f"must be a non-empty list of distinct instance types, got {show(value)}")
+        reasons, role = Reasons(), info.data.get("role")
+        for index, item in enumerate(items):
+            if item is None:
+                reasons.required(str(index))
+            elif (reason := _family_problem(item, role)) is not None:
+                reasons.add(index, reason)
+        reasons.check()
+        if len(amis := sorted({ami_type(t) for t in items})) > 1:
+            raise fail(
+                f"mixes {', '.join(amis)} instances; a node group has one AMI type (GPU or not, "
+                "x86_64 or ARM alike)"
+            )
+        known = {t: GPUS_PER_INSTANCE[t] for t in items if t in GPUS_PER_INSTANCE}
+        if role == "gpu" and len(set(known.values())) > 1:
+            counts = ", ".join(f"{t} has {n}" for t, n in known.items())
+            raise fail(
+                f"mixes GPU counts ({counts}); the Cluster Autoscaler takes every node of a group "
+                "to be like its first type, so a pool's types need the same GPUs, CPUs and memory"
+            )
+        return value
+
+    @field_validator("min_size")
+    @classmethod
+    def _operator_nodes(cls, value: int, info: ValidationInfo) -> int:
+        if info.data.get("role") == "operator" and value < 1:
+            raise fail("operator pools need at least 1 node: add-ons run there")
+        return value
+
+    @field_validator("desired_size", mode="before")
+    @classmethod
+    def _desired(cls, value: Any, info: ValidationInfo) -> Any:
+        return info.data.get("min_size", 0) if value is None else value
+
+    @field_validator("gpus_per_node", mode="wrap")
+    @classmethod
+    def _gpus(cls, value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo) -> int:
+        """Given, or known for the instance types (gpu pools; 0 elsewhere)."""
+        data = info.data
+        types = data.get("instance_types_") or (data.get("instance_type_"),)
+        if data.get("role") != "gpu" or not all(types):
+            return 0
+        known = [GPUS_PER_INSTANCE[t] for t in types if t in GPUS_PER_INSTANCE]
+        if value is None and not known:
+            raise fail_required(
+                f"is required for {', '.join(map(str, types))} (the autoscaler scales up from "
+                "zero with it)"
+            )
+        gpus = cast(int, handler(known[0] if value is None else value))
+        if known and gpus != known[0]:
+            first = next(t for t in types if t in GPUS_PER_INSTANCE)
+            raise fail(f"is {gpus}, but {first} has {known[0]} GPUs")
+        return gpus
+
+    @model_validator(mode="after")
+    def _sizes(self) -> Self:
+        if not self.min_size <= self.desired_size <= self.max_size:
+            raise fail(
+                "needs minSize <= desiredSize <= maxSize, got "
+                f"{self.min_size} <= {self.desired_size} <= {self.max_size}"
+            )
+        return self
+
+
+class EksNetworkSpec(Model):
+    """The VPC: one this stack creates (vpcCidr, natGateways) or one you bring (vpcId and its
+    subnets)."""
+
+    vpc_cidr: Annotated[str, private_cidr(16, 20)] | None = "10.0.0.0/16"
+    """CIDR of the VPC this stack creates."""
+    nat_gateways: Annotated[NatGateways, one_of(NatGateways)] = "single"
+    """NAT gateways."""
+    vpc_id: Annotated[str, _is(_VPC, "a VPC id like vpc-0abc12345")] | None = None
+    """An existing VPC (then list its subnets)."""
+    private_subnet_ids: Annotated[tuple[str, ...], _subnet_ids(2)] = ()
+    """Existing private subnets (nodes), 2 or more."""
+    public_subnet_ids: Annotated[tuple[str, ...], _subnet_ids(0)] = ()
+    """Existing public subnets (load balancers)."""
 
     @property
     def bring_your_own(self) -> bool:
         return self.vpc_id is not None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _own_or_brought(cls, data: Any) -> Any:
+        if not isinstance(data, Mapping) or data.get("vpcId") is None:
+            return data
+        body = cast(Mapping[str, Any], data)
+        if "vpcCidr" in body or "natGateways" in body:
+            raise fail("set vpcId with its subnets, or vpcCidr/natGateways, not both")
+        return {"privateSubnetIds": [], **body, "vpcCidr": None}
 
-@dataclass(frozen=True)
-class EksClusterSpec:
-    kind: Literal["eks"]
-    name: str
-    region: str
-    kubernetes_version: str
-    availability_zones: tuple[str, ...]
-    network: EksNetworkSpec
-    service_cidr: str
-    public_access_cidrs: tuple[str, ...]
-    """Empty: private endpoint only (pulumi up must run inside the VPC)."""
-    admins: tuple[str, ...]
-    node_pools: tuple[EksNodePoolSpec, ...]
-    imds_hop_limit: int = 1
-    cluster_autoscaler: bool = True
-    autoscaler_values: dict[str, Any] | None = None
-    auth_profile: str | None = None
-    """AWS CLI profile the exec kubeconfig uses (AWS_PROFILE)."""
-    auth_role_arn: str | None = None
-    """Role `aws eks get-token` assumes (--role-arn)."""
-    tags: Mapping[str, str] = field(default_factory=dict[str, str])
-    """Cost-allocation tags on every AWS resource (the provider's default tags) and on the
-    nodes' instances and volumes."""
+
+class EksEndpoint(Model):
+    """The public API endpoint."""
+
+    public_access_cidrs: CidrList = ()
+    """Networks that reach the public API endpoint. Default: none (private)."""
+    allow_public_from_anywhere: Flag = False
+    """Explicit opt-out: allow 0.0.0.0/0 on the public endpoint."""
+    _networks: tuple[str, ...] = PrivateAttr(())
+
+    @model_validator(mode="after")
+    def _public(self, info: ValidationInfo) -> Self:
+        reasons = Reasons()
+        self._networks = api_networks(
+            ctx(info),
+            reasons,
+            f"{ROOT}.endpoint",
+            key="publicAccessCidrs",
+            cidrs=self.public_access_cidrs,
+            anywhere=self.allow_public_from_anywhere,
+            anywhere_notice="the EKS API server accepts connections from any address "
+            "(CIS EKS 5.4.2, Checkov CKV_AWS_38)",
+            check_id=EKS_ENDPOINT.id,
+        )
+        reasons.check()
+        return self
+
+    @property
+    def networks(self) -> tuple[str, ...]:
+        """The networks allowed (0.0.0.0/0 with the opt-out)."""
+        return self._networks
+
+
+class EksAutoscaler(Model):
+    """The Cluster Autoscaler."""
+
+    enabled: Flag = True
+    """Install the Cluster Autoscaler."""
+    values: Annotated[dict[str, Any], chart_values(versions.CLUSTER_AUTOSCALER)] | None = None
+    """Chart values merged over ours."""
+
+
+class EksKubeconfigAuth(Model):
+    """How the exec-based kubeconfig authenticates. Default: the ambient identity."""
+
+    profile: Annotated[str, _is(_PROFILE, "an AWS CLI profile name")] | None = None
+    """AWS CLI profile for `aws eks get-token` (AWS_PROFILE)."""
+    role_arn: Annotated[str, _is(_ROLE_ARN, "an IAM role ARN")] | None = None
+    """IAM role `aws eks get-token` assumes (--role-arn)."""
+
+
+def _service_cidr(value: Any) -> str:
+    net = network(value)
+    if not 12 <= net.prefixlen <= 24 or not net.is_private:
+        raise fail(f"{value} must be a private /12 to /24")
+    return str(net)
+
+
+def _admins(value: Any) -> tuple[str, ...]:
+    items = cast(list[Any], value) if isinstance(value, list) else None
+    if items is None or any(not isinstance(a, str) or not _ARN.match(a) for a in items):
+        raise fail(f"must be a list of IAM role or user ARNs, got {show(value)}")
+    if twice := sorted({a for a in items if items.count(a) > 1}):
+        raise fail(
+            f"lists {', '.join(twice)} more than once; EKS takes one access entry per principal "
+            "(a second one fails with ResourceInUseException)"
+        )
+    return tuple(items)
 
 
 DEFAULT_POOLS = (
@@ -204,467 +405,187 @@ DEFAULT_POOLS = (
         "minSize": 1,
         "maxSize": 3,
     },
-    {
-        "name": "compute",
-        "role": "compute",
-        "instanceType": "m5.2xlarge",
-        "minSize": 0,
-        "maxSize": 10,
-    },
+    {"name": "compute", "role": "compute", "instanceType": "m5.2xlarge", "maxSize": 10},
 )
 """OSMO's documented defaults; GPU pools are per stack."""
-
-_POOL_KEYS = (
-    "name",
-    "role",
-    "instanceType",
-    "minSize",
-    "maxSize",
-    "desiredSize",
-    "capacityType",
-    "diskSizeGiB",
-    "gpusPerNode",
-    "instanceTypes",
-    "labels",
-    "taints",
-    "zones",
-    "subnetIds",
-)
-EKS_KEYS = (
-    "kind",
-    "name",
-    "region",
-    "kubernetesVersion",
-    "availabilityZones",
-    "network",
-    "serviceCidr",
-    "endpoint",
-    "admins",
-    "nodePools",
-    "imdsHopLimit",
-    "clusterAutoscaler",
-    "kubeconfigAuth",
-    "tags",
-)
+_OPTIONAL = BeforeValidator(optional_section)
+"""A nested object: absent or null means its defaults."""
 
 
-def _network(problems: Problems, path: str, value: Any) -> EksNetworkSpec | None:
-    body = section(
-        problems,
-        path,
-        value,
-        ("vpcCidr", "natGateways", "vpcId", "privateSubnetIds", "publicSubnetIds"),
+class EksClusterSpec(Model):
+    """Create an EKS cluster for OSMO."""
+
+    kind: Literal["eks"]
+    """Create an EKS cluster."""
+    name: Annotated[str, dns_label(NAME_MAX)]
+    """EKS cluster name (DNS-1123 label, <= 63 characters)."""
+    region: Annotated[str, _is(_REGION, "an AWS region like us-west-2 (or set aws:region)")] = (
+        Field(None, validate_default=True)
     )
-    if body is None:
-        return None
-    if body.get("vpcId") is not None:
-        if "vpcCidr" in body or "natGateways" in body:
-            problems.add(path, "set vpcId with its subnets, or vpcCidr/natGateways, not both")
-            return None
-        vpc = body["vpcId"]
-        if not isinstance(vpc, str) or not _VPC.match(vpc):
-            problems.add(f"{path}.vpcId", f"{show(vpc)} is not a VPC id like vpc-0abc12345")
-            return None
-        subnets: dict[str, tuple[str, ...]] = {}
-        for key, needed in (("privateSubnetIds", 2), ("publicSubnetIds", 0)):
-            raw = body.get(key, [])
-            if not isinstance(raw, list) or len(cast(list[Any], raw)) < needed:
-                problems.add(
-                    f"{path}.{key}", f"needs at least {needed} subnet ids, got {show(raw)}"
-                )
-                return None
-            bad = [
-                s for s in cast(list[Any], raw) if not isinstance(s, str) or not _SUBNET.match(s)
-            ]
-            if bad:
-                problems.add(
-                    f"{path}.{key}", f"{show(bad)} are not subnet ids like subnet-0abc12345"
-                )
-                return None
-            subnets[key] = tuple(cast(list[str], raw))
-        return EksNetworkSpec(
-            vpc_cidr=None,
-            vpc_id=vpc,
-            private_subnet_ids=subnets["privateSubnetIds"],
-            public_subnet_ids=subnets["publicSubnetIds"],
-        )
-    cidr = body.get("vpcCidr", "10.0.0.0/16")
-    try:
-        network = ipaddress.ip_network(str(cidr), strict=True)
-    except ValueError as err:
-        problems.add(f"{path}.vpcCidr", f"{show(cidr)} is not a CIDR ({err})")
-        return None
-    if network.version != 4 or not 16 <= network.prefixlen <= 20 or not network.is_private:
-        problems.add(f"{path}.vpcCidr", f"{cidr} must be a private IPv4 /16 to /20")
-        return None
-    nat = body.get("natGateways", "single")
-    if nat not in NAT_GATEWAYS:
-        problems.add(f"{path}.natGateways", f"{show(nat)} is not one of: {', '.join(NAT_GATEWAYS)}")
-        return None
-    return EksNetworkSpec(vpc_cidr=str(network), nat_gateways=nat)
-
-
-@dataclass(frozen=True)
-class _Placement:
-    """What a pool can be pinned to: the cluster's zones (a VPC this stack creates) or its
-    private subnets (a network you bring)."""
-
-    zones: tuple[str, ...]
-    subnet_ids: tuple[str, ...]
-    bring_your_own: bool
-
-
-def _instance_types(
-    problems: Problems, where: str, body: Mapping[str, Any], role: Any, notices: list[str]
-) -> tuple[str, ...] | None:
-    """`instanceType`, or `instanceTypes`: several types of one family kind and architecture
-    (one AMI type per node group)."""
-    if "instanceTypes" not in body:
-        instance = body.get("instanceType")
-        _check_family(problems, f"{where}.instanceType", instance, role, notices)
-        return (instance,) if isinstance(instance, str) else None
-    path = f"{where}.instanceTypes"
-    if "instanceType" in body:
-        problems.add(where, "set instanceType or instanceTypes, not both")
-        return None
-    raw = body["instanceTypes"]
-    items = cast(list[Any], raw) if isinstance(raw, list) else []
-    if not items or len(set(map(str, items))) != len(items):
-        problems.add(path, f"must be a non-empty list of distinct instance types, got {show(raw)}")
-        return None
-    before = len(problems.lines)
-    for index, instance in enumerate(items):
-        _check_family(problems, f"{path}[{index}]", instance, role, notices)
-    if len(problems.lines) > before:
-        return None
-    types = tuple(cast(list[str], items))
-    if len({ami_type(t) for t in types}) > 1:
-        problems.add(
-            path,
-            f"mixes {', '.join(sorted({ami_type(t) for t in types}))} instances; a node group "
-            "has one AMI type (GPU or not, x86_64 or ARM alike)",
-        )
-        return None
-    return types
-
-
-def _pool(
-    problems: Problems, where: str, item: Any, notices: list[str], placement: _Placement
-) -> EksNodePoolSpec | None:
-    body = expect_mapping(problems, where, item)
-    if body is None:
-        return None
-    unknown_keys(problems, where, body, _POOL_KEYS)
-    before = len(problems.lines)
-    name = expect_dns_label(problems, f"{where}.name", body.get("name"), 20)
-    role = body.get("role")
-    if missing(problems, f"{where}.role", role):
-        pass
-    elif role not in ("operator", "compute", "gpu"):
-        problems.add(f"{where}.role", f"{show(role)} is not one of: operator, compute, gpu")
-    types = _instance_types(problems, where, body, role, notices)
-    instance = types[0] if types else None
-    low = whole_number(problems, f"{where}.minSize", body.get("minSize", 0), 0, 1000)
-    high = whole_number(problems, f"{where}.maxSize", body.get("maxSize", 1), 1, 1000)
-    desired = whole_number(
-        problems, f"{where}.desiredSize", body.get("desiredSize", low or 0), 0, 1000
+    """AWS region. Default: aws:region."""
+    kubernetes_version: KubernetesVersion = "1.33"
+    """Kubernetes minor version, quoted."""
+    availability_zones: tuple[str, ...] = Field(None, validate_default=True)
+    """2 or 3 zones of the region. Default: <region>a/b/c."""
+    network: Annotated[EksNetworkSpec, _OPTIONAL] = Field(default_factory=EksNetworkSpec)
+    """The VPC this stack creates, or one you bring."""
+    service_cidr: Annotated[str, Check(_service_cidr)] = Field(
+        "172.20.0.0/16", validate_default=True
     )
-    if None not in (low, high, desired) and not low <= desired <= high:  # type: ignore[operator]
-        problems.add(
-            where, f"needs minSize <= desiredSize <= maxSize, got {low} <= {desired} <= {high}"
-        )
-    if role == "operator" and low is not None and low < 1:
-        problems.add(f"{where}.minSize", "operator pools need at least 1 node: add-ons run there")
-    capacity = body.get("capacityType", "on-demand")
-    if capacity not in CAPACITY_TYPES:
-        problems.add(f"{where}.capacityType", f"{show(capacity)} is not one of: on-demand, spot")
-    default_disk = 200 if role == "gpu" else 100
-    disk = whole_number(
-        problems, f"{where}.diskSizeGiB", body.get("diskSizeGiB", default_disk), 20, 16384
+    """Service CIDR."""
+    endpoint: Annotated[EksEndpoint, _OPTIONAL] = Field(default_factory=EksEndpoint)
+    """The public API endpoint. Default: private only (pulumi up must run inside the VPC)."""
+    admins: Annotated[tuple[str, ...], Check(_admins)] = ()
+    """IAM role or user ARNs given cluster-admin access entries."""
+    node_pools: Annotated[tuple[EksNodePoolSpec, ...], PoolList(DEFAULT_POOLS)] = Field(
+        default_factory=default_pools(EksNodePoolSpec, DEFAULT_POOLS)
     )
-    family = instance_family(instance) if isinstance(instance, str) else None
-    gpus = (
-        _gpus(problems, f"{where}.gpusPerNode", body, types or ())
-        if role == "gpu" and family is not None and family.gpu
-        else 0
+    """Node groups. Default: an operator and a compute pool."""
+    tags: Annotated[dict[str, str], cloud_tags("aws")] = Field(default_factory=dict[str, str])
+    """Cost-allocation tags: AWS default tags and the nodes' instances and volumes."""
+    imds_hop_limit: Annotated[int, whole(1, 2)] = 1
+    """IMDSv2 hop limit on nodes."""
+    autoscaler: Annotated[EksAutoscaler, _OPTIONAL] = Field(
+        default_factory=EksAutoscaler, alias="clusterAutoscaler"
     )
-    labels = pool_labels(problems, f"{where}.labels", body.get("labels"))
-    taints = pool_taints(problems, f"{where}.taints", body.get("taints"), role)
-    zones, subnets = _pool_placement(problems, where, body, placement)
-    if len(problems.lines) > before:
-        return None
-    return EksNodePoolSpec(
-        name=str(name),
-        role=str(role),
-        instance_types=types or (),
-        min_size=int(low or 0),
-        max_size=int(high or 1),
-        desired_size=int(desired or 0),
-        capacity_type=cast(CapacityType, capacity),
-        disk_size_gib=int(disk or default_disk),
-        gpus_per_node=gpus or 0,
-        labels=labels or {},
-        taints=taints or (),
-        zones=zones or (),
-        subnet_ids=subnets or (),
+    """The Cluster Autoscaler."""
+    kubeconfig_auth: Annotated[EksKubeconfigAuth, _OPTIONAL] = Field(
+        default_factory=EksKubeconfigAuth
     )
+    """How the exec-based kubeconfig authenticates. Default: the ambient identity."""
 
+    @property
+    def public_access_cidrs(self) -> tuple[str, ...]:
+        """Empty: private endpoint only (pulumi up must run inside the VPC)."""
+        return self.endpoint.networks
 
-def _pool_placement(
-    problems: Problems, where: str, body: Mapping[str, Any], placement: _Placement
-) -> tuple[tuple[str, ...] | None, tuple[str, ...] | None]:
-    """`zones` (a VPC this stack creates: its subnets there) or `subnetIds` (a network you
-    bring: some of its private subnets); EKS node groups take subnet_ids either way."""
-    zones, subnets = body.get("zones"), body.get("subnetIds")
-    if placement.bring_your_own and zones is not None:
-        problems.add(
-            f"{where}.zones",
-            "with a network you bring, pin the pool with subnetIds (some of "
-            "network.privateSubnetIds)",
-        )
-        return None, None
-    if not placement.bring_your_own and subnets is not None:
-        problems.add(
-            f"{where}.subnetIds",
-            "only applies with a network you bring (network.vpcId); pin the pool with zones",
-        )
-        return None, None
-    return (
-        pool_zones(problems, f"{where}.zones", zones, placement.zones, "availability zones"),
-        pool_zones(
-            problems, f"{where}.subnetIds", subnets, placement.subnet_ids, "private subnets"
-        ),
-    )
+    @property
+    def cluster_autoscaler(self) -> bool:
+        return self.autoscaler.enabled
 
+    @property
+    def autoscaler_values(self) -> dict[str, Any] | None:
+        return self.autoscaler.values or None
 
-def _check_family(
-    problems: Problems, path: str, instance: Any, role: Any, notices: list[str]
-) -> None:
-    family = instance_family(instance) if isinstance(instance, str) else None
-    if missing(problems, path, instance):
-        pass
-    elif family is None:
-        problems.add(path, f"{show(instance)} is not an EC2 instance type like m5.xlarge")
-    elif role == "gpu" and not family.gpu:
-        problems.add(
-            path, f"{instance} has no NVIDIA GPU; gpu pools need a GPU family (p5, g5, g6, ...)"
-        )
-    elif family.gpu and role != "gpu":
-        notices.append(
-            f"{path}: {instance} is a GPU instance in a {role} pool; it gets no GPU taint, so any "
-            "pod may land on it"
-        )
+    @property
+    def auth_profile(self) -> str | None:
+        """AWS CLI profile the exec kubeconfig uses (AWS_PROFILE)."""
+        return self.kubeconfig_auth.profile
 
+    @property
+    def auth_role_arn(self) -> str | None:
+        """Role `aws eks get-token` assumes (--role-arn)."""
+        return self.kubeconfig_auth.role_arn
 
-def _gpus(problems: Problems, path: str, body: Any, types: Sequence[str]) -> int | None:
-    """GPUs per node: given, or known for the instance types; every type of the pool has the
-    same count (the Cluster Autoscaler models every node of a group on one type)."""
-    known = {t: GPUS_PER_INSTANCE[t] for t in types if t in GPUS_PER_INSTANCE}
-    if len(set(known.values())) > 1:
-        counts = ", ".join(f"{t} has {n}" for t, n in known.items())
-        problems.add(
-            path.rpartition(".")[0] + ".instanceTypes",
-            f"mixes GPU counts ({counts}); the Cluster Autoscaler takes every node of a group "
-            "to be like its first type, so a pool's types need the same GPUs, CPUs and memory",
-        )
-        return None
-    value = body.get("gpusPerNode", next(iter(known.values()), None))
-    if value is None:
-        problems.add(
-            path,
-            f"is required for {', '.join(types)} (the autoscaler scales up from zero with it)",
-        )
-        return None
-    checked = whole_number(problems, path, value, 1, 16)
-    if checked is not None and known and checked != next(iter(known.values())):
-        problems.add(
-            path,
-            f"is {checked}, but {next(iter(known))} has {next(iter(known.values()))} GPUs",
-        )
-        return None
-    return checked
+    @model_validator(mode="before")
+    @classmethod
+    def _default_pools(cls, data: Any) -> Any:
+        """Absent pools are the defaults, checked against the cluster like listed ones."""
+        if not isinstance(data, Mapping):
+            return data
+        return {"nodePools": None, **cast(Mapping[str, Any], data)}
 
+    @field_validator("region", mode="before")
+    @classmethod
+    def _provider_region(cls, value: Any, info: ValidationInfo) -> Any:
+        return ctx(info).provider("aws:region") if value is None else value
 
-def _pools(
-    problems: Problems, path: str, value: Any, notices: list[str], placement: _Placement
-) -> tuple[EksNodePoolSpec, ...] | None:
-    pools = pool_list(
-        problems,
-        path,
-        value,
-        DEFAULT_POOLS,
-        lambda where, item: _pool(problems, where, item, notices, placement),
-    )
-    if pools is None:
-        return None
-    if not has_operator_pool(problems, path, pools) or not unique_platforms(problems, path, pools):
-        return None
-    return tuple(pools)
+    @field_validator("availability_zones", mode="before")
+    @classmethod
+    def _zones(cls, value: Any, info: ValidationInfo) -> Any:
+        region = info.data.get("region")
+        if region is None:
+            return ()
+        raw = value if value is not None else [f"{region}{z}" for z in "abc"]
+        zones = cast(list[Any], raw) if isinstance(raw, list) else []
+        if not 2 <= len(zones) <= 3:
+            raise fail(f"needs 2 or 3 zones, got {show(raw)}")
+        reasons = Reasons()
+        for index, zone in enumerate(zones):
+            if not isinstance(zone, str) or not re.fullmatch(rf"{re.escape(region)}[a-z]", zone):
+                reasons.add(index, f"{show(zone)} is not a zone of {region}")
+        if len(set(map(str, zones))) != len(zones):
+            reasons.add("", "lists a zone twice")
+        reasons.check()
+        return zones
 
+    @field_validator("service_cidr")
+    @classmethod
+    def _outside_the_vpc(cls, value: str, info: ValidationInfo) -> str:
+        vpc = info.data.get("network")
+        if vpc is not None and vpc.vpc_cidr and network(value).overlaps(network(vpc.vpc_cidr)):
+            raise fail(f"{value} overlaps the VPC {vpc.vpc_cidr}")
+        return value
 
-def _zones(problems: Problems, path: str, value: Any, region: str) -> tuple[str, ...]:
-    raw = value if value is not None else [f"{region}{z}" for z in "abc"]
-    if not isinstance(raw, list) or not 2 <= len(cast(list[Any], raw)) <= 3:
-        problems.add(path, f"needs 2 or 3 zones, got {show(raw)}")
-        return ()
-    zones = cast(list[Any], raw)
-    for index, zone in enumerate(zones):
-        if not isinstance(zone, str) or not re.fullmatch(rf"{re.escape(region)}[a-z]", zone):
-            problems.add(f"{path}[{index}]", f"{show(zone)} is not a zone of {region}")
-    if len(set(map(str, zones))) != len(zones):
-        problems.add(path, "lists a zone twice")
-    return tuple(str(z) for z in zones)
-
-
-def _service_cidr(problems: Problems, path: str, value: Any, vpc_cidr: str | None) -> str:
-    try:
-        network = ipaddress.ip_network(str(value), strict=True)
-    except ValueError as err:
-        problems.add(path, f"{show(value)} is not a CIDR ({err})")
-        return str(value)
-    if not 12 <= network.prefixlen <= 24 or not network.is_private:
-        problems.add(path, f"{value} must be a private /12 to /24")
-    elif vpc_cidr is not None and network.overlaps(ipaddress.ip_network(vpc_cidr)):
-        problems.add(path, f"{value} overlaps the VPC {vpc_cidr}")
-    return str(network)
-
-
-def _endpoint(problems: Problems, path: str, value: Any, notices: list[str]) -> tuple[str, ...]:
-    body = section(problems, path, value, ("publicAccessCidrs", "allowPublicFromAnywhere"))
-    if body is None:
-        return ()
-    return api_cidrs(
-        problems,
-        path,
-        body,
-        "publicAccessCidrs",
-        notices=notices,
-        anywhere_notice="the EKS API server accepts connections from any address "
-        "(CIS EKS 5.4.2, Checkov CKV_AWS_38)",
-        check_id=EKS_ENDPOINT.id,
-    )
-
-
-def _autoscaler(problems: Problems, path: str, value: Any) -> tuple[bool, dict[str, Any] | None]:
-    body = section(problems, path, value, ("enabled", "values"))
-    if body is None:
-        return True, None
-    enabled = flag(problems, f"{path}.enabled", body.get("enabled", True))
-    checked = overrides(problems, f"{path}.values", body.get("values"), versions.CLUSTER_AUTOSCALER)
-    return enabled is not False, dict(checked) if checked else None
-
-
-def _auth(problems: Problems, path: str, value: Any) -> tuple[str | None, str | None]:
-    body = section(problems, path, value, ("profile", "roleArn"))
-    if body is None:
-        return None, None
-    profile, role = body.get("profile"), body.get("roleArn")
-    if profile is not None and (not isinstance(profile, str) or not _PROFILE.match(profile)):
-        problems.add(f"{path}.profile", f"{show(profile)} is not an AWS CLI profile name")
-        profile = None
-    if role is not None and (not isinstance(role, str) or not _ROLE_ARN.match(role)):
-        problems.add(f"{path}.roleArn", f"{show(role)} is not an IAM role ARN")
-        role = None
-    return profile, role
-
-
-def parse_eks(
-    problems: Problems,
-    body: dict[str, Any],
-    *,
-    aws_region: str | None,
-    notices: list[str],
-) -> EksClusterSpec | None:
-    path = f"{PROJECT}:cluster"
-    unknown_keys(problems, path, body, EKS_KEYS)
-    before = len(problems.lines)
-    name = expect_dns_label(problems, f"{path}.name", body.get("name"), NAME_MAX)
-    region = body.get("region", aws_region)
-    if not isinstance(region, str) or not _REGION.match(region):
-        problems.add(
-            f"{path}.region",
-            f"{show(region)} is not an AWS region like us-west-2 (or set aws:region)",
-        )
-        region = None
-    version = kubernetes_version(
-        problems, f"{path}.kubernetesVersion", body.get("kubernetesVersion")
-    )
-    zones = (
-        _zones(problems, f"{path}.availabilityZones", body.get("availabilityZones"), region)
-        if region
-        else ()
-    )
-    network = _network(problems, f"{path}.network", body.get("network"))
-    service = _service_cidr(
-        problems,
-        f"{path}.serviceCidr",
-        body.get("serviceCidr", "172.20.0.0/16"),
-        network.vpc_cidr if network is not None else None,
-    )
-    public = _endpoint(problems, f"{path}.endpoint", body.get("endpoint"), notices)
-    admins = body.get("admins", [])
-    if not isinstance(admins, list) or any(
-        not isinstance(a, str) or not _ARN.match(a) for a in cast(list[Any], admins)
-    ):
-        problems.add(
-            f"{path}.admins", f"must be a list of IAM role or user ARNs, got {show(admins)}"
-        )
-    elif twice := sorted({a for a in cast(list[str], admins) if admins.count(a) > 1}):
-        problems.add(
-            f"{path}.admins",
-            f"lists {', '.join(twice)} more than once; EKS takes one access entry per principal "
-            "(a second one fails with ResourceInUseException)",
-        )
-    placement = _Placement(
-        zones=zones,
-        subnet_ids=network.private_subnet_ids if network is not None else (),
-        bring_your_own=network is not None and network.bring_your_own,
-    )
-    pools = _pools(problems, f"{path}.nodePools", body.get("nodePools"), notices, placement)
-    tags = cloud_tags(problems, f"{path}.tags", body.get("tags"), "aws")
-    if isinstance(name, str) and pools is not None:
+    @field_validator("node_pools")
+    @classmethod
+    def _placed(
+        cls, pools: tuple[EksNodePoolSpec, ...], info: ValidationInfo
+    ) -> tuple[EksNodePoolSpec, ...]:
+        """Pools pinned to the cluster's zones (a VPC this stack creates) or to its private
+        subnets (a network you bring); node group names `<cluster>-<pool>` that EKS takes; a
+        notice for GPU instances in pools that get no GPU taint."""
+        data, reasons = info.data, Reasons()
+        vpc: EksNetworkSpec | None = data.get("network")
         for index, pool in enumerate(pools):
-            group = node_group_name(name, pool.name)
-            if not _NODE_GROUP_NAME.match(group):
-                problems.add(
-                    f"{path}.nodePools[{index}].name",
+            where = f"{ROOT}.nodePools[{index}]"
+            several = [f"instanceTypes[{i}]" for i in range(len(pool.instance_types_))]
+            for key, instance in zip(several or ["instanceType"], pool.instance_types, strict=True):
+                family = instance_family(instance)
+                if family is not None and family.gpu and pool.role != "gpu":
+                    ctx(info).notices.append(
+                        f"{where}.{key}: {instance} is a GPU instance in a {pool.role} pool; it "
+                        "gets no GPU taint, so any pod may land on it"
+                    )
+            if vpc is not None and vpc.bring_your_own and pool.zones:
+                reasons.add(
+                    (index, "zones"),
+                    "with a network you bring, pin the pool with subnetIds (some of "
+                    "network.privateSubnetIds)",
+                )
+            elif vpc is not None and not vpc.bring_your_own and pool.subnet_ids:
+                reasons.add(
+                    (index, "subnetIds"),
+                    "only applies with a network you bring (network.vpcId); pin the pool with "
+                    "zones",
+                )
+            elif vpc is not None:
+                zones = data.get("availability_zones", ())
+                pinned(reasons, (index, "zones"), pool.zones, zones, "availability zones")
+                subnets = vpc.private_subnet_ids
+                pinned(reasons, (index, "subnetIds"), pool.subnet_ids, subnets, "private subnets")
+            group = node_group_name(data.get("name", ""), pool.name)
+            if "name" in data and not _NODE_GROUP_NAME.match(group):
+                reasons.add(
+                    (index, "name"),
                     f"gives the node group name {group!r}, which is not 1-63 letters, digits, "
                     "'-' and '_'",
                 )
-    hop = whole_number(problems, f"{path}.imdsHopLimit", body.get("imdsHopLimit", 1), 1, 2)
-    autoscaler, autoscaler_values = _autoscaler(
-        problems, f"{path}.clusterAutoscaler", body.get("clusterAutoscaler")
-    )
-    profile, role_arn = _auth(problems, f"{path}.kubeconfigAuth", body.get("kubeconfigAuth"))
-    if len(problems.lines) > before or network is None or pools is None:
-        return None
-    return EksClusterSpec(
-        kind="eks",
-        name=str(name),
-        region=str(region),
-        kubernetes_version=version,
-        availability_zones=zones,
-        network=network,
-        service_cidr=service,
-        public_access_cidrs=public,
-        admins=tuple(cast(list[str], admins)),
-        node_pools=pools,
-        imds_hop_limit=int(hop or 1),
-        cluster_autoscaler=autoscaler,
-        autoscaler_values=autoscaler_values,
-        auth_profile=profile,
-        auth_role_arn=role_arn,
-        tags=tags or {},
-    )
+        reasons.check()
+        return pools
 
 
 # The registry's entry points (components.clusters.registry).
 
+_FIELDS = [info.alias or name for name, info in EksClusterSpec.model_fields.items()]
+_PLACE = re.compile(rf"{re.escape(ROOT)}\.(\w+)(?:\[(\d+)\])?")
 
-def parse(
-    problems: Problems, body: Mapping[str, Any], ctx: ClusterContext
-) -> EksClusterSpec | None:
-    return parse_eks(problems, dict(body), aws_region=ctx.aws_region, notices=ctx.notices)
+
+def _place(line: str) -> tuple[int, int]:
+    """A problem's place in the section: its key's, then its pool's (unknown keys of the
+    section first)."""
+    match = _PLACE.match(line)
+    key, index = (match.group(1), match.group(2)) if match else ("", None)
+    pool = int(index) if index and key == "nodePools" else -1
+    return (_FIELDS.index(key) if key in _FIELDS else -1, pool)
+
+
+def parse(problems: Problems, body: Mapping[str, Any], ctx: Ctx) -> EksClusterSpec | None:
+    before = len(problems.lines)
+    spec = validate(problems, ROOT, EksClusterSpec, body, ctx)
+    # `report` lists every unknown key first; put each problem back at its key and pool.
+    problems.lines[before:] = sorted(problems.lines[before:], key=_place)
+    return spec
 
 
 def knows_cidrs(spec: EksClusterSpec) -> bool:
@@ -687,7 +608,7 @@ def pool_rows(spec: EksClusterSpec) -> list[PoolRow]:
             f"{p.min_size}-{p.max_size} (desired {p.desired_size})",
             str(p.gpus_per_node),
             p.capacity_type,
-            p.taints,
+            cast(Sequence[Taint], p.taints),  # base.py and readable.py still type _common's
         )
         for p in spec.node_pools
     ]

@@ -3,190 +3,184 @@ finds each role's nodes."""
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, cast
+from typing import Annotated, Any, Literal, cast
+
+from pydantic import BeforeValidator, Field, ValidationInfo, WithJsonSchema, field_validator
 
 from components._validate import (
     Problems,
     dns1123_subdomain_problem,
-    expect_dns_label,
-    expect_mapping,
     label_key_problem,
     label_value_problem,
     show,
-    unknown_keys,
 )
-from components.config._common import (
-    KUBECONFIG_SECRET_KEY,
-    NODE_TYPE_LABEL,
+from components.config._common import KUBECONFIG_SECRET_KEY, KubeconfigSource, read_kubeconfig
+from components.config._model import (
     PROJECT,
-    KubeconfigSource,
-    read_kubeconfig,
-    section,
+    Ctx,
+    DnsLabel,
+    Model,
+    Reasons,
+    Text,
+    ctx,
+    fail,
+    optional_section,
+    validate,
 )
-from components.config.cluster import (
-    GPU_COMPONENT_OWNERS,
-    ROLES,
-    ClusterContext,
-    GpuComponentOwner,
-    GpuStackSpec,
-    Role,
-)
+from components.config._rules import NODE_TYPE_LABEL
+from components.config.cluster import ROLES, GpuStackSpec, Role
 
 
 @dataclass(frozen=True)
 class NodeRoleSpec:
-    """How OSMO finds the nodes of one role, and which nodes this stack labels into it."""
+    """One role as the components read it: its node selector and the nodes this stack labels."""
 
     role: Role
     selector: Mapping[str, str]
-    """Node labels selecting the role. Default: `{node-type: <role>}`."""
     nodes: tuple[str, ...] = ()
-    """Node names this stack labels with `selector` (and, for gpu, taints). Default: none."""
 
 
-@dataclass(frozen=True)
-class ExistingClusterSpec:
-    kind: Literal["existing"]
-    name: str
-    kubeconfig: KubeconfigSource
-    node_roles: tuple[NodeRoleSpec, ...]
-    gpu_stack: GpuStackSpec
+def _selector(value: Any) -> Any:
+    if value == {}:
+        raise fail("must select at least one label (an empty selector matches every node)")
+    reasons = Reasons()
+    for key, label in sorted(value.items() if isinstance(value, Mapping) else ()):
+        if reason := label_key_problem(str(key)) or (
+            label_value_problem(label)
+            if isinstance(label, str)
+            else f"label values are strings; got {show(label)} (quote it)"
+        ):
+            reasons.add((key,), reason)
+    reasons.check()
+    return value
 
 
-def parse(
-    problems: Problems, body: Mapping[str, Any], ctx: ClusterContext
-) -> ExistingClusterSpec | None:
-    """`cluster` with `kind: existing`: a name, a kubeconfig, node roles and the GPU stack."""
-    path = f"{PROJECT}:cluster"
-    unknown_keys(
-        problems, path, body, ("kind", "name", "kubeconfig", "context", "nodeRoles", "gpuStack")
-    )
-    name = expect_dns_label(problems, f"{path}.name", body.get("name"))
-    source = read_kubeconfig(
-        problems,
-        path,
-        body,
-        secret_key=KUBECONFIG_SECRET_KEY,
-        secret_value=ctx.secret_kubeconfig,
-        base_dir=ctx.base_dir,
-        notices=ctx.notices,
-    )
-    roles = _node_roles(problems, f"{path}.nodeRoles", body.get("nodeRoles"))
-    gpu_stack = _gpu_stack(problems, f"{path}.gpuStack", body.get("gpuStack"))
-    if name is None or source is None or roles is None or gpu_stack is None:
-        return None
-    return ExistingClusterSpec(
-        kind="existing", name=name, kubeconfig=source, node_roles=roles, gpu_stack=gpu_stack
-    )
-
-
-_ROLE_KEYS = ("selector", "nodes")
-
-
-def _node_roles(problems: Problems, path: str, value: Any) -> tuple[NodeRoleSpec, ...] | None:
-    given = section(problems, path, value, ROLES)
-    if given is None:
-        return None
-    ok = True
-    specs: list[NodeRoleSpec] = []
-    owner: dict[str, Role] = {}
-    for role in ROLES:
-        rpath = f"{path}.{role}"
-        entry = section(problems, rpath, given.get(role), _ROLE_KEYS)
-        if entry is None:
-            ok = False
-            continue
-        selector = _selector(problems, f"{rpath}.selector", entry.get("selector"), role)
-        nodes = _node_names(problems, f"{rpath}.nodes", entry.get("nodes"))
-        if selector is None or nodes is None:
-            ok = False
-            continue
-        for index, node in enumerate(nodes):
-            if node in owner:
-                problems.add(
-                    f"{rpath}.nodes[{index}]",
-                    f"node {node!r} is already listed under role {owner[node]!r}; "
-                    "a node has exactly one role",
-                )
-                ok = False
-            else:
-                owner[node] = role
-        specs.append(NodeRoleSpec(role=role, selector=selector, nodes=nodes))
-    return tuple(specs) if ok else None
-
-
-def _selector(problems: Problems, path: str, value: Any, role: Role) -> dict[str, str] | None:
-    if value is None:
-        return {NODE_TYPE_LABEL: role}
-    body = expect_mapping(problems, path, value)
-    if body is None:
-        return None
-    if not body:
-        problems.add(path, "must select at least one label (an empty selector matches every node)")
-        return None
-    ok = True
-    out: dict[str, str] = {}
-    for key, label in sorted(body.items()):
-        if (reason := label_key_problem(str(key))) is not None:
-            problems.add(f"{path}.{key}", reason)
-            ok = False
-        elif not isinstance(label, str):
-            problems.add(f"{path}.{key}", f"label values are strings; got {show(label)} (quote it)")
-            ok = False
-        elif (reason := label_value_problem(label)) is not None:
-            problems.add(f"{path}.{key}", reason)
-            ok = False
-        else:
-            out[str(key)] = label
-    return out if ok else None
-
-
-def _node_names(problems: Problems, path: str, value: Any) -> tuple[str, ...] | None:
+def _nodes(value: Any) -> Any:
     if value is None:
         return ()
     if not isinstance(value, list):
-        problems.add(path, f"must be a list of node names, got {show(value)}")
-        return None
-    ok = True
-    seen: set[str] = set()
-    names: list[str] = []
-    for index, node in enumerate(cast(list[Any], value)):
-        item = f"{path}[{index}]"
+        raise fail(f"must be a list of node names, got {show(value)}")
+    reasons, nodes = Reasons(), cast(list[Any], value)
+    for index, node in enumerate(nodes):
         if not isinstance(node, str):
-            problems.add(item, f"must be a node name, got {show(node)}")
-            ok = False
-        elif (reason := dns1123_subdomain_problem(node)) is not None:
-            problems.add(item, f"node name {reason}")
-            ok = False
-        elif node in seen:
-            problems.add(item, f"node {node!r} is listed twice")
-            ok = False
-        else:
-            seen.add(node)
-            names.append(node)
-    return tuple(names) if ok else None
+            reasons.add(index, f"must be a node name, got {show(node)}")
+        elif reason := dns1123_subdomain_problem(node):
+            reasons.add(index, f"node name {reason}")
+        elif node in nodes[:index]:
+            reasons.add(index, f"node {node!r} is listed twice")
+    reasons.check()
+    return nodes
 
 
-def _gpu_stack(problems: Problems, path: str, value: Any) -> GpuStackSpec | None:
-    if value is None:
-        return GpuStackSpec()
-    body = expect_mapping(problems, path, value)
-    if body is None:
-        return None
-    unknown_keys(problems, path, body, ("driver", "toolkit"))
-    ok = True
-    for key in ("driver", "toolkit"):
-        given = body.get(key)
-        if given is not None and given not in GPU_COMPONENT_OWNERS:
-            problems.add(
-                f"{path}.{key}",
-                f"{show(given)} is not one of: {', '.join(GPU_COMPONENT_OWNERS)} "
-                "(operator: the GPU Operator installs it; host: the node image already has it)",
-            )
-            ok = False
-    if not ok:
-        return None
-    return GpuStackSpec(
-        driver=cast(GpuComponentOwner, body.get("driver", "operator")),
-        toolkit=cast(GpuComponentOwner, body.get("toolkit", "operator")),
+class NodeRole(Model):
+    """How OSMO finds the nodes of one role, and which nodes this stack labels into it."""
+
+    selector: Annotated[dict[str, str] | None, BeforeValidator(_selector)] = None
+    """Node labels selecting the role. Default: {node-type: <role>}."""
+    nodes: Annotated[tuple[str, ...], BeforeValidator(_nodes)] = ()
+    """Node names this stack labels into the role (GPU nodes also tainted)."""
+
+
+OneRole = Annotated[NodeRole, BeforeValidator(optional_section)]
+
+
+class NodeRoles(Model):
+    """OSMO's node roles."""
+
+    operator: OneRole = NodeRole()
+    """Nodes for KAI, the GPU Operator and OSMO's backend operator."""
+    compute: OneRole = NodeRole()
+    """CPU nodes for workflows."""
+    gpu: OneRole = NodeRole()
+    """GPU nodes for workflows."""
+    jetson: OneRole = NodeRole()
+    """Jetson (ARM GPU) nodes for workflows."""
+
+    @field_validator("compute", "gpu", "jetson")
+    @classmethod
+    def _one_role_each(cls, value: NodeRole, info: ValidationInfo) -> NodeRole:
+        reasons = Reasons()
+        for index, node in enumerate(value.nodes):
+            for role, given in info.data.items():  # the roles before this one, each valid
+                if node in given.nodes:
+                    reasons.add(
+                        ("nodes", index),
+                        f"node {node!r} is already listed under role {role!r}; "
+                        "a node has exactly one role",
+                    )
+        reasons.check()
+        return value
+
+
+class ExistingClusterSpec(Model):
+    """Adopt an existing cluster from a kubeconfig."""
+
+    kind: Literal["existing"]
+    """Cluster kind."""
+    name: DnsLabel
+    """Cluster name (DNS-1123 label); the provider's cluster_identifier."""
+    context: Text | None = None
+    """Kubeconfig context. Default: its current-context."""
+    kubeconfig: Annotated[KubeconfigSource, WithJsonSchema({"type": "string"})] = Field(
+        None, validate_default=True
     )
+    """Kubeconfig file path, relative to the project directory. Default: the content in the
+    secret osmo-backend:kubeconfig."""
+    roles: Annotated[NodeRoles, BeforeValidator(optional_section)] = Field(
+        NodeRoles(), alias="nodeRoles"
+    )
+    """How OSMO finds each role's nodes, and which nodes this stack labels into it."""
+    gpu_stack: Annotated[GpuStackSpec, BeforeValidator(optional_section)] = GpuStackSpec()
+    """Who installs the NVIDIA driver and container toolkit on GPU nodes."""
+
+    @field_validator("kubeconfig", mode="before")
+    @classmethod
+    def _read(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, KubeconfigSource):
+            return value
+        context, found, reasons = ctx(info), Problems(), Reasons()
+        source = read_kubeconfig(
+            found,
+            "",
+            {"kubeconfig": value, "context": info.data.get("context")},
+            secret_key=KUBECONFIG_SECRET_KEY,
+            secret_value=context.raw.get(KUBECONFIG_SECRET_KEY),
+            base_dir=context.base_dir,
+            notices=context.notices,
+        )
+        for line in found.lines:  # `.kubeconfig: reason`, or `<secret key>: reason` (see parse)
+            path, _, reason = line.partition(": ")
+            if reason.startswith("is required"):
+                reasons.required("", reason)
+            else:
+                reasons.add("" if path.startswith(".") else (path,), reason)
+        reasons.check()
+        return source
+
+    @property
+    def node_roles(self) -> tuple[NodeRoleSpec, ...]:
+        """Every role in OSMO's order, its selector defaulted."""
+        given: dict[str, NodeRole] = dict(self.roles)
+        return tuple(
+            NodeRoleSpec(r, given[r].selector or {NODE_TYPE_LABEL: r}, given[r].nodes)
+            for r in ROLES
+        )
+
+
+def parse(problems: Problems, body: Mapping[str, Any], ctx: Ctx) -> ExistingClusterSpec | None:
+    """`cluster` with `kind: existing`: a name, a kubeconfig, node roles and the GPU stack."""
+    path, found = f"{PROJECT}:cluster", Problems(suggested=problems.suggested)
+    spec = validate(found, path, ExistingClusterSpec, body, ctx)
+    # The secret's problems go to its own key; an object's unknown keys before those inside it
+    # (`report` lists unknown keys first, and pydantic checks an object's after its fields).
+    secret = f"{path}.kubeconfig.{KUBECONFIG_SECRET_KEY}: "
+    lines = [line.replace(secret, f"{KUBECONFIG_SECRET_KEY}: ", 1) for line in found.lines]
+    problems.lines += sorted(lines, key=_place)
+    return spec
+
+
+def _place(line: str) -> tuple[bool, int, str]:
+    at, _, reason = line.partition(": ")
+    if reason.startswith("unknown key"):
+        return False, at.count("."), at
+    return True, 0, ""

@@ -2,40 +2,50 @@
 node pools with their GPU stack profile."""
 
 import hashlib
+import ipaddress
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal, cast, get_args
+from contextvars import ContextVar
+from typing import Annotated, Any, Literal, Self, cast, get_args
 
-from components._validate import (
-    Problems,
-    expect_dns_label,
-    expect_mapping,
-    missing,
-    show,
-    unknown_keys,
+from pydantic import (
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+    model_validator,
 )
-from components.config._common import (
+
+from components._validate import Problems, show
+from components.config._common import PoolRow
+from components.config._model import (
     PROJECT,
-    PoolRow,
-    Taint,
-    api_cidrs,
-    cloud_tags,
-    flag,
-    has_operator_pool,
-    kubernetes_version,
-    one_gpu_driver,
-    pool_labels,
-    pool_list,
-    pool_taints,
-    private_cidr,
-    report_overlaps,
-    section,
-    unique_platforms,
-    whole_number,
+    Check,
+    Ctx,
+    Flag,
+    Model,
+    Reasons,
+    ctx,
+    dns_label,
+    fail,
+    one_of,
+    optional_section,
+    validate,
+    whole,
 )
-from components.config.cluster import ClusterContext
+from components.config._rules import (
+    CidrList,
+    KubernetesVersion,
+    Pool,
+    PoolList,
+    api_networks,
+    cloud_tags,
+    default_pools,
+    private_cidr,
+)
 from components.config.operators import OperatorsSpec
 from components.policy import GKE_ENDPOINT, GKE_PRIVATE_NODES
 
@@ -52,12 +62,14 @@ ReleaseChannel = Literal["RAPID", "REGULAR", "STABLE"]
 RELEASE_CHANNELS: tuple[ReleaseChannel, ...] = get_args(ReleaseChannel)
 ImageType = Literal["COS_CONTAINERD", "UBUNTU_CONTAINERD"]
 IMAGE_TYPES: tuple[ImageType, ...] = get_args(ImageType)
+DiskType = Literal["pd-balanced", "pd-ssd", "pd-standard", "hyperdisk-balanced"]
 GpuDriver = Literal["google", "operator"]
 GPU_DRIVERS: tuple[GpuDriver, ...] = get_args(GpuDriver)
 """google: Google's installer DaemonSet installs the driver into /home/kubernetes/bin/nvidia and
 the GPU Operator runs without its driver; operator: the GPU Operator's driver manager (Ubuntu node
 images only, NVIDIA's GKE page)."""
 
+_NAME = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 _REGION = re.compile(r"^[a-z]+-[a-z]+\d+$")
 _PROJECT_ID = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
 _MACHINE = re.compile(r"^([a-z][a-z0-9]*)-([a-z]+)-(\d+)(g?)(-lssd)?$")
@@ -127,36 +139,94 @@ def compute_names(cluster: str) -> dict[str, str]:
     }
 
 
-def derived_name_problems(problems: Problems, path: str, cluster: str) -> None:
+def _derived_name_reasons(cluster: str) -> list[str]:
     """Every name the stack derives from the cluster name, checked against its target's rules."""
+    reasons: list[str] = []
     for suffix in SERVICE_ACCOUNT_SUFFIXES:
-        account = service_account_id(cluster, suffix)
-        if not _SERVICE_ACCOUNT_ID.match(account):
-            problems.add(
-                path,
+        if not _SERVICE_ACCOUNT_ID.match(account := service_account_id(cluster, suffix)):
+            reasons.append(
                 f"gives the service account id {account!r}, which is not 6-30 lowercase letters, "
-                "digits and '-' starting with a letter",
+                "digits and '-' starting with a letter"
             )
-    ring = key_ring_name(cluster, "x" * KEY_RING_SUFFIX_LENGTH)
-    if not _KEY_RING_NAME.match(ring):
-        problems.add(
-            path,
+    if not _KEY_RING_NAME.match(ring := key_ring_name(cluster, "x" * KEY_RING_SUFFIX_LENGTH)):
+        reasons.append(
             f"gives the KMS key ring name {ring!r} (with its random suffix), which is not 1-63 "
-            "letters, digits, '_' and '-'",
+            "letters, digits, '_' and '-'"
         )
     for what, name in compute_names(cluster).items():
         if not _COMPUTE_NAME.match(name):
-            problems.add(
-                path,
+            reasons.append(
                 f"gives the {what} name {name!r}, which is not a Compute Engine name (a lowercase "
-                "letter first, lowercase letters, digits and '-', at most 63 characters)",
+                "letter first, lowercase letters, digits and '-', at most 63 characters)"
             )
+    return reasons
 
 
-@dataclass(frozen=True)
-class Accelerator:
-    type: str
-    count: int
+def derived_name_problems(problems: Problems, path: str, cluster: str) -> None:
+    for reason in _derived_name_reasons(cluster):
+        problems.add(path, reason)
+
+
+def _cluster_name(value: Any) -> str:
+    if not isinstance(value, str) or not _NAME.match(value) or len(value) > NAME_MAX:
+        raise fail(
+            f"{show(value)} is not a GKE cluster name: a lowercase letter first, then lowercase "
+            f"letters, digits and '-', not ending in '-', at most {NAME_MAX} characters"
+        )
+    reasons = Reasons()
+    for reason in _derived_name_reasons(value):
+        reasons.add("", reason)
+    reasons.check()
+    return value
+
+
+def _like(regex: "re.Pattern[str]", what: str) -> Check:
+    """Any value: `'x' is not <what>` unless it is a string matching `regex`."""
+
+    def check(value: Any) -> str:
+        if isinstance(value, str) and regex.match(value):
+            return value
+        raise fail(f"{show(value)} is not {what}")
+
+    return Check(check, (("pattern", regex.pattern),))
+
+
+def _or_none(check: Check) -> Check:
+    return Check(lambda value: None if value is None else check.check(value), check.schema)
+
+
+def _zones(value: Any, region: str, zone: str | None) -> tuple[str, ...]:
+    """1 to 4 zones of `region`, each once, with the cluster's `zone` (a zonal cluster)."""
+    items = cast(list[Any], value) if isinstance(value, list) else []
+    if not 1 <= len(items) <= 4:
+        raise fail(f"must list 1 to 4 zones, got {show(value)}")
+    reasons = Reasons()
+    for index, item in enumerate(items):
+        if not _in_region(item, region):
+            reasons.add(index, f"{show(item)} is not a zone of {region}")
+    if len(set(map(str, items))) != len(items):
+        reasons.add("", "lists a zone twice")
+    if zone is not None and zone not in items:
+        reasons.add("", f"must include the cluster's zone {zone}")
+    reasons.check()
+    return tuple(map(str, items))
+
+
+def _in_region(zone: Any, region: str) -> bool:
+    return isinstance(zone, str) and re.fullmatch(rf"{re.escape(region)}-[a-z]", zone) is not None
+
+
+_LOCATION: ContextVar[tuple[str, str | None] | None] = ContextVar("gke_location", default=None)
+"""The cluster's validated region and zone while its node pools validate (their `zones`)."""
+
+
+class Accelerator(Model):
+    """Attached GPUs (n1 machines). Default: what the machine family carries."""
+
+    type: Annotated[str, _like(_ACCELERATOR, "a GPU type like nvidia-tesla-t4")]
+    """GPU type, e.g. nvidia-tesla-t4."""
+    count: Annotated[int, whole(1, 16)] = 1
+    """GPUs per node."""
 
 
 def machine_accelerator(machine_type: str) -> Accelerator | None:
@@ -164,82 +234,265 @@ def machine_accelerator(machine_type: str) -> Accelerator | None:
     match = _MACHINE.match(machine_type)
     if match is None:
         return None
-    family, shape, size, gpu_suffix = (
-        match.group(1),
-        match.group(2),
-        int(match.group(3)),
-        match.group(4),
-    )
+    family, shape, size, gpu_suffix = match.group(1, 2, 3, 4)
     kind = _ACCELERATOR_OF_FAMILY.get((family, shape))
     if kind is None:
         return None
     if family == "g2":
-        count = _G2_GPUS.get(size)
-        return Accelerator(kind, count) if count is not None and not gpu_suffix else None
-    return Accelerator(kind, size) if gpu_suffix else None
+        count = _G2_GPUS.get(int(size))
+        return Accelerator(type=kind, count=count) if count is not None and not gpu_suffix else None
+    return Accelerator(type=kind, count=int(size)) if gpu_suffix else None
 
 
-@dataclass(frozen=True)
-class GkeNodePoolSpec:
-    name: str
-    role: str
-    machine_type: str
-    min_nodes: int
-    max_nodes: int
-    """Totals across the pool's zones (GKE's total autoscaling limits)."""
-    spot: bool = False
-    disk_size_gb: int = 100
-    disk_type: str = "pd-balanced"
-    image_type: ImageType = "COS_CONTAINERD"
-    accelerator: Accelerator | None = None
-    gpu_driver: GpuDriver | None = None
-    """Who installs the NVIDIA driver on this pool (gpu pools only)."""
-    labels: Mapping[str, str] = field(default_factory=dict[str, str])
-    """Extra Kubernetes node labels (this stack's own cannot be replaced)."""
-    taints: tuple[Taint, ...] = ()
-    """Extra taints, next to the GPU taint of gpu pools."""
+class GkeNodePoolSpec(Pool):
+    """A GKE node pool."""
+
+    name: Annotated[str, dns_label(POOL_NAME_MAX)]
+    """Pool name (DNS-1123 label, <= 20 characters)."""
     zones: tuple[str, ...] = ()
-    """Zones the pool's nodes are in (its node_locations); empty: the cluster's."""
+    """Zones of the region the pool's nodes are in (node_locations). Default: the cluster's."""
+    machine_type: Annotated[str, _like(_MACHINE, "a machine type like n1-standard-8")]
+    """Machine type; gpu pools need a GPU family (a2, a3, a4, g2) or n1 with an accelerator."""
+    accelerator: Accelerator | None = Field(default=None, validate_default=True)
+    """Attached GPUs (n1 machines). Default: what the machine family carries."""
+    min_nodes: Annotated[int, whole(0, 1000)] = 0
+    """Minimum nodes, in total (operator pools: at least 1)."""
+    max_nodes: Annotated[int, whole(1, 1000)] = 1
+    """Maximum nodes, in total (GKE's total autoscaling limits)."""
+    spot: Flag = False
+    """Spot VMs."""
+    disk_size_gb: Annotated[int, whole(10, 65536)] = 100
+    """Boot disk size. Default: 100 (gpu pools 200)."""
+    disk_type: Annotated[DiskType, one_of(DiskType)] = "pd-balanced"
+    """Boot disk type."""
+    image_type: Annotated[ImageType, one_of(ImageType)] = "COS_CONTAINERD"
+    """Node image."""
+    gpu_driver: GpuDriver | None = Field(default=None, validate_default=True)
+    """gpu pools: who installs the NVIDIA driver (google: Google's installer; operator: the GPU
+    Operator, Ubuntu images only). Default: google."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _gpu_disk(cls, data: Any) -> Any:
+        if isinstance(data, Mapping) and "diskSizeGb" not in data:
+            body = cast(Mapping[str, Any], data)
+            return {**body, "diskSizeGb": 200 if body.get("role") == "gpu" else 100}
+        return cast(object, data)
+
+    @field_validator("zones", mode="before")
+    @classmethod
+    def _in_the_region(cls, value: Any) -> tuple[str, ...]:
+        location = _LOCATION.get()
+        return _zones(value, *location) if location is not None and value is not None else ()
+
+    @field_validator("accelerator", mode="wrap")
+    @classmethod
+    def _gpus(
+        cls, value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo
+    ) -> Accelerator | None:
+        """The pool's GPUs: from the machine family (A2/A3/A4/G2), or given for N1."""
+        machine = info.data.get("machine_type")
+        if machine is None:
+            return None
+        implied = machine_accelerator(machine)
+        if value is None:
+            if info.data.get("role") == "gpu" and implied is None:
+                raise fail(
+                    f"is required for a gpu pool on {machine}: use a GPU machine family (a2, a3, "
+                    "a4, g2) or an n1 machine with an accelerator {type, count}"
+                )
+            return implied
+        if isinstance(value, Mapping) and "count" not in value:
+            value = {**cast(Mapping[str, Any], value), "count": implied.count if implied else 1}
+        given = cast(Accelerator, handler(value))
+        if implied is not None and given != implied:
+            raise fail(
+                f"{machine} comes with {implied.count} x {implied.type}; leave accelerator out "
+                "or match it"
+            )
+        if implied is None and not machine.startswith("n1-"):
+            raise fail(
+                f"{machine} cannot take attached GPUs; only n1 machines can (or pick a GPU "
+                "machine family: a2, a3, a4, g2)"
+            )
+        if implied is None and given.type not in N1_ACCELERATORS:
+            reasons = Reasons()
+            reasons.add(
+                "type",
+                f"{given.type} does not attach to n1 machines; one of: "
+                f"{', '.join(sorted(N1_ACCELERATORS))}",
+            )
+            reasons.check()
+        return given
+
+    @field_validator("min_nodes")
+    @classmethod
+    def _operator_node(cls, value: int, info: ValidationInfo) -> int:
+        if info.data.get("role") == "operator" and value < 1:
+            raise fail("operator pools need at least 1 node: add-ons run there")
+        return value
+
+    @field_validator("gpu_driver", mode="before")
+    @classmethod
+    def _driver(cls, value: Any, info: ValidationInfo) -> GpuDriver | None:
+        if info.data.get("role") != "gpu":
+            if value is not None:
+                raise fail("only applies to gpu pools")
+            return None
+        driver = "google" if value is None else value
+        if driver not in GPU_DRIVERS:
+            raise fail(
+                f"{show(driver)} is not one of: google (Google's installer), operator (the GPU "
+                "Operator's driver manager)"
+            )
+        if driver == "operator" and info.data.get("image_type") != "UBUNTU_CONTAINERD":
+            raise fail(
+                "operator-installed drivers need imageType UBUNTU_CONTAINERD; Container-Optimized "
+                "OS takes Google's installer only (gpuDriver: google)"
+            )
+        return driver
+
+    @model_validator(mode="after")
+    def _node_counts(self) -> Self:
+        if self.min_nodes > self.max_nodes:
+            raise fail(f"needs minNodes <= maxNodes, got {self.min_nodes} > {self.max_nodes}")
+        return self
 
 
-@dataclass(frozen=True)
-class GkeNetworkSpec:
-    subnet_cidr: str | None = "10.0.0.0/20"
-    pod_cidr: str | None = "10.16.0.0/14"
-    service_cidr: str | None = "10.20.0.0/20"
-    master_cidr: str | None = None
-    """Control-plane range (VPC-peered private clusters); None: GKE's Private Service Connect."""
-    network: str | None = None
-    subnetwork: str | None = None
-    pod_range_name: str = "pods"
-    service_range_name: str = "services"
+_CIDRS = {"subnet_cidr": "subnetCidr", "pod_cidr": "podCidr", "service_cidr": "serviceCidr"}
+_RANGES = {**_CIDRS, "master_cidr": "masterCidr"}
+_SUBNETWORK = "a subnetwork name or self link"
+
+
+class GkeNetworkSpec(Model):
+    """The network: created (its CIDRs), or brought (network, subnetwork, range names)."""
+
+    model_config = ConfigDict(validate_default=True)
+
+    subnet_cidr: Annotated[str | None, _or_none(private_cidr(8, 24))] = "10.0.0.0/20"
+    """Node subnet this stack creates."""
+    pod_cidr: Annotated[str | None, _or_none(private_cidr(8, 21))] = "10.16.0.0/14"
+    """Pod secondary range."""
+    service_cidr: Annotated[str | None, _or_none(private_cidr(8, 27))] = "10.20.0.0/20"
+    """Service secondary range."""
+    master_cidr: Annotated[str | None, _or_none(private_cidr(28, 28))] = None
+    """Control-plane /28 (VPC peering). Default: none (GKE's Private Service Connect)."""
+    network: Annotated[str | None, _or_none(_like(_RESOURCE, "a network name or self link"))] = None
+    """An existing VPC network (name or self link)."""
+    subnetwork: Annotated[str | None, _or_none(_like(_RESOURCE, _SUBNETWORK))] = None
+    """Its subnetwork for the nodes."""
+    pod_range_name: Annotated[str, _like(_RANGE_NAME, "a secondary range name")] = "pods"
+    """Its pod secondary range."""
+    service_range_name: Annotated[str, _like(_RANGE_NAME, "a secondary range name")] = "services"
+    """Its service secondary range."""
 
     @property
     def bring_your_own(self) -> bool:
         return self.network is not None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _brought(cls, data: Any) -> Any:
+        if not isinstance(data, Mapping) or cast(Mapping[str, Any], data).get("network") is None:
+            return cast(object, data)
+        body = cast(Mapping[str, Any], data)
+        if any(key in body for key in _CIDRS.values()):
+            raise fail(
+                "set network/subnetwork with their range names, or subnetCidr/podCidr/serviceCidr, "
+                "not both"
+            )
+        return {**body, **dict.fromkeys(_CIDRS.values())}
 
-@dataclass(frozen=True)
-class GkeClusterSpec:
+    @field_validator("pod_cidr", "service_cidr", "master_cidr")
+    @classmethod
+    def _apart(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """Each range apart from the ones before it (reported on the later key)."""
+        reasons = Reasons()
+        net = ipaddress.ip_network(value) if value is not None else None
+        for key in list(_RANGES)[: list(_RANGES).index(str(info.field_name))]:
+            other = info.data.get(key)
+            if net is not None and other is not None and net.overlaps(ipaddress.ip_network(other)):
+                reasons.add("", f"{value} overlaps {_RANGES[key]} {other}")
+        reasons.check()
+        return value
+
+    @model_validator(mode="after")
+    def _network_you_bring(self) -> Self:
+        reasons = Reasons()
+        if self.network is None:
+            for key in ("pod_range_name", "service_range_name", "subnetwork"):
+                if key in self.model_fields_set:
+                    reasons.add(
+                        type(self).model_fields[key].alias or key,
+                        "only applies with network (a network you bring)",
+                    )
+        elif self.subnetwork is None:
+            reasons.add("subnetwork", f"None is not {_SUBNETWORK}")
+        reasons.check()
+        return self
+
+
+class GkeEndpointSpec(Model):
+    """Control-plane access."""
+
+    private_endpoint: Flag = True
+    """The control plane's IP endpoint is private."""
+    dns_endpoint: Flag = True
+    """GKE's DNS-based control-plane endpoint (IAM-authenticated)."""
+    authorized_networks: CidrList = ()
+    """Networks that reach the IP endpoint."""
+    allow_public_from_anywhere: Flag = False
+    """Explicit opt-out: allow 0.0.0.0/0 in authorizedNetworks."""
+
+
+DEFAULT_POOLS = tuple(
+    {"name": role, "role": role, "machineType": machine, "minNodes": low, "maxNodes": high}
+    for role, machine, low, high in (
+        ("operator", "n1-standard-4", 1, 3),
+        ("compute", "n1-standard-8", 0, 10),
+    )
+)
+"""OSMO's documented GKE defaults; GPU pools are per stack."""
+
+
+class GkeClusterSpec(Model):
+    """Create a GKE cluster for OSMO."""
+
     kind: Literal["gke"]
-    name: str
-    project: str
-    region: str
-    zone: str | None
-    """Set: a zonal cluster in this zone; None: a regional cluster."""
-    node_zones: tuple[str, ...]
-    kubernetes_version: str
-    release_channel: ReleaseChannel
-    network: GkeNetworkSpec
-    private_nodes: bool
-    private_endpoint: bool
-    dns_endpoint: bool
-    """GKE's DNS-based control-plane endpoint, reached with IAM credentials from anywhere."""
-    authorized_networks: tuple[str, ...]
-    deletion_protection: bool
-    node_pools: tuple[GkeNodePoolSpec, ...]
-    tags: Mapping[str, str] = field(default_factory=dict[str, str])
-    """Cost-allocation labels on every Google resource (the provider's default labels)."""
+    """Create a GKE Standard cluster."""
+    name: Annotated[
+        str, Check(_cluster_name, (("maxLength", NAME_MAX), ("pattern", _NAME.pattern)))
+    ]
+    """GKE cluster name (lowercase, a letter first, <= 40 characters)."""
+    project: Annotated[str, _like(_PROJECT_ID, "a Google Cloud project id (or set gcp:project)")]
+    """Google Cloud project id. Default: gcp:project."""
+    region: Annotated[str, _like(_REGION, "a region like us-central1 (or set gcp:region)")]
+    """Region. Default: gcp:region."""
+    zone: str | None = None
+    """A zone of the region: a zonal cluster. Default: regional."""
+    node_zones: tuple[str, ...] = ()
+    """Zones the node pools use. Default: GKE's choice."""
+    kubernetes_version: KubernetesVersion = "1.33"
+    """Minimum Kubernetes minor version, quoted."""
+    release_channel: Annotated[ReleaseChannel, one_of(ReleaseChannel)] = "REGULAR"
+    """GKE release channel."""
+    network: Annotated[GkeNetworkSpec, BeforeValidator(optional_section)] = GkeNetworkSpec()
+    """The cluster's network."""
+    private_nodes: Flag = True
+    """Nodes without public IP addresses."""
+    endpoint: Annotated[GkeEndpointSpec, BeforeValidator(optional_section)] = Field(
+        default_factory=dict[str, Any], validate_default=True
+    )
+    """Control-plane access."""
+    deletion_protection: Flag = True
+    """GKE refuses to delete the cluster."""
+    node_pools: Annotated[
+        tuple[GkeNodePoolSpec, ...], PoolList(DEFAULT_POOLS, "driver switch and install paths are")
+    ] = Field(default_factory=default_pools(GkeNodePoolSpec, DEFAULT_POOLS))
+    """Node pools. Default: an operator and a compute pool."""
+    tags: Annotated[dict[str, str], cloud_tags("gcp")] = Field(default_factory=dict[str, str])
+    """Cost-allocation labels on every Google resource (the Google provider's default labels):
+    lowercase keys and values."""
 
     @property
     def location(self) -> str:
@@ -250,479 +503,113 @@ class GkeClusterSpec:
         return len(self.node_zones) or (1 if self.zone else 3)
 
     @property
+    def private_endpoint(self) -> bool:
+        return self.endpoint.private_endpoint
+
+    @property
+    def dns_endpoint(self) -> bool:
+        """GKE's DNS-based control-plane endpoint, reached with IAM credentials from anywhere."""
+        return self.endpoint.dns_endpoint
+
+    @property
+    def authorized_networks(self) -> tuple[str, ...]:
+        return self.endpoint.authorized_networks
+
+    @property
     def gpu_driver(self) -> GpuDriver | None:
         """The one driver owner of every GPU pool (validated to agree); None without GPU pools."""
         return next((p.gpu_driver for p in self.node_pools if p.gpu_driver), None)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _provider_defaults(cls, data: Any, info: ValidationInfo) -> Any:
+        if not isinstance(data, Mapping):
+            return cast(object, data)
+        context = ctx(info)
+        return {
+            "project": context.provider("gcp:project"),
+            "region": context.provider("gcp:region"),
+            **cast(Mapping[str, Any], data),
+        }
 
-DEFAULT_POOLS = (
-    {
-        "name": "operator",
-        "role": "operator",
-        "machineType": "n1-standard-4",
-        "minNodes": 1,
-        "maxNodes": 3,
-    },
-    {
-        "name": "compute",
-        "role": "compute",
-        "machineType": "n1-standard-8",
-        "minNodes": 0,
-        "maxNodes": 10,
-    },
-)
-"""OSMO's documented GKE defaults; GPU pools are per stack."""
+    @field_validator("zone", mode="before")
+    @classmethod
+    def _zone(cls, value: Any, info: ValidationInfo) -> Any:
+        region = info.data.get("region")
+        if value is not None and region is not None and not _in_region(value, region):
+            raise fail(f"{show(value)} is not a zone of {region}")
+        return value
 
-_POOL_KEYS = (
-    "name",
-    "role",
-    "machineType",
-    "minNodes",
-    "maxNodes",
-    "spot",
-    "diskSizeGb",
-    "diskType",
-    "imageType",
-    "accelerator",
-    "gpuDriver",
-    "labels",
-    "taints",
-    "zones",
-)
-GKE_KEYS = (
-    "kind",
-    "name",
-    "project",
-    "region",
-    "zone",
-    "nodeZones",
-    "kubernetesVersion",
-    "releaseChannel",
-    "network",
-    "privateNodes",
-    "endpoint",
-    "deletionProtection",
-    "nodePools",
-    "tags",
-)
-_NETWORK_KEYS = (
-    "subnetCidr",
-    "podCidr",
-    "serviceCidr",
-    "masterCidr",
-    "network",
-    "subnetwork",
-    "podRangeName",
-    "serviceRangeName",
-)
-_DISK_TYPES = ("pd-balanced", "pd-ssd", "pd-standard", "hyperdisk-balanced")
+    @field_validator("node_zones", mode="before")
+    @classmethod
+    def _node_zones(cls, value: Any, info: ValidationInfo) -> tuple[str, ...]:
+        region = info.data.get("region")
+        return _zones(value, region, info.data.get("zone")) if region and value is not None else ()
 
-
-def _network(problems: Problems, path: str, value: Any) -> GkeNetworkSpec | None:
-    body = section(problems, path, value, _NETWORK_KEYS)
-    if body is None:
-        return None
-    before = len(problems.lines)
-    master = body.get("masterCidr")
-    master_cidr = private_cidr(problems, f"{path}.masterCidr", master, 28, 28) if master else None
-    if body.get("network") is not None:
-        if any(k in body for k in ("subnetCidr", "podCidr", "serviceCidr")):
-            problems.add(
-                path,
-                "set network/subnetwork with their range names, or subnetCidr/podCidr/serviceCidr, "
-                "not both",
+    @field_validator("private_nodes")
+    @classmethod
+    def _public_nodes(cls, private: bool, info: ValidationInfo) -> bool:
+        if not private:
+            context, where = ctx(info), f"{PROJECT}:cluster.privateNodes"
+            context.opt_outs[where] = GKE_PRIVATE_NODES.id
+            context.notices.append(
+                f"{where} is false: nodes get public IP addresses (CIS GKE 5.6.5, Checkov "
+                "CKV_GCP_64)"
             )
-            return None
-        names: dict[str, str] = {}
-        for key in ("network", "subnetwork"):
-            given = body.get(key)
-            if not isinstance(given, str) or not _RESOURCE.match(given):
-                problems.add(f"{path}.{key}", f"{show(given)} is not a {key} name or self link")
-            else:
-                names[key] = given
-        for key, default in (("podRangeName", "pods"), ("serviceRangeName", "services")):
-            given = body.get(key, default)
-            if not isinstance(given, str) or not _RANGE_NAME.match(given):
-                problems.add(f"{path}.{key}", f"{show(given)} is not a secondary range name")
-            else:
-                names[key] = given
-        if len(problems.lines) > before:
-            return None
-        return GkeNetworkSpec(
-            subnet_cidr=None,
-            pod_cidr=None,
-            service_cidr=None,
-            master_cidr=master_cidr,
-            network=names["network"],
-            subnetwork=names["subnetwork"],
-            pod_range_name=names["podRangeName"],
-            service_range_name=names["serviceRangeName"],
-        )
-    for key in ("podRangeName", "serviceRangeName", "subnetwork"):
-        if key in body:
-            problems.add(f"{path}.{key}", "only applies with network (a network you bring)")
-    defaults = GkeNetworkSpec()
-    subnet = private_cidr(
-        problems, f"{path}.subnetCidr", body.get("subnetCidr", defaults.subnet_cidr), 8, 24
-    )
-    pods = private_cidr(problems, f"{path}.podCidr", body.get("podCidr", defaults.pod_cidr), 8, 21)
-    services = private_cidr(
-        problems, f"{path}.serviceCidr", body.get("serviceCidr", defaults.service_cidr), 8, 27
-    )
-    report_overlaps(
-        problems,
-        path,
-        {"subnetCidr": subnet, "podCidr": pods, "serviceCidr": services, "masterCidr": master_cidr},
-    )
-    if len(problems.lines) > before:
-        return None
-    return GkeNetworkSpec(
-        subnet_cidr=subnet, pod_cidr=pods, service_cidr=services, master_cidr=master_cidr
-    )
+        return private
 
-
-def _accelerator(
-    problems: Problems, path: str, value: Any, machine: str, role: Any
-) -> Accelerator | None:
-    """The pool's GPUs: from the machine family (A2/A3/A4/G2), or given for N1."""
-    implied = machine_accelerator(machine)
-    family = machine.split("-", 1)[0]
-    if value is None:
-        if role == "gpu" and implied is None:
-            problems.add(
-                path,
-                f"is required for a gpu pool on {machine}: use a GPU machine family (a2, a3, a4, "
-                "g2) or an n1 machine with an accelerator {type, count}",
-            )
-        return implied
-    body = expect_mapping(problems, path, value)
-    if body is None:
-        return None
-    unknown_keys(problems, path, body, ("type", "count"))
-    kind, count = body.get("type"), body.get("count", implied.count if implied else 1)
-    if not isinstance(kind, str) or not _ACCELERATOR.match(kind):
-        problems.add(f"{path}.type", f"{show(kind)} is not a GPU type like nvidia-tesla-t4")
-        return None
-    checked = whole_number(problems, f"{path}.count", count, 1, 16)
-    if checked is None:
-        return None
-    given = Accelerator(kind, checked)
-    if implied is not None and given != implied:
-        problems.add(
+    @field_validator("endpoint")
+    @classmethod
+    def _endpoint(cls, endpoint: GkeEndpointSpec, info: ValidationInfo) -> GkeEndpointSpec:
+        context, path, reasons = ctx(info), f"{PROJECT}:cluster.endpoint", Reasons()
+        networks = api_networks(
+            context,
+            reasons,
             path,
-            f"{machine} comes with {implied.count} x {implied.type}; leave accelerator out or "
-            "match it",
+            key="authorizedNetworks",
+            cidrs=endpoint.authorized_networks,
+            anywhere=endpoint.allow_public_from_anywhere,
+            anywhere_notice="the GKE control plane's public endpoint accepts connections from any "
+            "address (CIS GKE 5.6.3, Checkov CKV_GCP_18)",
+            check_id=GKE_ENDPOINT.id,
         )
-        return None
-    if implied is None and family != "n1":
-        problems.add(
-            path,
-            f"{machine} cannot take attached GPUs; only n1 machines can (or pick a GPU machine "
-            "family: a2, a3, a4, g2)",
-        )
-        return None
-    if implied is None and kind not in N1_ACCELERATORS:
-        problems.add(
-            f"{path}.type",
-            f"{kind} does not attach to n1 machines; one of: {', '.join(sorted(N1_ACCELERATORS))}",
-        )
-        return None
-    return given
-
-
-def _pool(
-    problems: Problems,
-    where: str,
-    item: Any,
-    notices: list[str],
-    *,
-    region: str | None,
-    zone: str | None,
-) -> GkeNodePoolSpec | None:
-    body = expect_mapping(problems, where, item)
-    if body is None:
-        return None
-    unknown_keys(problems, where, body, _POOL_KEYS)
-    before = len(problems.lines)
-    name = expect_dns_label(problems, f"{where}.name", body.get("name"), POOL_NAME_MAX)
-    role = body.get("role")
-    if missing(problems, f"{where}.role", role):
-        pass
-    elif role not in ("operator", "compute", "gpu"):
-        problems.add(f"{where}.role", f"{show(role)} is not one of: operator, compute, gpu")
-    machine = body.get("machineType")
-    accelerator = None
-    if missing(problems, f"{where}.machineType", machine):
-        pass
-    elif not isinstance(machine, str) or not _MACHINE.match(machine):
-        problems.add(
-            f"{where}.machineType", f"{show(machine)} is not a machine type like n1-standard-8"
-        )
-    else:
-        accelerator = _accelerator(
-            problems, f"{where}.accelerator", body.get("accelerator"), machine, role
-        )
-        if accelerator is not None and role in ("operator", "compute"):
-            notices.append(
-                f"{where}.machineType: {machine} has GPUs in a {role} pool; it gets no GPU taint, "
-                "so any pod may land on it"
+        private = endpoint.private_endpoint
+        if private and not info.data.get("private_nodes", True):
+            reasons.add(
+                "privateEndpoint", "a private endpoint needs private nodes (privateNodes: true)"
             )
-    low = whole_number(problems, f"{where}.minNodes", body.get("minNodes", 0), 0, 1000)
-    high = whole_number(problems, f"{where}.maxNodes", body.get("maxNodes", 1), 1, 1000)
-    if low is not None and high is not None and low > high:
-        problems.add(where, f"needs minNodes <= maxNodes, got {low} > {high}")
-    if role == "operator" and low is not None and low < 1:
-        problems.add(f"{where}.minNodes", "operator pools need at least 1 node: add-ons run there")
-    spot = flag(problems, f"{where}.spot", body.get("spot", False))
-    default_disk = 200 if role == "gpu" else 100
-    disk = whole_number(
-        problems, f"{where}.diskSizeGb", body.get("diskSizeGb", default_disk), 10, 65536
-    )
-    disk_type = body.get("diskType", "pd-balanced")
-    if disk_type not in _DISK_TYPES:
-        problems.add(
-            f"{where}.diskType", f"{show(disk_type)} is not one of: {', '.join(_DISK_TYPES)}"
-        )
-    image = body.get("imageType", "COS_CONTAINERD")
-    if image not in IMAGE_TYPES:
-        problems.add(f"{where}.imageType", f"{show(image)} is not one of: {', '.join(IMAGE_TYPES)}")
-    driver = _gpu_driver(problems, where, body, role, image)
-    labels = pool_labels(problems, f"{where}.labels", body.get("labels"))
-    taints = pool_taints(problems, f"{where}.taints", body.get("taints"), role)
-    zones = (
-        _zones(problems, f"{where}.zones", body.get("zones"), region, zone)
-        if region is not None
-        else ()
-    )
-    if len(problems.lines) > before:
-        return None
-    return GkeNodePoolSpec(
-        name=str(name),
-        role=str(role),
-        machine_type=str(machine),
-        min_nodes=int(low or 0),
-        max_nodes=int(high or 1),
-        spot=bool(spot),
-        disk_size_gb=int(disk or default_disk),
-        disk_type=str(disk_type),
-        image_type=cast(ImageType, image),
-        accelerator=accelerator,
-        gpu_driver=driver,
-        labels=labels or {},
-        taints=taints or (),
-        zones=zones,
-    )
+        if not private and not networks:
+            reasons.add(
+                "authorizedNetworks",
+                "a public endpoint needs the networks allowed to reach it (or privateEndpoint: "
+                "true)",
+            )
+        if private and not endpoint.dns_endpoint:
+            context.notices.append(
+                f"{path}: the control plane has only its private IP endpoint; pulumi up must run "
+                "inside the VPC (or a network peered with it)"
+            )
+        reasons.check()
+        return endpoint.model_copy(update={"authorized_networks": networks})
 
-
-def _gpu_driver(
-    problems: Problems, where: str, body: Any, role: Any, image: Any
-) -> GpuDriver | None:
-    given = body.get("gpuDriver")
-    if role != "gpu":
-        if given is not None:
-            problems.add(f"{where}.gpuDriver", "only applies to gpu pools")
-        return None
-    driver = given if given is not None else "google"
-    if driver not in GPU_DRIVERS:
-        problems.add(
-            f"{where}.gpuDriver",
-            f"{show(driver)} is not one of: google (Google's installer), operator (the GPU "
-            "Operator's driver manager)",
-        )
-        return None
-    if driver == "operator" and image != "UBUNTU_CONTAINERD":
-        problems.add(
-            f"{where}.gpuDriver",
-            "operator-installed drivers need imageType UBUNTU_CONTAINERD; Container-Optimized OS "
-            "takes Google's installer only (gpuDriver: google)",
-        )
-        return None
-    return driver
-
-
-def _pools(
-    problems: Problems,
-    path: str,
-    value: Any,
-    notices: list[str],
-    *,
-    region: str | None,
-    zone: str | None,
-) -> tuple[GkeNodePoolSpec, ...] | None:
-    pools = pool_list(
-        problems,
-        path,
-        value,
-        DEFAULT_POOLS,
-        lambda where, item: _pool(problems, where, item, notices, region=region, zone=zone),
-    )
-    if pools is None:
-        return None
-    if (
-        not has_operator_pool(problems, path, pools)
-        or not one_gpu_driver(problems, path, pools, "driver switch and install paths are")
-        or not unique_platforms(problems, path, pools)
-    ):
-        return None
-    return tuple(pools)
-
-
-def _zones(
-    problems: Problems, path: str, value: Any, region: str, zone: str | None
-) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if not isinstance(value, list) or not 1 <= len(cast(list[Any], value)) <= 4:
-        problems.add(path, f"must list 1 to 4 zones, got {show(value)}")
-        return ()
-    zones = cast(list[Any], value)
-    for index, item in enumerate(zones):
-        if not isinstance(item, str) or not re.fullmatch(rf"{re.escape(region)}-[a-z]", item):
-            problems.add(f"{path}[{index}]", f"{show(item)} is not a zone of {region}")
-    if len(set(map(str, zones))) != len(zones):
-        problems.add(path, "lists a zone twice")
-    if zone is not None and zone not in zones:
-        problems.add(path, f"must include the cluster's zone {zone}")
-    return tuple(str(z) for z in zones)
-
-
-def _endpoint(
-    problems: Problems, path: str, value: Any, private_nodes: bool, notices: list[str]
-) -> tuple[bool, bool, tuple[str, ...]]:
-    body = section(
-        problems,
-        path,
-        value,
-        ("privateEndpoint", "dnsEndpoint", "authorizedNetworks", "allowPublicFromAnywhere"),
-    )
-    if body is None:
-        return True, True, ()
-    private = flag(problems, f"{path}.privateEndpoint", body.get("privateEndpoint", True))
-    dns = flag(problems, f"{path}.dnsEndpoint", body.get("dnsEndpoint", True))
-    networks = api_cidrs(
-        problems,
-        path,
-        body,
-        "authorizedNetworks",
-        notices=notices,
-        anywhere_notice="the GKE control plane's public endpoint accepts connections from any "
-        "address (CIS GKE 5.6.3, Checkov CKV_GCP_18)",
-        check_id=GKE_ENDPOINT.id,
-    )
-    if private and not private_nodes:
-        problems.add(
-            f"{path}.privateEndpoint",
-            "a private endpoint needs private nodes (privateNodes: true)",
-        )
-    if private is False and not networks:
-        problems.add(
-            f"{path}.authorizedNetworks",
-            "a public endpoint needs the networks allowed to reach it (or privateEndpoint: true)",
-        )
-    if private and not dns:
-        notices.append(
-            f"{path}: the control plane has only its private IP endpoint; pulumi up must run "
-            "inside the VPC (or a network peered with it)"
-        )
-    return bool(private), bool(dns), networks
-
-
-def parse_gke(
-    problems: Problems,
-    body: dict[str, Any],
-    *,
-    gcp_project: str | None,
-    gcp_region: str | None,
-    notices: list[str],
-) -> GkeClusterSpec | None:
-    path = f"{PROJECT}:cluster"
-    unknown_keys(problems, path, body, GKE_KEYS)
-    before = len(problems.lines)
-    name = body.get("name")
-    if (
-        not isinstance(name, str)
-        or not re.fullmatch(r"[a-z]([-a-z0-9]*[a-z0-9])?", name)
-        or len(name) > NAME_MAX
-    ):
-        problems.add(
-            f"{path}.name",
-            f"{show(name)} is not a GKE cluster name: a lowercase letter first, then lowercase "
-            f"letters, digits and '-', not ending in '-', at most {NAME_MAX} characters",
-        )
-    else:
-        derived_name_problems(problems, f"{path}.name", name)
-    project = body.get("project", gcp_project)
-    if not isinstance(project, str) or not _PROJECT_ID.match(project):
-        problems.add(
-            f"{path}.project",
-            f"{show(project)} is not a Google Cloud project id (or set gcp:project)",
-        )
-    region = body.get("region", gcp_region)
-    if not isinstance(region, str) or not _REGION.match(region):
-        problems.add(
-            f"{path}.region", f"{show(region)} is not a region like us-central1 (or set gcp:region)"
-        )
-        region = None
-    zone = body.get("zone")
-    if (
-        zone is not None
-        and region is not None
-        and (not isinstance(zone, str) or not re.fullmatch(rf"{re.escape(region)}-[a-z]", zone))
-    ):
-        problems.add(f"{path}.zone", f"{show(zone)} is not a zone of {region}")
-    node_zones = (
-        _zones(problems, f"{path}.nodeZones", body.get("nodeZones"), region, zone) if region else ()
-    )
-    version = kubernetes_version(
-        problems, f"{path}.kubernetesVersion", body.get("kubernetesVersion")
-    )
-    channel = body.get("releaseChannel", "REGULAR")
-    if channel not in RELEASE_CHANNELS:
-        problems.add(
-            f"{path}.releaseChannel",
-            f"{show(channel)} is not one of: {', '.join(RELEASE_CHANNELS)}",
-        )
-    network = _network(problems, f"{path}.network", body.get("network"))
-    private_nodes = flag(problems, f"{path}.privateNodes", body.get("privateNodes", True))
-    if private_nodes is False:
-        problems.opt_outs[f"{path}.privateNodes"] = GKE_PRIVATE_NODES.id
-        notices.append(
-            f"{path}.privateNodes is false: nodes get public IP addresses (CIS GKE 5.6.5, "
-            "Checkov CKV_GCP_64)"
-        )
-    private, dns, networks = _endpoint(
-        problems, f"{path}.endpoint", body.get("endpoint"), private_nodes is not False, notices
-    )
-    protection = flag(problems, f"{path}.deletionProtection", body.get("deletionProtection", True))
-    pools = _pools(
-        problems,
-        f"{path}.nodePools",
-        body.get("nodePools"),
-        notices,
-        region=region,
-        zone=zone if isinstance(zone, str) else None,
-    )
-    tags = cloud_tags(problems, f"{path}.tags", body.get("tags"), "gcp")
-    if len(problems.lines) > before or network is None or pools is None:
-        return None
-    return GkeClusterSpec(
-        kind="gke",
-        name=str(name),
-        project=str(project),
-        region=str(region),
-        zone=cast(str | None, zone),
-        node_zones=node_zones,
-        kubernetes_version=version,
-        release_channel=cast(ReleaseChannel, channel),
-        network=network,
-        private_nodes=private_nodes is not False,
-        private_endpoint=private,
-        dns_endpoint=dns,
-        authorized_networks=networks,
-        deletion_protection=protection is not False,
-        node_pools=pools,
-        tags=tags or {},
-    )
+    @field_validator("node_pools", mode="wrap")
+    @classmethod
+    def _pools(
+        cls, value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo
+    ) -> tuple[GkeNodePoolSpec, ...]:
+        region = info.data.get("region")
+        token = _LOCATION.set((region, info.data.get("zone")) if region else None)
+        try:
+            pools = cast(tuple[GkeNodePoolSpec, ...], handler(value))
+        finally:
+            _LOCATION.reset(token)
+        for index, pool in enumerate(pools):
+            if pool.accelerator is not None and pool.role != "gpu":
+                ctx(info).notices.append(
+                    f"{PROJECT}:cluster.nodePools[{index}].machineType: {pool.machine_type} has "
+                    f"GPUs in a {pool.role} pool; it gets no GPU taint, so any pod may land on it"
+                )
+        return pools
 
 
 def initial_nodes_per_zone(pool: GkeNodePoolSpec, zones: int) -> int:
@@ -734,16 +621,8 @@ def initial_nodes_per_zone(pool: GkeNodePoolSpec, zones: int) -> int:
 # The registry's entry points (components.clusters.registry).
 
 
-def parse(
-    problems: Problems, body: Mapping[str, Any], ctx: ClusterContext
-) -> GkeClusterSpec | None:
-    return parse_gke(
-        problems,
-        dict(body),
-        gcp_project=ctx.gcp_project,
-        gcp_region=ctx.gcp_region,
-        notices=ctx.notices,
-    )
+def parse(problems: Problems, body: Mapping[str, Any], context: Ctx) -> GkeClusterSpec | None:
+    return validate(problems, f"{PROJECT}:cluster", GkeClusterSpec, body, context)
 
 
 def knows_cidrs(spec: GkeClusterSpec) -> bool:
@@ -764,7 +643,8 @@ def pool_rows(spec: GkeClusterSpec) -> list[PoolRow]:
         gpus = f"{accelerator.count} {accelerator.type}" if accelerator else "0"
         spot = "spot" if p.spot else "on-demand"
         nodes = f"{p.min_nodes}-{p.max_nodes}"
-        rows.append((p.name, p.role, p.machine_type, nodes, gpus, spot, p.taints))
+        # cast: PoolRow still types taints as _common.Taint (same fields).
+        rows.append((p.name, p.role, p.machine_type, nodes, gpus, spot, cast(Any, p.taints)))
     return rows
 
 
