@@ -28,7 +28,7 @@ from components import versions
 from components._namespaces import namespace
 from components.clusters.base import ClusterHandle, NodePool, NodeRole, WorkflowBucket
 from components.config import OsmoSpec, PullSecretSpec, Role, TokenSpec, WorkflowDataSpec
-from components.config._common import platform_name
+from components.config._rules import platform_name
 from components.config.osmo import pool_role
 from components.config.storage import data_credential_secret
 from components.networking import (

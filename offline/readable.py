@@ -18,7 +18,7 @@ from components.config import (
     ClusterSpec,
     ExistingClusterSpec,
 )
-from components.config._common import Taint
+from components.config._rules import Taint
 from offline.engine import Recording, mask_secrets
 from offline.plan import HELM_RELEASE, helm_release
 

@@ -23,7 +23,7 @@ from components.config import (
     GpuStackSpec,
     Role,
 )
-from components.config._common import POOL_LABEL, Taint
+from components.config._rules import POOL_LABEL, Taint
 from components.config.storage import BUCKET_SUFFIX_LENGTH, suffixed_bucket_name
 
 

@@ -1,8 +1,8 @@
 """The cluster kinds, registered in one place.
 
 Each kind is a folder `components/clusters/<kind>/` with `config.py` (its spec type and `parse`),
-`schema.py` (`schema()`: its branch of the stack file's JSON Schema) and `cluster.py` (`build`: its
-component). Adding a kind is one folder plus its lines here. The component and schema modules are
+and `cluster.py` (`build`: its component); its config model is also its branch of the stack file's
+JSON Schema. Adding a kind is one folder plus its lines here. The component modules are
 imported only when used: a component imports its cloud SDK (`sdk`), which takes seconds, and
 `osmo-backend validate` imports none.
 """
@@ -17,8 +17,9 @@ from components.clusters.aks import config as aks
 from components.clusters.eks import config as eks
 from components.clusters.existing import config as existing
 from components.clusters.gke import config as gke
-from components.config._common import KUBECONFIG_SECRET_KEY, PROJECT, PoolRow, required_section
-from components.config._model import Ctx
+from components.config._common import KUBECONFIG_SECRET_KEY
+from components.config._model import PROJECT, Ctx, section_body
+from components.config._rules import PoolRow
 from components.config.operators import OperatorsSpec
 
 if TYPE_CHECKING:
@@ -54,7 +55,7 @@ class Kind:
     parse: Callable[[Problems, Mapping[str, Any], Ctx], Any]
     """`cluster` section -> spec, or None with the problems added."""
     package: str
-    """Its folder as a module: `.cluster` has `build`, `.schema` has `schema`."""
+    """Its folder as a module: `.cluster` has `build`."""
     sdk: str | None = None
     """The cloud provider SDK its component imports (lazily, with the component)."""
     article: str = ""
@@ -127,7 +128,7 @@ assert tuple(KINDS) == CLUSTER_KINDS, "ClusterKind and KINDS list the same kinds
 def parse_cluster(problems: Problems, value: Any, ctx: Ctx) -> ClusterSpec | None:
     """`osmo-backend:cluster`: its `kind` picks the parser."""
     path = f"{PROJECT}:cluster"
-    body = required_section(problems, path, value, "`kind` and `name`")
+    body = section_body(problems, "cluster", value, needs="`kind` and `name`")
     if body is None:
         return None
 
@@ -158,8 +159,3 @@ def build_cluster(
     module = importlib.import_module(f"{KINDS[spec.kind].package}.cluster")
     build: Callable[..., ClusterComponent] = module.build
     return build(name, spec, default_storage_class, kubeconfig, opts)
-
-
-def kind_schemas() -> list[dict[str, Any]]:
-    """Each kind's branch of the `cluster` JSON Schema (`<kind>/schema.py` `schema`)."""
-    return [importlib.import_module(f"{k.package}.schema").schema() for k in KINDS.values()]

@@ -20,20 +20,21 @@ from components.clusters.registry import KINDS, ClusterKind, ClusterSpec, parse_
 from components.config._common import (
     BACKEND_TOKEN_KEY,
     CONTROL_PLANE_KUBECONFIG_KEY,
-    GPU_TAINT_EFFECT,
-    GPU_TAINT_KEY,
-    GPU_TAINT_VALUE,
     KUBECONFIG_SECRET_KEY,
     NGC_API_KEY,
-    NODE_TYPE_LABEL,
     PREVIOUS_BACKEND_TOKEN_KEY,
-    PROJECT,
     SECRET_PLACEHOLDER_PREFIX,
     KubeconfigSource,
     decode,
     is_placeholder,
 )
-from components.config._model import Ctx
+from components.config._model import PROJECT, Ctx
+from components.config._rules import (
+    GPU_TAINT_EFFECT,
+    GPU_TAINT_KEY,
+    GPU_TAINT_VALUE,
+    NODE_TYPE_LABEL,
+)
 from components.config.cluster import GpuStackSpec, Role
 from components.config.monitoring import (
     IngressSpec,
@@ -142,17 +143,20 @@ def _unknown_namespaces(problems: Problems, raw: Mapping[str, Any]) -> None:
         )
 
 
+SECTIONS: dict[str, type[Any]] = {
+    "cluster": object,  # one model per kind: components.clusters.registry KINDS
+    "osmo": OsmoSpec,
+    "operators": OperatorsSpec,
+    "monitoring": MonitoringSpec,
+    "networking": NetworkingSpec,
+    "storage": StorageSpec,
+    "policy": PolicySpec,
+}
+"""The object keys and their models, in the order the schema and messages list them."""
+SECRET_KEYS = _SECRET_KEYS
+
 # Top-level keys this project reads.
-_KEYS = (
-    "cluster",
-    "osmo",
-    "operators",
-    "monitoring",
-    "networking",
-    "storage",
-    "policy",
-    *_SECRET_KEYS,
-)
+_KEYS = (*SECTIONS, *_SECRET_KEYS)
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from typing import Annotated, Any, TypeVar, Union, cast, get_args, get_origin
 from urllib.parse import urlparse
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     GetCoreSchemaHandler,
@@ -235,6 +236,21 @@ def one_of(choices: Any) -> Check:
     return Check(check)
 
 
+Section = Check(lambda value: {} if value is None else value)
+"""A nested object whose absence (or null) means its defaults."""
+Values = Mapping[str, Any]
+IfEnabled = AfterValidator(lambda part: part if part is not None and part.enabled else None)
+"""An optional part that is absent unless its `enabled` is set."""
+
+
+def given_or(data: Any, info: ValidationInfo, defaults: Mapping[str, Any]) -> Any:
+    """The user's config (validated with a `Ctx`) with the keys it lacks set to `defaults`: the
+    rules on those keys then check the defaults too."""
+    if isinstance(info.context, Ctx) and isinstance(data, Mapping):
+        return {**defaults, **data}
+    return data
+
+
 def mapping(value: Any) -> Any:
     """An object (a before-check for nested models and free maps)."""
     if isinstance(value, Mapping):
@@ -390,51 +406,84 @@ def _join(root: str, parts: Sequence[str | int], separator: str = ".") -> str:
     )
 
 
+@dataclass
+class _Line:
+    kind: str
+    parts: list[str | int]
+    """The printed path parts under the root (tags dropped, keys as written)."""
+    path: str
+    reason: str
+
+
+def _line(root: str, model: Any, error: Any, separator: str) -> _Line:
+    loc = error["loc"]
+    parts, _ = _walk(model, loc)
+    kind, value, context = error["type"], error.get("input"), error.get("ctx") or {}
+    absolute = [
+        i for i, p in enumerate(parts) if isinstance(p, str) and p.startswith(f"{PROJECT}:")
+    ]
+    if absolute:  # a reason on another key (a secret the section reads): printed there
+        at = absolute[-1]
+        return _Line(kind, parts, _join(str(parts[at]), parts[at + 1 :]), str(context["reason"]))
+    path = _join(root, parts, separator)
+    if kind == "extra_forbidden":
+        _, parent = _walk(model, loc[:-1])
+        owner = next((m for m in _members(parent) if _is_model(m)), None)
+        allowed = aliases(owner) if owner is not None else []
+        close = difflib.get_close_matches(str(parts[-1]), allowed, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        line = _Line(kind, parts, path, f"unknown key{hint} (allowed: {', '.join(allowed)})")
+        if close:
+            line.kind = f"{kind}:{_join(root, [*parts[:-1], close[0]], separator)}"
+        return line
+    if kind in ("osmo", _REQUIRED):
+        return _Line(kind, parts, path, str(context.get("reason")))
+    if kind == "missing":
+        _, parent = _walk(model, loc[:-1])
+        owner = next((m for m in _members(parent) if _is_model(m)), None)
+        info = _info(owner, str(loc[-1])) if owner is not None else None
+        marks = [m for m in info.metadata if isinstance(m, Required)] if info else []
+        return _Line(_REQUIRED, parts, path, marks[0].reason if marks else "is required")
+    if kind == "literal_error":
+        return _Line(kind, parts, path, f"{show(value)} is not one of: {_expected(context)}")
+    if kind in _TYPE_REASONS:
+        return _Line(kind, parts, path, _TYPE_REASONS[kind](value))
+    return _Line(kind, parts, path, f"{show(value)}: {error['msg']}")
+
+
+def _ordered(lines: list[_Line]) -> list[_Line]:
+    """pydantic reports an object's unknown keys after its fields; print them first, as a
+    reader meets them, sorted: each group just before the object's first other problem."""
+    unknown: dict[tuple[str | int, ...], list[_Line]] = {}
+    rest: list[_Line] = []
+    for line in lines:
+        if line.kind.startswith("extra_forbidden"):
+            unknown.setdefault(tuple(line.parts[:-1]), []).append(line)
+        else:
+            rest.append(line)
+    out = list(rest)
+    for parent, group in unknown.items():
+        group.sort(key=lambda line: str(line.parts[-1]))
+        at = next(
+            (i for i, line in enumerate(out) if tuple(line.parts[: len(parent)]) == parent),
+            len(out),
+        )
+        out[at:at] = group
+    return out
+
+
 def report(
     problems: Problems, root: str, model: Any, err: ValidationError, separator: str = "."
 ) -> None:
     """Every error of a validation of `model` at config path `root`, as `path: reason` lines."""
-    errors = err.errors(include_url=False)
-    lines: list[tuple[str, str, str]] = []  # (type, path, reason)
-    for error in errors:
-        loc = error["loc"]
-        parts, _ = _walk(model, loc)
-        kind = error["type"]
-        value = error.get("input")
-        context = error.get("ctx") or {}
-        if kind == "extra_forbidden":
-            _, parent = _walk(model, loc[:-1])
-            owner = next((m for m in _members(parent) if _is_model(m)), None)
-            allowed = aliases(owner) if owner is not None else []
-            key = str(parts[-1])
-            close = difflib.get_close_matches(key, allowed, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            path = _join(root, [*parts[:-1], key], separator)
-            if close:
-                problems.suggested.add(_join(root, [*parts[:-1], close[0]], separator))
-            lines.append((kind, path, f"unknown key{hint} (allowed: {', '.join(allowed)})"))
+    lines = [_line(root, model, error, separator) for error in err.errors(include_url=False)]
+    for line in lines:  # a "did you mean" silences the "is required" of the key it names
+        if line.kind.startswith("extra_forbidden:"):
+            problems.suggested.add(line.kind.partition(":")[2])
+    for line in _ordered(lines):
+        if line.kind == _REQUIRED and line.path in problems.suggested:
             continue
-        path = _join(root, parts, separator)
-        if kind in ("osmo", _REQUIRED):
-            lines.append((kind, path, str(context.get("reason"))))
-        elif kind == "missing":
-            _, parent = _walk(model, loc[:-1])
-            owner = next((m for m in _members(parent) if _is_model(m)), None)
-            info = _info(owner, str(loc[-1])) if owner is not None else None
-            marks = [m for m in info.metadata if isinstance(m, Required)] if info else []
-            lines.append((_REQUIRED, path, marks[0].reason if marks else "is required"))
-        elif kind == "literal_error":
-            lines.append((kind, path, f"{show(value)} is not one of: {_expected(context)}"))
-        elif kind in _TYPE_REASONS:
-            lines.append((kind, path, _TYPE_REASONS[kind](value)))
-        else:
-            lines.append((kind, path, f"{show(value)}: {error['msg']}"))
-    # Unknown keys first: a "did you mean" silences the "is required" of the key it names.
-    lines.sort(key=lambda line: line[0] != "extra_forbidden")
-    for kind, path, reason in lines:
-        if kind == _REQUIRED and path in problems.suggested:
-            continue
-        problems.add(path, reason)
+        problems.add(line.path, line.reason)
 
 
 def _expected(context: Mapping[str, Any]) -> str:
@@ -464,12 +513,12 @@ def validate(
         return None
 
 
-def section(
-    problems: Problems, key: str, model: type[M], value: Any, context: Ctx, *, needs: str = ""
-) -> M | None:
-    """One top-level key `osmo-backend:<key>`: JSON-decoded (the CLI passes objects as JSON
-    strings), an object, validated. Absent means every default, unless `needs` says what a
-    required section must at least hold."""
+def section_body(
+    problems: Problems, key: str, value: Any, *, needs: str = ""
+) -> Mapping[str, Any] | None:
+    """The object of one top-level key `osmo-backend:<key>`: JSON-decoded (the CLI passes objects
+    as JSON strings); absent means every default ({}), unless `needs` says what a required
+    section must at least hold. None (reported) when it is not an object."""
     path = f"{PROJECT}:{key}"
     if value is None and needs:
         problems.required(path, f"is required (an object with at least {needs})")
@@ -481,8 +530,16 @@ def section(
             problems.add(path, f"is not valid JSON ({err.msg} at position {err.pos})")
             return None
     if value is None:
-        value = {}
+        return {}
     if not isinstance(value, Mapping):
         problems.add(path, f"must be an object, got {show(value)}")
         return None
-    return validate(problems, path, model, value, context)
+    return cast(Mapping[str, Any], value)
+
+
+def section(
+    problems: Problems, key: str, model: type[M], value: Any, context: Ctx, *, needs: str = ""
+) -> M | None:
+    """One top-level key `osmo-backend:<key>` (`section_body`), validated by `model`."""
+    body = section_body(problems, key, value, needs=needs)
+    return None if body is None else validate(problems, f"{PROJECT}:{key}", model, body, context)

@@ -140,12 +140,13 @@ CidrList = Annotated[tuple[str, ...], BeforeValidator(_cidr_list)]
 
 
 def chart_values(chart: versions.Chart) -> Check:
-    """User chart overrides, each key checked against the pinned chart's key index."""
+    """User chart overrides (absent or null: none), each key checked against the pinned chart's
+    key index."""
 
     def check(value: Any) -> dict[str, Any]:
-        if not isinstance(value, Mapping):
+        if not isinstance(value, Mapping | None):
             raise fail(f"must be an object, got {show(value)}")
-        body = cast(Mapping[str, Any], value)
+        body = cast(Mapping[str, Any], value or {})
         index = chart_keys.load(versions.name_of(chart), chart.version)
         reasons = Reasons()
         for key in chart_keys.unknown_keys(index, body):
@@ -295,6 +296,11 @@ class Taint:
     def toleration(self) -> dict[str, str]:
         """The toleration that matches exactly this taint."""
         return {"key": self.key, "operator": "Equal", "value": self.value, "effect": self.effect}
+
+
+PoolRow = tuple[str, str, str, str, str, str, Sequence[Taint]]
+"""One created pool as `osmo-backend plan` lists it: name, role, machine type, node counts, GPUs
+per node, capacity type, extra taints."""
 
 
 def _reserved_domain(key: str) -> str | None:

@@ -1,12 +1,11 @@
 """`osmo-backend:monitoring`: Prometheus/Grafana, alerts, logs and the Kubernetes web UI."""
 
 import re
-from collections.abc import Mapping
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from components import chart_keys, versions
+from components import versions
 from components._validate import Problems
 from components.config._model import (
     Check,
@@ -14,62 +13,33 @@ from components.config._model import (
     DnsLabel,
     DnsSubdomain,
     Flag,
+    IfEnabled,
     Model,
-    Reasons,
+    Section,
+    Values,
     ctx,
     fail,
+    given_or,
     matching,
     one_of,
-    optional_section,
     section,
     url,
 )
+from components.config._rules import chart_values
 
 LogsBackend = Literal["loki", "none", "cloud"]
 LOGS_BACKENDS: tuple[LogsBackend, ...] = get_args(LogsBackend)
 _DURATION = re.compile(r"^[0-9]+(ms|s|m|h|d|w|y)$")
 _QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$")
 _LABEL_VALUE = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
-Section = Check(lambda value: {} if value is None else value)
-"""A nested object whose absence (or null) means its defaults."""
 
 
-def chart_values(chart: versions.Chart) -> Check:
-    """User chart overrides (absent: none), each key checked against the pinned chart's index."""
-
-    def check(value: Any) -> dict[str, Any]:
-        body: Mapping[str, Any] = optional_section(value)
-        index = chart_keys.load(versions.name_of(chart), chart.version)
-        reasons = Reasons()
-        for key in chart_keys.unknown_keys(index, body):
-            reasons.add(
-                (key,),
-                f"the {index['chart']} chart {chart.version} does not read this key "
-                f"(see {chart.source})",
-            )
-        reasons.check()
-        return dict(body)
-
-    return Check(check)
-
-
-Values = Mapping[str, Any]
 HttpUrl = Annotated[str, url("https", "http")]
 
 
-def given_or(data: Any, info: ValidationInfo, defaults: Mapping[str, Any]) -> Any:
-    """The user's config (validated with a `Ctx`) with the keys it lacks set to `defaults`: the
-    rules on those keys then check the defaults too."""
-    if isinstance(info.context, Ctx) and isinstance(data, Mapping):
-        return {**defaults, **data}
-    return data
-
-
-IfEnabled = AfterValidator(lambda part: part if part is not None and part.enabled else None)
-"""An optional part that is absent unless its `enabled` is set."""
-
-
 class IngressSpec(Model):
+    """An Ingress for a web UI."""
+
     host: DnsSubdomain
     """Ingress host name."""
     class_name: DnsLabel | None = None
@@ -101,6 +71,8 @@ class DashboardSpec(WebUiSpec):
 
 
 class PrometheusSpec(Model):
+    """Prometheus (kube-prometheus-stack): retention, storage, chart overrides."""
+
     retention: Annotated[str, matching(_DURATION, "a Prometheus duration like 15d, 12h or 2w")] = (
         "15d"
     )
@@ -116,6 +88,8 @@ class PrometheusSpec(Model):
 
 
 class StorageMetricsSpec(Model):
+    """Ephemeral-storage metrics per pod (k8s-ephemeral-storage-metrics)."""
+
     enabled: Flag = True
     """Install k8s-ephemeral-storage-metrics."""
     values: Annotated[Values, chart_values(versions.EPHEMERAL_STORAGE_METRICS)] = Field(
@@ -125,6 +99,8 @@ class StorageMetricsSpec(Model):
 
 
 class LogsSpec(Model):
+    """Container logs: Loki and the Alloy collector, or none."""
+
     backend: Annotated[LogsBackend, one_of(LogsBackend)] = "loki"
     """Log backend."""
     retention: Annotated[str, matching(_DURATION, "a duration like 7d or 168h")] = "7d"

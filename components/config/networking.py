@@ -13,14 +13,18 @@ from components.config._model import (
     Ctx,
     DnsLabel,
     Flag,
+    IfEnabled,
     Model,
     Reasons,
+    Section,
+    Values,
     ctx,
     fail,
+    given_or,
     one_of,
     section,
 )
-from components.config.monitoring import IfEnabled, Section, Values, chart_values, given_or
+from components.config._rules import chart_values
 
 DEFAULT_DNS_NAMESPACE = "kube-system"
 LINK_LOCAL = "169.254.0.0/16"

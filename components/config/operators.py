@@ -71,8 +71,11 @@ class OperatorsSpec(Model):
     """Operators."""
 
     kai_scheduler: Annotated[KaiSchedulerSpec, Section] = KaiSchedulerSpec()
+    """The KAI scheduler release."""
     gpu: Annotated[GpuOperatorSpec, Section] = Field(default=GpuOperatorSpec(), alias="gpuOperator")
+    """The NVIDIA GPU Operator release."""
     backend_operator: Annotated[BackendOperatorSpec, Section] = BackendOperatorSpec()
+    """The OSMO backend-operator release (in the operator namespace)."""
 
     @property
     def gpu_operator(self) -> ReleaseSpec | None:

@@ -25,10 +25,9 @@ from components.config._common import (
     CONTROL_PLANE_KUBECONFIG_KEY,
     NGC_API_KEY,
     PREVIOUS_BACKEND_TOKEN_KEY,
-    PROJECT,
     KubeconfigSource,
     is_placeholder,
-    read_kubeconfig,
+    kubeconfig_source,
 )
 from components.config._model import (
     Check,
@@ -237,26 +236,7 @@ class ControlPlaneSpec(Model):
     @field_validator("kubeconfig", mode="before")
     @classmethod
     def _read(cls, value: Any, info: ValidationInfo) -> Any:
-        if isinstance(value, KubeconfigSource):
-            return value
-        context, found, reasons = ctx(info), Problems(), Reasons()
-        source = read_kubeconfig(
-            found,
-            "",
-            {"kubeconfig": value, "context": info.data.get("context")},
-            secret_key=CONTROL_PLANE_KUBECONFIG_KEY,
-            secret_value=context.raw.get(CONTROL_PLANE_KUBECONFIG_KEY),
-            base_dir=context.base_dir,
-            notices=context.notices,
-        )
-        for line in found.lines:  # `.kubeconfig: reason` or `<secret key>: reason`
-            path, _, reason = line.partition(": ")
-            if reason.startswith("is required"):
-                reasons.required("", reason)
-            else:
-                reasons.add("" if path.startswith(".") else (path,), reason)
-        reasons.check()
-        return source
+        return kubeconfig_source(value, info, CONTROL_PLANE_KUBECONFIG_KEY)
 
 
 @dataclass(frozen=True)
@@ -267,6 +247,8 @@ class PullSecretSpec:
 
 
 class NamespacesSpec(Model):
+    """The backend's namespaces (three different ones)."""
+
     operator: DnsLabel = "osmo-operator"
     """Backend-operator namespace."""
     workflows: DnsLabel = "osmo-workflows"
@@ -391,10 +373,6 @@ class OsmoSpec(Model):
 
 
 def parse_osmo(problems: Problems, value: Any, context: Ctx) -> OsmoSpec | None:
-    found = Problems(suggested=problems.suggested)
-    spec = section(found, "osmo", OsmoSpec, value, context, needs="`backendName` and `serviceUrl`")
-    for line in found.lines:  # a reason on a secret is printed on the secret's own key
-        path, _, reason = line.partition(": ")
-        _, secret, key = path.rpartition(f".{PROJECT}:")
-        problems.add(f"{PROJECT}:{key}" if secret else path, reason)
-    return spec
+    return section(
+        problems, "osmo", OsmoSpec, value, context, needs="`backendName` and `serviceUrl`"
+    )

@@ -25,6 +25,8 @@ def _check_ids(value: Any) -> tuple[str, ...]:
 
 
 class PolicySpec(Model):
+    """Explicit, named opt-outs from the security checks, and the production preset."""
+
     allow: Annotated[tuple[str, ...], BeforeValidator(_check_ids)] = ()
     """Check ids whose errors do not fail the plan (each is printed on every plan)."""
     protect: Flag = False

@@ -272,8 +272,11 @@ class StorageSpec(Model):
     storage_class: DnsSubdomain | None = None
     """StorageClass for in-cluster state (Prometheus, Loki). Default: the cluster's default."""
     workflow_data: WorkflowDataSpec | None = None
+    """An S3-compatible bucket you bring for OSMO's workflow data."""
     bucket: BucketSpec | None = None
+    """A workflow data bucket this stack creates in the cluster's cloud (eks, gke, aks)."""
     object_store: ObjectStoreSpec | None = None
+    """A lab object store (one MinIO server) on an existing cluster."""
 
     @model_validator(mode="before")
     @classmethod

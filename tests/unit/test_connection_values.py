@@ -5,7 +5,7 @@ import json
 
 from components.clusters.base import GPU_TOLERATION, NodeRole, node_pool, pool_roles
 from components.config import TOKEN_PATTERN
-from components.config._common import Taint
+from components.config._rules import Taint
 from components.config.osmo import CHART_ROLES
 from components.connection import (
     control_plane_steps,

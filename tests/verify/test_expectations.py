@@ -18,7 +18,7 @@ from components.config import (
     StackSpec,
     load_spec,
 )
-from components.config._common import POOL_LABEL, Taint
+from components.config._rules import POOL_LABEL, Taint
 from components.config.operators import ReleaseSpec
 from offline import verify
 from offline.stackfile import find_project, load_stack_config

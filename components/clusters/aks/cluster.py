@@ -126,8 +126,7 @@ def node_taints(pool: AksNodePoolSpec) -> list[str]:
 def pool_description(pool: AksNodePoolSpec) -> NodePool:
     """The pool as OSMO reaches it; spot pools carry AKS's spot taint too."""
     spot = (SPOT_TOLERATION,) if pool.spot else ()
-    # The config's taints are _rules.Taint, the same shape as the _common.Taint base.py takes.
-    return node_pool(pool.name, cast(Role, pool.role), cast(Any, pool.taints), spot)
+    return node_pool(pool.name, cast(Role, pool.role), pool.taints, spot)
 
 
 def gpu_stack(spec: AksClusterSpec) -> GpuStackSpec:

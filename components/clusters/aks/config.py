@@ -21,7 +21,6 @@ from pydantic import (
 from pydantic_core import ErrorDetails, InitErrorDetails
 
 from components._validate import Problems, show
-from components.config._common import PoolRow
 from components.config._model import (
     PROJECT,
     Check,
@@ -44,6 +43,7 @@ from components.config._rules import (
     Pool,
     PoolList,
     PoolRole,
+    PoolRow,
     api_networks,
     cloud_tags,
     default_pools,

@@ -95,7 +95,7 @@ def node_taints(pool: EksNodePoolSpec) -> list[aws.eks.NodeGroupTaintArgsDict]:
 
 
 def pool_description(pool: EksNodePoolSpec) -> NodePool:
-    return node_pool(pool.name, cast(Role, pool.role), pool.taints)  # pyright: ignore[reportArgumentType]
+    return node_pool(pool.name, cast(Role, pool.role), pool.taints)
 
 
 def pool_subnets(

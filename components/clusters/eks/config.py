@@ -1,7 +1,7 @@
 """`osmo-backend:cluster` with `kind: eks`: network, control plane, access and node pools."""
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Self, cast, get_args
 
@@ -17,7 +17,6 @@ from pydantic import (
 
 from components import versions
 from components._validate import Problems, show
-from components.config._common import PoolRow, Taint
 from components.config._model import (
     PROJECT,
     Check,
@@ -39,6 +38,7 @@ from components.config._rules import (
     KubernetesVersion,
     Pool,
     PoolList,
+    PoolRow,
     api_networks,
     chart_values,
     cloud_tags,
@@ -567,25 +567,9 @@ class EksClusterSpec(Model):
 
 # The registry's entry points (components.clusters.registry).
 
-_FIELDS = [info.alias or name for name, info in EksClusterSpec.model_fields.items()]
-_PLACE = re.compile(rf"{re.escape(ROOT)}\.(\w+)(?:\[(\d+)\])?")
-
-
-def _place(line: str) -> tuple[int, int]:
-    """A problem's place in the section: its key's, then its pool's (unknown keys of the
-    section first)."""
-    match = _PLACE.match(line)
-    key, index = (match.group(1), match.group(2)) if match else ("", None)
-    pool = int(index) if index and key == "nodePools" else -1
-    return (_FIELDS.index(key) if key in _FIELDS else -1, pool)
-
 
 def parse(problems: Problems, body: Mapping[str, Any], ctx: Ctx) -> EksClusterSpec | None:
-    before = len(problems.lines)
-    spec = validate(problems, ROOT, EksClusterSpec, body, ctx)
-    # `report` lists every unknown key first; put each problem back at its key and pool.
-    problems.lines[before:] = sorted(problems.lines[before:], key=_place)
-    return spec
+    return validate(problems, ROOT, EksClusterSpec, body, ctx)
 
 
 def knows_cidrs(spec: EksClusterSpec) -> bool:
@@ -608,7 +592,7 @@ def pool_rows(spec: EksClusterSpec) -> list[PoolRow]:
             f"{p.min_size}-{p.max_size} (desired {p.desired_size})",
             str(p.gpus_per_node),
             p.capacity_type,
-            cast(Sequence[Taint], p.taints),  # base.py and readable.py still type _common's
+            p.taints,
         )
         for p in spec.node_pools
     ]

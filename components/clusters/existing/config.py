@@ -14,7 +14,7 @@ from components._validate import (
     label_value_problem,
     show,
 )
-from components.config._common import KUBECONFIG_SECRET_KEY, KubeconfigSource, read_kubeconfig
+from components.config._common import KUBECONFIG_SECRET_KEY, KubeconfigSource, kubeconfig_source
 from components.config._model import (
     PROJECT,
     Ctx,
@@ -22,7 +22,6 @@ from components.config._model import (
     Model,
     Reasons,
     Text,
-    ctx,
     fail,
     optional_section,
     validate,
@@ -136,26 +135,7 @@ class ExistingClusterSpec(Model):
     @field_validator("kubeconfig", mode="before")
     @classmethod
     def _read(cls, value: Any, info: ValidationInfo) -> Any:
-        if isinstance(value, KubeconfigSource):
-            return value
-        context, found, reasons = ctx(info), Problems(), Reasons()
-        source = read_kubeconfig(
-            found,
-            "",
-            {"kubeconfig": value, "context": info.data.get("context")},
-            secret_key=KUBECONFIG_SECRET_KEY,
-            secret_value=context.raw.get(KUBECONFIG_SECRET_KEY),
-            base_dir=context.base_dir,
-            notices=context.notices,
-        )
-        for line in found.lines:  # `.kubeconfig: reason`, or `<secret key>: reason` (see parse)
-            path, _, reason = line.partition(": ")
-            if reason.startswith("is required"):
-                reasons.required("", reason)
-            else:
-                reasons.add("" if path.startswith(".") else (path,), reason)
-        reasons.check()
-        return source
+        return kubeconfig_source(value, info, KUBECONFIG_SECRET_KEY)
 
     @property
     def node_roles(self) -> tuple[NodeRoleSpec, ...]:
@@ -169,18 +149,4 @@ class ExistingClusterSpec(Model):
 
 def parse(problems: Problems, body: Mapping[str, Any], ctx: Ctx) -> ExistingClusterSpec | None:
     """`cluster` with `kind: existing`: a name, a kubeconfig, node roles and the GPU stack."""
-    path, found = f"{PROJECT}:cluster", Problems(suggested=problems.suggested)
-    spec = validate(found, path, ExistingClusterSpec, body, ctx)
-    # The secret's problems go to its own key; an object's unknown keys before those inside it
-    # (`report` lists unknown keys first, and pydantic checks an object's after its fields).
-    secret = f"{path}.kubeconfig.{KUBECONFIG_SECRET_KEY}: "
-    lines = [line.replace(secret, f"{KUBECONFIG_SECRET_KEY}: ", 1) for line in found.lines]
-    problems.lines += sorted(lines, key=_place)
-    return spec
-
-
-def _place(line: str) -> tuple[bool, int, str]:
-    at, _, reason = line.partition(": ")
-    if reason.startswith("unknown key"):
-        return False, at.count("."), at
-    return True, 0, ""
+    return validate(problems, f"{PROJECT}:cluster", ExistingClusterSpec, body, ctx)

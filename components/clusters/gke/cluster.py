@@ -120,13 +120,12 @@ def node_labels(pool: GkeNodePoolSpec) -> dict[str, str]:
 
 def node_taints(pool: GkeNodePoolSpec) -> list[gcp.container.NodePoolNodeConfigTaintArgsDict]:
     """The GPU taint on gpu pools, then the pool's extra taints."""
-    # cast: base.py still types taints as _common.Taint (same fields) until every kind moves.
-    taints = api_taints(pool.role, cast(Any, pool.taints))
+    taints = api_taints(pool.role, pool.taints)
     return [{"key": k, "value": v, "effect": e} for k, v, e in taints]
 
 
 def pool_description(pool: GkeNodePoolSpec) -> NodePool:
-    return node_pool(pool.name, cast(Role, pool.role), cast(Any, pool.taints))
+    return node_pool(pool.name, cast(Role, pool.role), pool.taints)
 
 
 def display_name(text: str) -> str:

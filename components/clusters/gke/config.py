@@ -20,7 +20,6 @@ from pydantic import (
 )
 
 from components._validate import Problems, show
-from components.config._common import PoolRow
 from components.config._model import (
     PROJECT,
     Check,
@@ -41,6 +40,7 @@ from components.config._rules import (
     KubernetesVersion,
     Pool,
     PoolList,
+    PoolRow,
     api_networks,
     cloud_tags,
     default_pools,
@@ -464,9 +464,13 @@ class GkeClusterSpec(Model):
         str, Check(_cluster_name, (("maxLength", NAME_MAX), ("pattern", _NAME.pattern)))
     ]
     """GKE cluster name (lowercase, a letter first, <= 40 characters)."""
-    project: Annotated[str, _like(_PROJECT_ID, "a Google Cloud project id (or set gcp:project)")]
+    project: Annotated[
+        str, _like(_PROJECT_ID, "a Google Cloud project id (or set gcp:project)")
+    ] = Field(None, validate_default=True)
     """Google Cloud project id. Default: gcp:project."""
-    region: Annotated[str, _like(_REGION, "a region like us-central1 (or set gcp:region)")]
+    region: Annotated[str, _like(_REGION, "a region like us-central1 (or set gcp:region)")] = Field(
+        None, validate_default=True
+    )
     """Region. Default: gcp:region."""
     zone: str | None = None
     """A zone of the region: a zonal cluster. Default: regional."""
@@ -520,17 +524,11 @@ class GkeClusterSpec(Model):
         """The one driver owner of every GPU pool (validated to agree); None without GPU pools."""
         return next((p.gpu_driver for p in self.node_pools if p.gpu_driver), None)
 
-    @model_validator(mode="before")
+    @field_validator("project", "region", mode="before")
     @classmethod
-    def _provider_defaults(cls, data: Any, info: ValidationInfo) -> Any:
-        if not isinstance(data, Mapping):
-            return cast(object, data)
-        context = ctx(info)
-        return {
-            "project": context.provider("gcp:project"),
-            "region": context.provider("gcp:region"),
-            **cast(Mapping[str, Any], data),
-        }
+    def _provider_default(cls, value: Any, info: ValidationInfo) -> Any:
+        key = "project" if info.field_name == "project" else "region"
+        return ctx(info).provider(f"gcp:{key}") if value is None else value
 
     @field_validator("zone", mode="before")
     @classmethod
@@ -643,8 +641,7 @@ def pool_rows(spec: GkeClusterSpec) -> list[PoolRow]:
         gpus = f"{accelerator.count} {accelerator.type}" if accelerator else "0"
         spot = "spot" if p.spot else "on-demand"
         nodes = f"{p.min_nodes}-{p.max_nodes}"
-        # cast: PoolRow still types taints as _common.Taint (same fields).
-        rows.append((p.name, p.role, p.machine_type, nodes, gpus, spot, cast(Any, p.taints)))
+        rows.append((p.name, p.role, p.machine_type, nodes, gpus, spot, p.taints))
     return rows
 
 
