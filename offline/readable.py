@@ -10,14 +10,9 @@ from pathlib import Path
 
 import yaml
 
-from components.clusters.registry import KINDS
-from components.config import (
-    GPU_TAINT_EFFECT,
-    GPU_TAINT_KEY,
-    GPU_TAINT_VALUE,
-    ClusterSpec,
-    ExistingClusterSpec,
-)
+from components.clusters.existing.config import ExistingClusterSpec
+from components.clusters.registry import KINDS, ClusterSpec
+from components.config import GPU_TAINT_EFFECT, GPU_TAINT_KEY, GPU_TAINT_VALUE
 from components.config._rules import Taint
 from offline.engine import Recording, mask_secrets
 from offline.plan import HELM_RELEASE, helm_release

@@ -33,15 +33,14 @@ from typing import Any, Literal, Protocol
 from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 
-from components.clusters.registry import KINDS
+from components.clusters.existing.config import ExistingClusterSpec
+from components.clusters.registry import KINDS, ClusterSpec
 from components.config import (
     GPU_TAINT_EFFECT,
     GPU_TAINT_KEY,
     GPU_TAINT_VALUE,
     NODE_TYPE_LABEL,
     ClusterKind,
-    ClusterSpec,
-    ExistingClusterSpec,
     StackSpec,
 )
 

@@ -19,7 +19,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
-from components.config import ExistingClusterSpec, StackSpec, load_spec
+from components.clusters.existing.config import ExistingClusterSpec
+from components.config import StackSpec, load_spec
 from components.config._common import is_placeholder
 from offline.fleet import PULUMI_INSTALL, Step
 from offline.stackfile import Project, load_stack_config

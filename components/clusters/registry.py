@@ -9,14 +9,12 @@ imported only when used: a component imports its cloud SDK (`sdk`), which takes 
 
 import importlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args
 
 from components._validate import Problems, show
-from components.clusters.aks import config as aks
-from components.clusters.eks import config as eks
-from components.clusters.existing import config as existing
-from components.clusters.gke import config as gke
 from components.config._common import KUBECONFIG_SECRET_KEY
 from components.config._model import PROJECT, Ctx, section_body
 from components.config._rules import PoolRow
@@ -25,14 +23,24 @@ from components.config.operators import OperatorsSpec
 if TYPE_CHECKING:
     import pulumi
 
+    from components.clusters.aks.config import AksClusterSpec
     from components.clusters.base import ClusterHandle
+    from components.clusters.eks.config import EksClusterSpec
+    from components.clusters.existing.config import ExistingClusterSpec
+    from components.clusters.gke.config import GkeClusterSpec
+
+    ClusterSpec = ExistingClusterSpec | EksClusterSpec | GkeClusterSpec | AksClusterSpec
 
 ClusterKind = Literal["existing", "eks", "gke", "aks"]
 
 
-ClusterSpec = (
-    existing.ExistingClusterSpec | eks.EksClusterSpec | gke.GkeClusterSpec | aks.AksClusterSpec
-)
+def __getattr__(name: str) -> Any:
+    """`ClusterSpec` at run time: the union of the kinds' models (imports every kind)."""
+    if name == "ClusterSpec":
+        from typing import Union
+
+        return Union[tuple(k.spec for k in KINDS.values())]  # noqa: UP007 - built at run time
+    raise AttributeError(name)
 
 
 class ClusterComponent(Protocol):
@@ -45,31 +53,72 @@ class ClusterComponent(Protocol):
     def kubeconfig(self) -> "pulumi.Output[str]": ...
 
 
+def _no_cidrs(_spec: Any) -> bool:
+    return False
+
+
+def _no_min(_pool: Any) -> int:
+    return 0
+
+
 @dataclass(frozen=True)
 class Kind:
-    """One cluster kind: how its config is read and where its component lives."""
+    """One cluster kind: its folder, its config model and its component. The folder's modules are
+    imported when first used, so a stack loads only its own kind's config (`osmo-backend
+    validate` stays fast) and its own component's cloud SDK (seconds)."""
 
     kind: ClusterKind
-    spec: type
-    """Its validated config (`<kind>/config.py`)."""
-    parse: Callable[[Problems, Mapping[str, Any], Ctx], Any]
-    """`cluster` section -> spec, or None with the problems added."""
-    package: str
-    """Its folder as a module: `.cluster` has `build`."""
+    spec_name: str
+    """Its config model in `<package>.config`."""
     sdk: str | None = None
     """The cloud provider SDK its component imports (lazily, with the component)."""
     article: str = ""
     """"an EKS": how messages name a stack of this kind."""
-    knows_cidrs: Callable[[Any], bool] = field(default=lambda _spec: False)
-    """The stack creates the network, so the networking section may check ranges against it."""
-    check_operators: Callable[[Problems, Any, OperatorsSpec], None] | None = None
-    """Rules between the cluster and the operators sections."""
-    pool_rows: Callable[[Any], list[PoolRow]] | None = None
-    """The pools the stack creates (None: an adopted cluster's node roles)."""
-    pool_min_nodes: Callable[[Any], int] = field(default=lambda _pool: 0)
-    """A created pool's minimum node count."""
-    gpu_pool_labels: Mapping[str, str] = field(default_factory=dict[str, str])
-    """Labels the kind puts on gpu pools besides every cloud pool's (`cluster.py` node_labels)."""
+
+    @property
+    def package(self) -> str:
+        """Its folder as a module: `.config` has the model and `parse`, `.cluster` has `build`."""
+        return f"components.clusters.{self.kind}"
+
+    @cached_property
+    def config(self) -> ModuleType:
+        return importlib.import_module(f"{self.package}.config")
+
+    @property
+    def spec(self) -> type:
+        """Its validated config (`<kind>/config.py`)."""
+        return getattr(self.config, self.spec_name)
+
+    @property
+    def parse(self) -> Callable[[Problems, Mapping[str, Any], Ctx], Any]:
+        """`cluster` section -> spec, or None with the problems added."""
+        return self.config.parse
+
+    @property
+    def knows_cidrs(self) -> Callable[[Any], bool]:
+        """The stack creates the network, so the networking section may check ranges against it."""
+        return getattr(self.config, "knows_cidrs", _no_cidrs)
+
+    @property
+    def check_operators(self) -> Callable[[Problems, Any, OperatorsSpec], None] | None:
+        """Rules between the cluster and the operators sections."""
+        return getattr(self.config, "check_operators", None)
+
+    @property
+    def pool_rows(self) -> Callable[[Any], list[PoolRow]] | None:
+        """The pools the stack creates (None: an adopted cluster's node roles)."""
+        return getattr(self.config, "pool_rows", None)
+
+    @property
+    def pool_min_nodes(self) -> Callable[[Any], int]:
+        """A created pool's minimum node count."""
+        return getattr(self.config, "pool_min_nodes", _no_min)
+
+    @property
+    def gpu_pool_labels(self) -> Mapping[str, str]:
+        """Labels the kind puts on gpu pools besides every cloud pool's (`cluster.py`
+        node_labels)."""
+        return getattr(self.config, "GPU_POOL_LABELS", {})
 
     @property
     def cloud(self) -> bool:
@@ -78,45 +127,10 @@ class Kind:
 
 
 KINDS: Mapping[ClusterKind, Kind] = {
-    "existing": Kind(
-        "existing", existing.ExistingClusterSpec, existing.parse, "components.clusters.existing"
-    ),
-    "eks": Kind(
-        "eks",
-        eks.EksClusterSpec,
-        eks.parse,
-        "components.clusters.eks",
-        sdk="pulumi_aws",
-        article="an EKS",
-        knows_cidrs=eks.knows_cidrs,
-        pool_rows=eks.pool_rows,
-        pool_min_nodes=eks.pool_min_nodes,
-    ),
-    "gke": Kind(
-        "gke",
-        gke.GkeClusterSpec,
-        gke.parse,
-        "components.clusters.gke",
-        sdk="pulumi_gcp",
-        article="a GKE",
-        knows_cidrs=gke.knows_cidrs,
-        check_operators=gke.check_operators,
-        pool_rows=gke.pool_rows,
-        pool_min_nodes=gke.pool_min_nodes,
-        gpu_pool_labels={gke.NO_DEFAULT_DEVICE_PLUGIN: "true"},
-    ),
-    "aks": Kind(
-        "aks",
-        aks.AksClusterSpec,
-        aks.parse,
-        "components.clusters.aks",
-        sdk="pulumi_azure_native",
-        article="an AKS",
-        knows_cidrs=aks.knows_cidrs,
-        check_operators=aks.check_operators,
-        pool_rows=aks.pool_rows,
-        pool_min_nodes=aks.pool_min_nodes,
-    ),
+    "existing": Kind("existing", "ExistingClusterSpec"),
+    "eks": Kind("eks", "EksClusterSpec", sdk="pulumi_aws", article="an EKS"),
+    "gke": Kind("gke", "GkeClusterSpec", sdk="pulumi_gcp", article="a GKE"),
+    "aks": Kind("aks", "AksClusterSpec", sdk="pulumi_azure_native", article="an AKS"),
 }
 """Every kind, in the order messages and the JSON Schema list them."""
 
@@ -125,7 +139,7 @@ CLUSTER_KINDS: tuple[ClusterKind, ...] = get_args(ClusterKind)
 assert tuple(KINDS) == CLUSTER_KINDS, "ClusterKind and KINDS list the same kinds, in order"
 
 
-def parse_cluster(problems: Problems, value: Any, ctx: Ctx) -> ClusterSpec | None:
+def parse_cluster(problems: Problems, value: Any, ctx: Ctx) -> "ClusterSpec | None":
     """`osmo-backend:cluster`: its `kind` picks the parser."""
     path = f"{PROJECT}:cluster"
     body = section_body(problems, "cluster", value, needs="`kind` and `name`")
@@ -150,7 +164,7 @@ def parse_cluster(problems: Problems, value: Any, ctx: Ctx) -> ClusterSpec | Non
 
 def build_cluster(
     name: str,
-    spec: ClusterSpec,
+    spec: "ClusterSpec",
     default_storage_class: str | None,
     kubeconfig: "pulumi.Input[str] | None",
     opts: "pulumi.ResourceOptions",

@@ -9,14 +9,13 @@ import difflib
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from components._validate import ConfigError, Problems, unknown_keys
-from components.clusters.aks.config import AksClusterSpec, AksNodePoolSpec
-from components.clusters.eks.config import EksClusterSpec, EksNodePoolSpec
-from components.clusters.existing.config import ExistingClusterSpec, NodeRoleSpec
-from components.clusters.gke.config import GkeClusterSpec, GkeNodePoolSpec
-from components.clusters.registry import KINDS, ClusterKind, ClusterSpec, parse_cluster
+
+if TYPE_CHECKING:
+    from components.clusters.registry import ClusterSpec
+from components.clusters.registry import KINDS, ClusterKind, parse_cluster
 from components.config._common import (
     BACKEND_TOKEN_KEY,
     CONTROL_PLANE_KUBECONFIG_KEY,
@@ -74,18 +73,10 @@ __all__ = [
     "PROJECT",
     "SECRET_PLACEHOLDER_PREFIX",
     "TOKEN_PATTERN",
-    "AksClusterSpec",
-    "AksNodePoolSpec",
     "BucketSpec",
     "ClusterKind",
-    "ClusterSpec",
     "ConfigError",
     "ControlPlaneSpec",
-    "EksClusterSpec",
-    "EksNodePoolSpec",
-    "ExistingClusterSpec",
-    "GkeClusterSpec",
-    "GkeNodePoolSpec",
     "GpuStackSpec",
     "IngressControllerSpec",
     "IngressSpec",
@@ -93,7 +84,6 @@ __all__ = [
     "KubeconfigSource",
     "MonitoringSpec",
     "NetworkingSpec",
-    "NodeRoleSpec",
     "OperatorsSpec",
     "OsmoSpec",
     "PolicySpec",
@@ -161,7 +151,7 @@ _KEYS = (*SECTIONS, *_SECRET_KEYS)
 
 @dataclass(frozen=True)
 class StackSpec:
-    cluster: ClusterSpec
+    cluster: "ClusterSpec"
     osmo: OsmoSpec
     operators: OperatorsSpec
     monitoring: MonitoringSpec = field(default_factory=MonitoringSpec)

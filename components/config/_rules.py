@@ -273,9 +273,7 @@ TAINT_EFFECTS: tuple[TaintEffect, ...] = get_args(TaintEffect)
 class Taint:
     """An extra taint on every node of a pool (Kubernetes spelling of the effect)."""
 
-    __pydantic_config__: ClassVar[ConfigDict] = ConfigDict(
-        extra="forbid", use_attribute_docstrings=True
-    )
+    __pydantic_config__: ClassVar[ConfigDict] = ConfigDict(extra="forbid")
 
     key: str
     """Taint key (label key syntax)."""

@@ -13,7 +13,8 @@ from pydantic import Field, create_model
 
 from components.clusters.registry import KINDS
 from components.config import SECRET_KEYS, SECTIONS
-from components.config._model import PROJECT, Model
+from components.config._model import PROJECT, Model, field_docs
+from components.config._rules import Taint
 
 SCHEMA_ID = "https://github.com/osmo-backend/osmo-backend/schema/stack-config.schema.json"
 Json = dict[str, Any]
@@ -62,9 +63,35 @@ def _tidy(node: Any) -> Any:
     return node
 
 
+def _classes(root: type) -> dict[str, type]:
+    """Every model (and dataclass) a schema $defs entry can name, by class name."""
+    found: dict[str, type] = {Taint.__name__: Taint}
+    todo = [root]
+    while todo:
+        cls = todo.pop()
+        found.setdefault(cls.__name__, cls)
+        todo.extend(cls.__subclasses__())
+    return found
+
+
+def _describe(defs: Json) -> None:
+    """Each property's description from its field's docstring (`field_docs`)."""
+    classes = _classes(Model)
+    for name, node in defs.items():
+        cls = classes[name]
+        docs = field_docs(cls)
+        fields = getattr(cls, "model_fields", None) or dict.fromkeys(docs)
+        for field_name, info in fields.items():
+            key = getattr(info, "alias", None) or field_name
+            prop = node.get("properties", {}).get(key)
+            if prop is not None and field_name in docs and "description" not in prop:
+                prop["description"] = docs[field_name]
+
+
 def stack_file_schema() -> Json:
     config = config_model().model_json_schema(by_alias=True, ref_template="#/$defs/{model}")
     defs = config.pop("$defs", {})
+    _describe(defs)
     # Other namespaces (aws:region, pulumi:...) are the CLI's and the providers' business, but an
     # unknown osmo-backend key is a typo.
     config.pop("additionalProperties", None)

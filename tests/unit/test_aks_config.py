@@ -16,6 +16,7 @@ from components.clusters.aks.cluster import (
     pool_description,
 )
 from components.clusters.aks.config import (
+    AksClusterSpec,
     insights_rule_name,
     is_gpu_size,
     key_vault_name,
@@ -25,7 +26,7 @@ from components.clusters.aks.config import (
     vm_family,
 )
 from components.clusters.base import pool_roles
-from components.config import AksClusterSpec, GpuStackSpec, load_spec
+from components.config import GpuStackSpec, load_spec
 from tests.harness import REPO, config, encode
 from tests.unit.test_config import problems
 

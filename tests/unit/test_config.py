@@ -6,12 +6,12 @@ from typing import Any
 import pytest
 import yaml
 
+from components.clusters.existing.config import NodeRoleSpec
 from components.config import (
     KUBECONFIG_SECRET_KEY,
     SECRET_PLACEHOLDER_PREFIX,
     ConfigError,
     GpuStackSpec,
-    NodeRoleSpec,
     load_spec,
 )
 from tests.harness import REPO, SAMPLE_KUBECONFIG, config, encode

@@ -4,8 +4,8 @@ from typing import Any
 
 import pytest
 
-from components.clusters.eks.config import ami_type, instance_family, principal_arn
-from components.config import KUBECONFIG_SECRET_KEY, EksClusterSpec, load_spec
+from components.clusters.eks.config import EksClusterSpec, ami_type, instance_family, principal_arn
+from components.config import KUBECONFIG_SECRET_KEY, load_spec
 from offline.readable import pool_rows
 from tests.harness import REPO, config, encode
 from tests.unit.test_config import problems

@@ -10,12 +10,13 @@ from components._validate import Problems
 from components.clusters.gke.cluster import gpu_operator_values, node_labels, service_account_id
 from components.clusters.gke.config import (
     Accelerator,
+    GkeClusterSpec,
     derived_name_problems,
     initial_nodes_per_zone,
     key_ring_name,
     machine_accelerator,
 )
-from components.config import KUBECONFIG_SECRET_KEY, GkeClusterSpec, load_spec
+from components.config import KUBECONFIG_SECRET_KEY, load_spec
 from tests.harness import REPO, config, encode
 from tests.unit.test_config import problems
 

@@ -10,14 +10,10 @@ from components import connection
 from components.clusters.aks import cluster as aks
 from components.clusters.base import API_TAINT_EFFECTS
 from components.clusters.eks import cluster as eks
+from components.clusters.eks.config import EksClusterSpec, EksNodePoolSpec
 from components.clusters.gke import cluster as gke
-from components.config import (
-    EksClusterSpec,
-    EksNodePoolSpec,
-    GkeNodePoolSpec,
-    StackSpec,
-    load_spec,
-)
+from components.clusters.gke.config import GkeNodePoolSpec
+from components.config import StackSpec, load_spec
 from components.config._rules import POOL_LABEL, Taint
 from components.config.operators import ReleaseSpec
 from offline import verify

@@ -50,6 +50,8 @@ from components.config.operators import OperatorsSpec
 from components.policy import GKE_ENDPOINT, GKE_PRIVATE_NODES
 
 NO_DEFAULT_DEVICE_PLUGIN = "gke-no-default-nvidia-gpu-device-plugin"
+GPU_POOL_LABELS = {NO_DEFAULT_DEVICE_PLUGIN: "true"}
+"""Labels GKE gpu pools get besides every cloud pool's (the registry's `gpu_pool_labels`)."""
 """GKE gpu pools carry it set to "true" (cluster.py `node_labels`): GKE's own device plugin
 stays off for the GPU Operator's."""
 
