@@ -125,8 +125,9 @@ def _objects(annotation: Any, metadata: tuple[Any, ...] = ()) -> tuple[list[type
     for arg in get_args(annotation):
         if arg is Ellipsis or arg is type(None):
             continue
-        inner, _ = _objects(arg)
+        inner, inner_listed = _objects(arg)  # Optional[tuple[Pool, ...]]: a list
         found += [t for t in inner if t not in found]
+        listed = listed or inner_listed
     return found, listed and bool(found)
 
 
@@ -168,6 +169,9 @@ class _Scope:
 
 
 _PROJECT_PREFIX = f"{PROJECT}:"
+_NOT_MODELS = ("Secret keys", "Stack outputs")
+"""Config reference sections that are not a section model's: the secret keys (checked against
+`SECRET_KEYS`) and the stack outputs (what the program exports, not config)."""
 _TABLE_SEPARATOR = re.compile(r"^\|(\s*:?-+:?\s*\|)+$")
 _CAMEL = re.compile(r"^[a-z][a-z0-9]*(?:[A-Z][a-z0-9]*)+$")
 
@@ -267,7 +271,7 @@ def _scopes(problems: list[str]) -> list[_Scope]:
     the config does not read, or the other way round, is added to `problems`)."""
     sections, _ = _subsections()
     problems += [
-        f"README `### `{PROJECT}:{name}``: a section for a key the config does not read"
+        f'README section "### `{PROJECT}:{name}`": the config reads no such key'
         for name in sections
         if name not in SECTIONS
     ]
@@ -275,11 +279,13 @@ def _scopes(problems: list[str]) -> list[_Scope]:
     for name, model in SECTIONS.items():
         where = f"README `{PROJECT}:{name}`"
         if name not in sections:
-            problems.append(f"{where}: no `### `{PROJECT}:{name}`` section")
+            problems.append(f'{where}: no section "### `{PROJECT}:{name}`" documents it')
         elif name != "cluster":
             rows, prose = _tables(sections[name], where)
             scopes.append(_Scope(where, model, rows, prose))
-    cluster = sections.get("cluster", "")
+    if "cluster" not in sections:
+        return scopes
+    cluster = sections["cluster"]
     chunks = re.split(r"^(?=With `kind: )", cluster, flags=re.MULTILINE)
     kinds = ["existing", *(re.findall(r"^With `kind: (\w+)`", c)[0] for c in chunks[1:])]
     assert kinds == list(KINDS), (
@@ -351,6 +357,12 @@ def _documented(scope: _Scope, path: tuple[str, ...]) -> bool:
 
 def test_config_reference_documents_exactly_the_keys_the_models_read() -> None:
     problems: list[str] = []
+    _, others = _subsections()
+    problems += [
+        f'README section "### {name}": neither a config key\'s section nor one of {_NOT_MODELS}'
+        for name in others
+        if name not in _NOT_MODELS
+    ]
     for scope in _scopes(problems):
         for row in scope.rows:
             for path in row.paths:
@@ -358,8 +370,8 @@ def test_config_reference_documents_exactly_the_keys_the_models_read() -> None:
                 if reason is not None:
                     origin = " (taken from the first table)" if row.inherited else ""
                     problems.append(
-                        f"{scope.where}: `{'.'.join(path)}` (row {row.cell}{origin}) is not a "
-                        f"key of {scope.model.__name__}: {reason}"
+                        f"{scope.where}: row {row.cell}{origin} names `{'.'.join(path)}`, which "
+                        f"{scope.model.__name__} does not read: {reason}"
                     )
                 elif path[-1].endswith("[]"):
                     # The item keys a list row's meaning names in camelCase are item keys.
@@ -386,16 +398,21 @@ def test_config_reference_documents_exactly_the_keys_the_models_read() -> None:
 
 
 def test_config_reference_secret_keys_are_the_secret_keys() -> None:
+    """The secret keys are top-level keys, not keys of a section model: the table lists exactly
+    `components.config.SECRET_KEYS`, each as `osmo-backend:<key>` (a later key of a row
+    relative to it)."""
     _, sections = _subsections()
-    assert "Secret keys" in sections, "README config reference: no `### Secret keys` section"
+    assert "Secret keys" in sections, 'README config reference: no "### Secret keys" section'
     rows, _ = _tables(sections["Secret keys"], "README Secret keys")
-    cells = [cell for row in rows for cell in re.findall(r"`([^`]*)`", row.cell)]
-    unqualified = [c for c in cells[:1] if not c.startswith(_PROJECT_PREFIX)]
-    assert not unqualified, f"README Secret keys: write {_PROJECT_PREFIX}{unqualified[0]}"
+    for row in rows:
+        assert row.cell.startswith(f"`{_PROJECT_PREFIX}"), (
+            f"README Secret keys: write row {row.cell} as `{_PROJECT_PREFIX}<key>`"
+        )
     listed = [".".join(path) for row in rows for path in row.paths]
     assert sorted(listed) == sorted(SECRET_KEYS), (
         f"README Secret keys: not secret keys {sorted(set(listed) - set(SECRET_KEYS))}; "
-        f"undocumented {sorted(set(SECRET_KEYS) - set(listed))}"
+        f"undocumented {sorted(set(SECRET_KEYS) - set(listed))}; "
+        f"listed twice {sorted({k for k in listed if listed.count(k) > 1})}"
     )
 
 
@@ -417,7 +434,8 @@ def test_config_reference_defaults_match_the_models() -> None:
     plain value (not derived: its docstring says "Default: ..."), the two are the same; a
     `(required)` key is required."""
     problems: list[str] = []
-    for scope in _scopes(problems):
+    compared = 0
+    for scope in _scopes([]):  # a missing section is the other test's
         for row in scope.rows:
             parts = [p.strip() for p in row.default.split(" / ")]
             if row.inherited or len(parts) != len(row.paths):
@@ -435,12 +453,14 @@ def test_config_reference_defaults_match_the_models() -> None:
                         continue
                     default = info.get_default(call_default_factory=True, validated_data={})
                     expected = _shown_default(default)
+                    compared += expected is not None
                     if expected is not None and literal.group(1) not in expected:
                         problems.append(
                             f"{shown} default is documented as {part}; the model's is "
                             f"`{expected[0]}`"
                         )
     assert not problems, "README config reference defaults:\n" + "\n".join(problems)
+    assert compared > 80, f"only {compared} defaults compared: is the table layout still parsed?"
 
 
 def _fields_at(owner: type, path: tuple[str, ...]) -> list[_Key]:
