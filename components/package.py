@@ -2,12 +2,18 @@
 the stack-config contract (snake_case), for TypeScript, Go and YAML programs through
 `pulumi package add ./plugin`.
 
-The arguments are converted to the stack-config shape and validated by the same `load_spec` as
-stack files; a problem fails with every reason at once, each named by its input path
-(`osmo.backendName`). Arguments are plain values (the component branches on them), except
-`cluster.kubeconfigContent`: an Input (secret), such as the kubeconfig of a cluster created in
-the same program. Everything else is validated up front; the checks that need the kubeconfig's
-content run when it is known.
+The argument types are generated from the config models (components/package_args.py, by
+components/package_inputs.py), so they cannot drift from what stack files take. The cluster is one
+input type for every kind (the schema has no unions): `kind` chooses which keys apply, and a key of
+another kind is refused by its input path. The arguments are converted to the stack-config shape
+(key spellings from the generated `CONFIG_KEYS`) and validated by the same `load_spec` as stack
+files; a problem fails with every reason at once, each named by its input path
+(`osmo.backendName`, `networking.workflowPolicy.clusterCidrs[0]`). The cluster sections default
+`region`, `project` and `location` to the consumer program's provider config (aws:region, ...), as
+a stack file's do. Arguments are plain values (the component branches on them), except
+`cluster.kubeconfigContent`: an Input (secret), such as the kubeconfig of a cluster created in the
+same program. Everything else is validated up front; the checks that need the kubeconfig's content
+run when it is known.
 
 Other languages send numbers as floats (protobuf Struct), and the SDK's integer conversion does
 not reach the constructor (pulumi/provider/experimental/component.py, `map_input_properties`
@@ -18,14 +24,16 @@ No `from __future__ import annotations` in this module: Pulumi's schema analyzer
 annotations at runtime.
 """
 
+import functools
 import re
 import typing
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, NotRequired, TypedDict
+from typing import Any, NotRequired
 
 import pulumi
 from pulumi.provider.experimental.component import ComponentProvider
+from pulumi.provider.experimental.util import camel_case
 from pulumi.provider.provider import ConstructResult
 from pulumi.provider.server import ComponentInitError
 
@@ -36,239 +44,15 @@ from components.config import (
     KUBECONFIG_SECRET_KEY,
     SECRET_PLACEHOLDER_PREFIX,
     ConfigError,
+    current_config,
     load_spec,
 )
+from components.package_args import CONFIG_KEYS, OsmoBackendStackArgs
 from components.versions import PACKAGE_VERSION
 
 PACKAGE = "osmo-backend"
 TYPE = f"{PACKAGE}:index:OsmoBackendStack"
 
-
-class NodeRoleInputs(TypedDict):
-    """How OSMO finds one role's nodes."""
-
-    selector: NotRequired[dict[str, str]]
-    """Node labels selecting the role. Default: {node-type: <role>}."""
-    nodes: NotRequired[list[str]]
-    """Node names this stack labels into the role (GPU nodes are also tainted)."""
-
-
-class NodeRolesInputs(TypedDict):
-    """OSMO's node roles."""
-
-    operator: NotRequired[NodeRoleInputs]
-    compute: NotRequired[NodeRoleInputs]
-    gpu: NotRequired[NodeRoleInputs]
-    jetson: NotRequired[NodeRoleInputs]
-
-
-class GpuStackInputs(TypedDict):
-    """Who installs the NVIDIA driver and toolkit: `operator` (default) or `host`."""
-
-    driver: NotRequired[str]
-    toolkit: NotRequired[str]
-
-
-class ClusterInputs(TypedDict):
-    """The cluster (kind `existing` today)."""
-
-    kind: str
-    """existing, eks, gke or aks."""
-    name: str
-    """Cluster name (DNS-1123 label); the provider's cluster_identifier."""
-    kubeconfig: NotRequired[str]
-    """Kubeconfig file path, relative to the program's directory."""
-    kubeconfig_content: NotRequired[pulumi.Input[str]]
-    """Kubeconfig content instead of a file, e.g. a cluster's kubeconfig output from the same
-    program. Kept secret; checked when its value is known."""
-    context: NotRequired[str]
-    """Kubeconfig context. Default: its current-context."""
-    node_roles: NotRequired[NodeRolesInputs]
-    gpu_stack: NotRequired[GpuStackInputs]
-
-
-class NamespacesInputs(TypedDict):
-    """OSMO's namespaces."""
-
-    operator: NotRequired[str]
-    """Default: osmo-operator."""
-    workflows: NotRequired[str]
-    """Default: osmo-workflows."""
-    test: NotRequired[str]
-    """Default: osmo-test."""
-
-
-class TokenInputs(TypedDict):
-    """The backend bootstrap token (generated or an existing Secret here)."""
-
-    source: NotRequired[str]
-    """generate (default) or existing."""
-    credential_name: NotRequired[str]
-    secret_name: NotRequired[str]
-    secret_key: NotRequired[str]
-    generation: NotRequired[int]
-    """Rotation generation (restarts listener and worker)."""
-    overlap: NotRequired[bool]
-    """Rotation phase 1: the control plane also accepts the previous token."""
-
-
-class ControlPlaneInputs(TypedDict):
-    """The OSMO service's cluster, where the token Secret is written too."""
-
-    name: str
-    kubeconfig: NotRequired[str]
-    context: NotRequired[str]
-    namespace: NotRequired[str]
-
-
-class OsmoInputs(TypedDict):
-    """The OSMO connection."""
-
-    backend_name: str
-    service_url: str
-    """The OSMO gateway URL (https)."""
-    router_address: NotRequired[str]
-    image_tag: NotRequired[str]
-    namespaces: NotRequired[NamespacesInputs]
-    backend_tests: NotRequired[bool]
-    pool: NotRequired[str]
-    token: NotRequired[TokenInputs]
-    control_plane: NotRequired[ControlPlaneInputs]
-    image_pull_secret: NotRequired[str]
-    """Name of an existing nvcr.io pull Secret."""
-
-
-class ReleaseInputs(TypedDict):
-    """A Helm release of the operator layer."""
-
-    release_name: NotRequired[str]
-    namespace: NotRequired[str]
-    values: NotRequired[dict[str, Any]]
-    """Chart overrides, merged last; keys must be ones the pinned chart reads."""
-
-
-class GpuOperatorInputs(ReleaseInputs):
-    """The NVIDIA GPU Operator release."""
-
-    enabled: NotRequired[bool]
-    runtime_class_stub: NotRequired[bool]
-
-
-class BackendOperatorInputs(TypedDict):
-    """The OSMO backend-operator release (in the operator namespace)."""
-
-    release_name: NotRequired[str]
-    values: NotRequired[dict[str, Any]]
-    wait: NotRequired[bool]
-
-
-class OperatorsInputs(TypedDict):
-    """The operator layer."""
-
-    kai_scheduler: NotRequired[ReleaseInputs]
-    gpu_operator: NotRequired[GpuOperatorInputs]
-    backend_operator: NotRequired[BackendOperatorInputs]
-
-
-class IngressInputs(TypedDict):
-    host: str
-    class_name: NotRequired[str]
-
-
-class WebUiInputs(TypedDict):
-    """A web UI's external URL or ingress."""
-
-    url: NotRequired[str]
-    ingress: NotRequired[IngressInputs]
-
-
-class DashboardInputs(WebUiInputs):
-    """The Kubernetes web UI (Headlamp)."""
-
-    enabled: NotRequired[bool]
-    values: NotRequired[dict[str, Any]]
-
-
-class PrometheusInputs(TypedDict):
-    retention: NotRequired[str]
-    storage_size: NotRequired[str]
-    storage_class: NotRequired[str]
-    values: NotRequired[dict[str, Any]]
-
-
-class EphemeralStorageMetricsInputs(TypedDict):
-    enabled: NotRequired[bool]
-    values: NotRequired[dict[str, Any]]
-
-
-class LogsInputs(TypedDict):
-    backend: NotRequired[str]
-    """loki (default) or none."""
-    retention: NotRequired[str]
-    storage_size: NotRequired[str]
-    loki_values: NotRequired[dict[str, Any]]
-    collector_values: NotRequired[dict[str, Any]]
-
-
-class MonitoringInputs(TypedDict):
-    """Monitoring and logging (on by default)."""
-
-    enabled: NotRequired[bool]
-    cluster_label: NotRequired[str]
-    namespace: NotRequired[str]
-    agents_namespace: NotRequired[str]
-    prometheus: NotRequired[PrometheusInputs]
-    grafana: NotRequired[WebUiInputs]
-    alerts: NotRequired[bool]
-    ephemeral_storage_metrics: NotRequired[EphemeralStorageMetricsInputs]
-    logs: NotRequired[LogsInputs]
-    dashboard: NotRequired[DashboardInputs]
-
-
-class WorkflowPolicyInputs(TypedDict):
-    """The workflow namespace's egress NetworkPolicy."""
-
-    enabled: NotRequired[bool]
-    cluster_cidrs: NotRequired[list[str]]
-    dns_namespace: NotRequired[str]
-    allowed_namespaces: NotRequired[list[str]]
-    allowed_cidrs: NotRequired[list[str]]
-    additional_egress_rules: NotRequired[list[dict[str, Any]]]
-
-
-class IngressControllerInputs(TypedDict):
-    """Traefik for the web UIs."""
-
-    enabled: NotRequired[bool]
-    class_name: NotRequired[str]
-    namespace: NotRequired[str]
-    service_type: NotRequired[str]
-    values: NotRequired[dict[str, Any]]
-
-
-class NetworkingInputs(TypedDict):
-    workflow_policy: NotRequired[WorkflowPolicyInputs]
-    ingress: NotRequired[IngressControllerInputs]
-
-
-class StorageInputs(TypedDict):
-    storage_class: NotRequired[str]
-    """StorageClass for in-cluster state. Default: the cluster's default."""
-
-
-class OsmoBackendStackArgs(TypedDict):
-    """One OSMO backend, configured as a stack file would configure it."""
-
-    cluster: ClusterInputs
-    osmo: OsmoInputs
-    operators: NotRequired[OperatorsInputs]
-    monitoring: NotRequired[MonitoringInputs]
-    networking: NotRequired[NetworkingInputs]
-    storage: NotRequired[StorageInputs]
-
-
-# Config keys whose camelCase form is not the mechanical one.
-_SPECIAL_KEYS = {"cluster_cidrs": "clusterCIDRs", "allowed_cidrs": "allowedCIDRs"}
 
 KUBECONFIG_CONTENT_PATH = "cluster.kubeconfigContent"
 """The input path of the kubeconfig content (a secret)."""
@@ -280,41 +64,22 @@ problem whose path it finds in the inputs (pulumi/pulumi pkg/resource/deploy/sou
 with these are lines of the message instead."""
 
 _INVALID = "invalid OsmoBackendStack arguments"
+_KEY = re.compile(r"\.?([^.\[]+)")
+_INDEX = re.compile(r"\[\d+\]")
 
 
-def _schema_name(key: str) -> str:
-    """The analyzer's camelCase (`cluster_cidrs` -> `clusterCidrs`)."""
-    head, *rest = key.split("_")
-    return head + "".join(part.capitalize() for part in rest)
+_PROVIDER_KEYS = ("aws:region", "gcp:project", "gcp:region", "azure-native:location")
+"""Provider config the cluster sections default to (`region`, `project`, `location`), as a stack
+file's do: the consumer program's own, which the engine passes to the component with every
+Construct (pulumi/provider/server.py `_construct` sets it as the runtime config)."""
 
 
-def _camel(key: str) -> str:
-    """The stack-config spelling (`cluster_cidrs` -> `clusterCIDRs`)."""
-    return _SPECIAL_KEYS.get(key, _schema_name(key))
-
-
-_TO_SCHEMA = {config: _schema_name(key) for key, config in _SPECIAL_KEYS.items()}
-_CONFIG_SPELLED = re.compile(r"(?<=\.)(" + "|".join(_TO_SCHEMA) + r")(?=[.\[]|$)")
-
-
+@functools.cache
 def _hints(typ: Any) -> dict[str, Any]:
-    """A TypedDict's field types (`pulumi.Input` names `Output` as a forward reference)."""
-    return typing.get_type_hints(typ, localns=vars(pulumi.output))
-
-
-def _convert(value: Any, typ: Any) -> Any:
-    """Rename keys of TypedDict-typed values to the stack-config spelling and make whole-number
-    floats of `int` fields integers; free maps (chart values, selectors, raw rules) and lists of
-    them stay as given."""
-    if isinstance(typ, type) and typing.is_typeddict(typ) and isinstance(value, Mapping):
-        hints = _hints(typ)
-        return {
-            _camel(key): _convert(child, _unwrap(hints.get(key, Any)))
-            for key, child in value.items()  # pyright: ignore[reportUnknownVariableType]
-        }
-    if typ is int and isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
+    """A TypedDict's field types (`pulumi.Input` names `Output` as a forward reference), each
+    without NotRequired/Required."""
+    hints = typing.get_type_hints(typ, localns=vars(pulumi.output))
+    return {key: _unwrap(hint) for key, hint in hints.items()}
 
 
 def _unwrap(typ: Any) -> Any:
@@ -324,18 +89,77 @@ def _unwrap(typ: Any) -> Any:
     return typ
 
 
+def _is_input_type(typ: Any) -> bool:
+    return isinstance(typ, type) and typing.is_typeddict(typ)
+
+
+def _config_key(typ: type, key: str) -> str:
+    """An input key's stack-config spelling (`cluster_cidrs` -> `clusterCIDRs`)."""
+    return CONFIG_KEYS.get(typ.__name__, {}).get(key, camel_case(key))
+
+
+@functools.cache
+def _by_config_key(typ: type) -> dict[str, tuple[str, Any]]:
+    """An input type's keys by their stack-config spelling: (input key, its type)."""
+    return {_config_key(typ, key): (key, hint) for key, hint in _hints(typ).items()}
+
+
+def _convert(value: Any, typ: Any) -> Any:
+    """Input keys as the stack config spells them, and whole-number floats of `int` fields as
+    integers (the models take whole floats where they use `whole()`, not everywhere); free maps
+    (chart values, selectors, raw rules) stay as given."""
+    if _is_input_type(typ) and isinstance(value, Mapping):
+        hints = _hints(typ)
+        return {
+            _config_key(typ, key): _convert(child, hints.get(key, Any))
+            for key, child in value.items()  # pyright: ignore[reportUnknownVariableType]
+        }
+    if typing.get_origin(typ) is list and isinstance(value, list):
+        (item,) = typing.get_args(typ)
+        return [_convert(child, item) for child in value]  # pyright: ignore[reportUnknownVariableType]
+    if typ is int and isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _from_config(value: Any, typ: Any) -> Any:
+    """Stack-config keys as the input keys of `typ` (`_convert` the other way)."""
+    if _is_input_type(typ) and isinstance(value, Mapping):
+        keys = _by_config_key(typ)
+        return {
+            keys[name][0] if name in keys else name: _from_config(
+                child, keys[name][1] if name in keys else Any
+            )
+            for name, child in value.items()  # pyright: ignore[reportUnknownVariableType]
+        }
+    if typing.get_origin(typ) is list and isinstance(value, list):
+        (item,) = typing.get_args(typ)
+        return [_from_config(child, item) for child in value]  # pyright: ignore[reportUnknownVariableType]
+    return value
+
+
+def from_stack_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The `osmo-backend:<section>` keys of a flat stack-config map as `OsmoBackendStackArgs`
+    (the inverse of `to_stack_config`): a stack file's settings for the component."""
+    prefix = f"{PACKAGE}:"
+    sections = {k.removeprefix(prefix): v for k, v in config.items() if k.startswith(prefix)}
+    return _from_config(sections, OsmoBackendStackArgs)
+
+
+def _provider_config() -> dict[str, Any]:
+    raw, _secret = current_config()
+    return {key: raw[key] for key in _PROVIDER_KEYS if raw.get(key)}
+
+
 def to_stack_config(args: Mapping[str, Any]) -> dict[str, Any]:
     """`OsmoBackendStackArgs` as the flat stack-config map (`osmo-backend:<section>` -> object).
 
     `cluster.kubeconfig_content` becomes the `osmo-backend:kubeconfig` secret when it is a
     known string, and a placeholder (checked later, see `OsmoBackendStack`) when it is an Output.
     """
-    hints = _hints(OsmoBackendStackArgs)
-    config = {
-        f"{PACKAGE}:{_camel(section)}": _convert(value, _unwrap(hints[section]))
-        for section, value in args.items()
-        if value is not None
-    }
+    given = {section: value for section, value in args.items() if value is not None}
+    sections: dict[str, Any] = _convert(given, OsmoBackendStackArgs)
+    config = {f"{PACKAGE}:{section}": value for section, value in sections.items()}
     cluster = config.get(f"{PACKAGE}:cluster")
     if isinstance(cluster, dict) and "kubeconfigContent" in cluster:
         content = cluster.pop("kubeconfigContent")  # pyright: ignore[reportUnknownVariableType]
@@ -355,7 +179,23 @@ def input_path(config_path: str) -> str:
     if config_path == KUBECONFIG_SECRET_KEY:
         return KUBECONFIG_CONTENT_PATH
     path = config_path.removeprefix(f"{PACKAGE}:")
-    return _CONFIG_SPELLED.sub(lambda match: _TO_SCHEMA[match[0]], path)
+    if path == config_path:
+        return path  # another namespace's key (a provider's config)
+    spelled, at, typ = "", 0, OsmoBackendStackArgs
+    while at < len(path):
+        if _is_input_type(typ) and (key := _KEY.match(path, at)):
+            entry = _by_config_key(typ).get(key[1])
+            if entry is None:
+                break  # a key the input type does not have: as written
+            name, typ = entry
+            spelled += f".{camel_case(name)}" if spelled else camel_case(name)
+        elif typing.get_origin(typ) is list and (key := _INDEX.match(path, at)):
+            spelled += key[0]
+            typ = typing.get_args(typ)[0]
+        else:
+            break  # a free map's keys (chart values, labels) or a value's own path: as written
+        at = key.end()
+    return spelled + path[at:]
 
 
 def arguments_error(problems: Iterable[str]) -> pulumi.InputPropertiesError:
@@ -385,7 +225,8 @@ def checked_kubeconfig(text: str, context: str | None) -> str:
 
 
 class OsmoBackendStack(pulumi.ComponentResource):
-    """An OSMO backend cluster: adopted cluster, operator layer, OSMO connection, monitoring."""
+    """An OSMO backend cluster: the cluster (adopted, or created on EKS, GKE or AKS), operator
+    layer, OSMO connection, monitoring."""
 
     cluster_name: pulumi.Output[str]
     backend_name: pulumi.Output[str]
@@ -398,7 +239,7 @@ class OsmoBackendStack(pulumi.ComponentResource):
         self, name: str, args: OsmoBackendStackArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(TYPE, name, None, opts)
-        config = to_stack_config(args)
+        config = {**_provider_config(), **to_stack_config(args)}
         problems: list[str] = []
         if KUBECONFIG_SECRET_KEY in config and "kubeconfig" in args["cluster"]:
             del config[KUBECONFIG_SECRET_KEY]

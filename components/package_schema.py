@@ -1,7 +1,9 @@
 """The multi-language package schema, generated offline (no Pulumi CLI needed).
 
 `python -m components.package_schema > plugin/schema.json` refreshes the committed snapshot, so a
-change to the public contract shows up in review; a test fails when it is stale.
+change to the public contract shows up in review; a test fails when it is stale. The inputs come
+from components/package_args.py, generated from the config models: after a model change, run
+`python -m components.package_inputs > components/package_args.py` first.
 """
 
 import json

@@ -1,19 +1,29 @@
 """The multi-language component: schema snapshot, argument conversion, the registered graph."""
 
+import copy
 import json
 import shutil
 import subprocess
+import sys
 import tomllib
+from pathlib import Path
 from typing import Any
 
 import pulumi
 import pytest
+import yaml
 
+from components import package_inputs
+from components.clusters.aks.config import AksClusterSpec
+from components.clusters.eks.config import EksClusterSpec, EksNodePoolSpec
+from components.clusters.gke.config import GkeClusterSpec, GkeNodePoolSpec
+from components.config.osmo import TokenSpec
 from components.package import (
     KUBECONFIG_CONTENT_PATH,
     OsmoBackendProvider,
     OsmoBackendStack,
     arguments_error,
+    from_stack_config,
     input_path,
     to_stack_config,
 )
@@ -70,10 +80,74 @@ def test_schema_exposes_the_component_with_camel_case_inputs() -> None:
     assert cluster["kubeconfig"]["plain"] is True
     token = schema["types"]["osmo-backend:index:TokenInputs"]["properties"]
     assert token["generation"] == {
-        "description": "Rotation generation (restarts listener and worker).",
+        "description": _doc(TokenSpec, "generation"),
         "plain": True,
         "type": "integer",
     }
+
+
+def _doc(model: Any, field: str) -> str:
+    """A config model field's description (its docstring), as the package schema carries it."""
+    text = model.model_fields[field].description or package_inputs.attribute_docs(model)[field]
+    return " ".join(text.split())
+
+
+def test_committed_package_inputs_are_current() -> None:
+    assert (REPO / "components" / "package_args.py").read_text() == package_inputs.render(), (
+        "components/package_args.py is stale: "
+        "uv run python -m components.package_inputs > components/package_args.py"
+    )
+
+
+def test_generated_package_inputs_pass_the_formatter_and_linter_unchanged() -> None:
+    # `ruff format .` over the repository must not make the committed module stale.
+    ruff = Path(sys.executable).with_name("ruff")
+    source = package_inputs.render()
+    for command in (["format", "--diff"], ["check", "--no-fix"]):
+        done = subprocess.run(
+            [str(ruff), *command, "--stdin-filename", "components/package_args.py", "-"],
+            input=source,
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=REPO,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_schema_has_every_kinds_cluster_inputs() -> None:
+    schema = json.loads(render())
+    cluster = schema["types"]["osmo-backend:index:ClusterInputs"]
+    assert cluster["required"] == ["kind", "name"]
+    properties = cluster["properties"]
+    # One input type for every kind: each key's description names the kinds it applies to.
+    assert properties["imdsHopLimit"] == {
+        "description": f"eks: {_doc(EksClusterSpec, 'imds_hop_limit')}",
+        "plain": True,
+        "type": "integer",
+    }
+    assert properties["releaseChannel"]["description"] == (
+        f"gke: {_doc(GkeClusterSpec, 'release_channel')} One of: RAPID, REGULAR, STABLE."
+    )
+    assert properties["resourceGroup"]["description"] == (
+        f"aks: {_doc(AksClusterSpec, 'resource_group')}"
+    )
+    assert properties["nodeRoles"]["$ref"] == "#/types/osmo-backend:index:NodeRolesInputs"
+    assert properties["kind"]["description"].startswith("One of: existing, eks, gke, aks.")
+    assert "\neks: Create an EKS cluster for OSMO. Keys: name, region," in cluster["description"]
+    # The kinds' node pools are one type: the superset of their keys.
+    pools = schema["types"]["osmo-backend:index:NodePoolInputs"]
+    assert properties["nodePools"]["items"]["$ref"] == "#/types/osmo-backend:index:NodePoolInputs"
+    assert pools["required"] == ["name", "role"]
+    assert pools["properties"]["instanceType"]["description"] == (
+        f"eks: {_doc(EksNodePoolSpec, 'instance_type_')}"
+    )
+    assert pools["properties"]["machineType"]["description"] == (
+        f"gke: {_doc(GkeNodePoolSpec, 'machine_type')}"
+    )
+    assert pools["properties"]["vmSize"]["description"].startswith("aks: VM size")
+    assert pools["properties"]["diskSizeGib"]["type"] == "integer"  # config: diskSizeGiB
 
 
 def test_arguments_become_the_stack_config_shape() -> None:
@@ -134,6 +208,37 @@ def test_problem_paths_are_input_paths() -> None:
         == "networking.workflowPolicy.allowedCidrs"
     )
     assert input_path("osmo-backend:kubeconfig") == KUBECONFIG_CONTENT_PATH
+    # Through lists of input types; free maps' keys (labels, chart values) and unknown keys stay.
+    assert (
+        input_path("osmo-backend:cluster.nodePools[1].diskSizeGiB")
+        == "cluster.nodePools[1].diskSizeGib"
+    )
+    assert (
+        input_path("osmo-backend:cluster.nodePools[0].labels.example.com/clusterCIDRs")
+        == "cluster.nodePools[0].labels.example.com/clusterCIDRs"
+    )
+    assert (
+        input_path("osmo-backend:operators.gpuOperator.values.allowedCIDRs")
+        == "operators.gpuOperator.values.allowedCIDRs"
+    )
+    assert input_path("osmo-backend:cluster.clusterCIDRs") == "cluster.clusterCIDRs"
+    assert input_path("osmo-backend:cluster") == "cluster"
+
+
+STACKS = REPO / "stacks"
+CLOUD_STACKS = {"eks": "aws-usw2", "gke": "gcp-usc1", "aks": "azure-eus"}
+
+
+def _stack_config(stack: str) -> dict[str, Any]:
+    return yaml.safe_load((STACKS / f"Pulumi.{stack}.yaml").read_text())["config"]
+
+
+@pytest.mark.parametrize("stack", ["onprem-lab", *CLOUD_STACKS.values()])
+def test_a_stack_files_settings_are_the_arguments_and_back(stack: str) -> None:
+    config = _stack_config(stack)
+    args = from_stack_config(config)
+    sections = {k: v for k, v in config.items() if k.startswith("osmo-backend:")}
+    assert to_stack_config(args) == sections
 
 
 def test_a_secret_input_problem_is_a_message_line_not_a_detail() -> None:
@@ -157,6 +262,78 @@ def test_the_component_registers_the_backend_under_itself() -> None:
     release = rec.get("kubernetes:helm.sh/v3:Release", "osmo-operators-gpu-operator")
     assert release.inputs["values"]["driver"] == {"enabled": False}
     assert not [r for r in rec.resources if r.name == "osmo-monitoring-loki"]
+
+
+CLOUD_CLUSTERS = {
+    "eks": ("aws:eks/cluster:Cluster", "name", ("region", "us-west-2")),
+    "gke": ("gcp:container/cluster:Cluster", "name", ("project", "osmo-backends-prod")),
+    "aks": ("azure-native:containerservice:ManagedCluster", "resourceName", ("location", "eastus")),
+}
+"""Per cloud kind: its cluster resource type, the input naming the cluster, and what its cloud
+provider is pinned to (eks: the consumer program's aws:region)."""
+
+
+def _cloud_args(kind: str) -> tuple[dict[str, Any], dict[str, str]]:
+    """A reference stack's settings as arguments, and the consumer program's provider config:
+    eks reads aws:region from it (as a stack file does), gke and aks name their project,
+    region and location in the arguments."""
+    config = _stack_config(CLOUD_STACKS[kind])
+    args = copy.deepcopy(from_stack_config(config))
+    provider = {k: v for k, v in config.items() if not k.startswith("osmo-backend:")}
+    if kind == "gke":
+        args["cluster"]["project"] = provider.pop("gcp:project")
+        args["cluster"]["region"] = provider.pop("gcp:region")
+        plane = args["osmo"]["control_plane"]
+        plane["kubeconfig"] = str(REPO / plane["kubeconfig"])
+    if kind == "aks":
+        args["cluster"]["location"] = provider.pop("azure-native:location")
+    return args, provider
+
+
+def _ancestors(rec: engine.Recording, record: engine.ResourceRecord) -> list[str]:
+    by_urn = {r.urn: r for r in rec.resources}
+    chain: list[str] = []
+    parent = record.parent
+    while parent is not None:
+        chain.append(by_urn[parent].type)
+        parent = by_urn[parent].parent
+    return chain
+
+
+@pytest.mark.parametrize("kind", list(CLOUD_CLUSTERS))
+def test_each_cloud_kind_registers_its_cluster_under_the_component(kind: str) -> None:
+    args, provider = _cloud_args(kind)
+    rec = engine.run(
+        lambda: OsmoBackendStack("osmo", args),  # type: ignore[arg-type]
+        project="p",
+        stack="s",
+        config=provider,
+        disabled_default_providers=["kubernetes", "aws", "gcp", "azure-native"],
+    )
+    cluster_type, name_key, (setting, value) = CLOUD_CLUSTERS[kind]
+    (cluster,) = [r for r in rec.resources if r.type == cluster_type]
+    assert cluster.inputs[name_key] == args["cluster"]["name"]
+    chain = _ancestors(rec, cluster)
+    assert chain[-2:] == ["osmo-backend:index:OsmoBackend", "osmo-backend:index:OsmoBackendStack"]
+    assert rec.get("osmo-backend:index:OsmoBackendStack", "osmo").parent is None
+    (cloud,) = [r for r in rec.resources if r.urn == cluster.provider]
+    assert cloud.inputs[setting] == value
+
+
+def test_a_key_of_another_kind_is_refused_by_its_input_path() -> None:
+    args, provider = _cloud_args("eks")
+    args["cluster"]["release_channel"] = "REGULAR"  # gke's
+    args["cluster"]["node_pools"][0]["machine_type"] = "n1-standard-4"  # gke's pools'
+    with pytest.raises(pulumi.InputPropertiesError) as err:
+        engine.run(
+            lambda: OsmoBackendStack("osmo", args),  # type: ignore[arg-type]
+            project="p",
+            stack="s",
+            config=provider,
+        )
+    problems = {detail["property_path"]: detail["reason"] for detail in err.value.errors}
+    assert sorted(problems) == ["cluster.nodePools[0].machineType", "cluster.releaseChannel"]
+    assert all(reason.startswith("unknown key") for reason in problems.values())
 
 
 def test_invalid_arguments_fail_with_every_property_path() -> None:

@@ -4,7 +4,8 @@ package the ConstructRequests another language's program makes.
 The provider side is the SDK's own gRPC server (`pulumi.provider.server.ProviderServicer`, what
 `pulumi.provider.main` serves) around the plugin's provider, in a thread with its own event loop.
 The engine side implements what a Construct uses: the resource monitor (GetDeploymentInfo,
-SupportsFeature, RegisterResource, RegisterResourceOutputs, RegisterPackage) and the engine's Log.
+SupportsFeature, RegisterResource, RegisterResourceOutputs, RegisterPackage, and Invoke with the
+offline engine's fakes of the data sources cloud kinds read) and the engine's Log.
 Registered resources are kept as the engine receives them (protobuf Structs as JSON), so tests see
 secrets and unknowns as the wire carries them.
 """
@@ -74,6 +75,7 @@ class FakeEngine(resource_pb2_grpc.ResourceMonitorServicer, engine_pb2_grpc.Engi
 
     preview: bool = False
     registrations: list[Registration] = field(default_factory=list[Registration])
+    invokes: list[str] = field(default_factory=list[str])
     logs: list[str] = field(default_factory=list[str])
     loop_errors: list[str] = field(default_factory=list[str])
     """What the provider's event loop reported unhandled (a failed Output several resources
@@ -128,6 +130,18 @@ class FakeEngine(resource_pb2_grpc.ResourceMonitorServicer, engine_pb2_grpc.Engi
             urn=urn, id=f"{request.name}-id" if request.custom else "", object=state
         )
 
+    def Invoke(self, request: Any, context: Any) -> Any:
+        """A data source a cloud kind's component reads (the caller's identity, the project
+        number, a cluster's credentials), answered by the offline engine's fakes."""
+        with self._lock:
+            self.invokes.append(request.tok)
+        fake = offline_engine.DEFAULT_INVOKE_FAKES.get(request.tok)
+        if fake is None:
+            context.abort(grpc.StatusCode.UNIMPLEMENTED, f"no offline fake for {request.tok}")
+        result = struct_pb2.Struct()
+        result.update(fake(json_format.MessageToDict(request.args)))
+        return resource_pb2.ResourceInvokeResponse(**{"return": result})
+
     def RegisterResourceOutputs(self, request: Any, context: Any) -> Any:
         return empty_pb2.Empty()
 
@@ -153,10 +167,12 @@ class Loopback:
         name: str = "osmo",
         dry_run: bool = False,
         input_dependencies: Mapping[str, list[str]] | None = None,
+        config: Mapping[str, str] | None = None,
     ) -> provider_pb2.ConstructResponse:
         """A ConstructRequest as the engine sends it for a TypeScript/YAML program's
         `new OsmoBackendStack(name, inputs)`: inputs are a protobuf Struct (numbers are
-        doubles), parented to the program's stack."""
+        doubles), parented to the program's stack; `config` is the program's stack config,
+        which the engine sends with every Construct."""
         self.engine.preview = dry_run
         struct = struct_pb2.Struct()
         struct.update(dict(inputs))
@@ -170,6 +186,7 @@ class Loopback:
             name=name,
             parent=STACK_URN,
             inputs=struct,
+            config=dict(config or {}),
             inputDependencies={
                 key: provider_pb2.ConstructRequest.PropertyDependencies(urns=urns)
                 for key, urns in (input_dependencies or {}).items()

@@ -14,6 +14,7 @@ What the wire changes, each checked against the SDK (pulumi 3.272.0, site-packag
   (pulumi/runtime/rpc.py `deserialize_output_value`), unknown in a preview.
 """
 
+import copy
 from typing import Any
 
 import grpc
@@ -217,3 +218,89 @@ def test_a_file_and_content_together_are_refused(wire: Loopback) -> None:
             )
         ],
     )
+
+
+EKS_CLUSTER: dict[str, Any] = {
+    "kind": "eks",
+    "name": "osmo-usw2",
+    "network": {"vpcCidr": "10.40.0.0/16", "natGateways": "perAz"},
+    "endpoint": {"publicAccessCidrs": ["203.0.113.0/24"]},
+    "nodePools": [
+        {
+            "name": "operator",
+            "role": "operator",
+            "instanceType": "m6i.xlarge",
+            "minSize": 2,
+            "maxSize": 3,
+        },
+        {
+            "name": "gpu",
+            "role": "gpu",
+            "instanceType": "p5.48xlarge",
+            "capacityType": "spot",
+            "maxSize": 4,
+            "diskSizeGib": 500,
+        },
+    ],
+}
+"""An EKS cluster as a TypeScript program writes it (the schema's spelling: diskSizeGib)."""
+
+
+def _eks_inputs(**cluster: Any) -> dict[str, Any]:
+    return {
+        "cluster": copy.deepcopy({**EKS_CLUSTER, **cluster}),
+        "osmo": {"backendName": "aws-usw2", "serviceUrl": "https://osmo.example.com"},
+        # 1.0 on the wire, made an integer for the model (which takes no float here).
+        "storage": {"bucket": {"name": "osmo-usw2-workflows", "keyGeneration": 1}},
+    }
+
+
+def test_an_eks_backend_is_constructed_in_the_programs_region(wire: Loopback) -> None:
+    # No cluster.region: the program's aws:region, which the engine sends with the Construct.
+    response = wire.construct(_eks_inputs(), name="eks", config={"aws:region": "us-west-2"})
+    assert response.urn == "urn:pulumi:dev::consumer::osmo-backend:index:OsmoBackendStack::eks"
+    (cluster,) = [
+        r
+        for r in wire.engine.registrations
+        if r.type == "aws:eks/cluster:Cluster" and r.name.startswith("eks-")
+    ]
+    by_urn = {r.urn: r for r in wire.engine.registrations}
+    chain: list[str] = []
+    parent = cluster.parent
+    while parent in by_urn:
+        chain.append(by_urn[parent].type)
+        parent = by_urn[parent].parent
+    assert chain[-2:] == ["osmo-backend:index:OsmoBackend", "osmo-backend:index:OsmoBackendStack"]
+    assert cluster.inputs["name"] == "osmo-usw2"
+    provider = by_urn[cluster.provider.rsplit("::", 1)[0]]  # a provider reference: urn::id
+    assert (provider.type, provider.inputs["region"]) == ("pulumi:providers:aws", "us-west-2")
+    groups = [
+        r.inputs["nodeGroupName"]
+        for r in wire.engine.registrations
+        if r.type == "aws:eks/nodeGroup:NodeGroup" and r.name.startswith("eks-")
+    ]
+    assert sorted(groups) == ["osmo-usw2-gpu", "osmo-usw2-operator"]
+    # diskSizeGib (a double on the wire) reached the gpu pool as the config's diskSizeGiB.
+    (template,) = [
+        r
+        for r in wire.engine.registrations
+        if r.type == "aws:ec2/launchTemplate:LaunchTemplate"
+        and r.name.endswith("-gpu-lt")
+        and r.name.startswith("eks-")
+    ]
+    assert template.inputs["blockDeviceMappings"][0]["ebs"]["volumeSize"] == 500
+    assert "aws:index/getCallerIdentity:getCallerIdentity" in wire.engine.invokes
+
+
+def test_a_key_of_another_kind_is_refused_over_the_wire(wire: Loopback) -> None:
+    inputs = _eks_inputs(region="us-west-2", releaseChannel="REGULAR")  # gke's
+    inputs["cluster"]["nodePools"][0]["machineType"] = "n1-standard-4"  # gke's pools'
+    err = _construct_error(wire, inputs, name="mixed")
+    message, details = invalid_properties(err)
+    assert message == "invalid OsmoBackendStack arguments"
+    assert [path for path, _ in details] == [
+        "cluster.releaseChannel",
+        "cluster.nodePools[0].machineType",
+    ]
+    assert all(reason.startswith("unknown key") for _, reason in details)
+    assert not [r for r in wire.engine.registrations if r.name.startswith("mixed")]
