@@ -39,7 +39,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 from pydantic.fields import FieldInfo
 from pydantic.json_schema import JsonSchemaValue
-from pydantic_core import InitErrorDetails, PydanticCustomError, core_schema
+from pydantic_core import ErrorDetails, InitErrorDetails, PydanticCustomError, core_schema
 
 from components._validate import (
     DNS1123_LABEL,
@@ -127,6 +127,19 @@ class Reasons:
 
     def required(self, at: str, reason: str = "is required") -> None:
         self.items.append(InitErrorDetails(type=fail_required(reason), loc=_split(at), input=None))
+
+    def absorb(self, err: ValidationError, keep: Callable[[ErrorDetails], bool] = bool) -> None:
+        """Another validation's errors (those `keep` accepts), to raise with these: a wrap
+        validator runs the inner validation and reports both at once."""
+        for e in err.errors():
+            if not keep(e):
+                continue
+            reason = str((e.get("ctx") or {}).get("reason"))
+            kind = fail_required(reason) if e["type"] == _REQUIRED else fail(reason)
+            error = kind if e["type"] in ("osmo", _REQUIRED) else e["type"]
+            self.items.append(
+                InitErrorDetails(type=error, loc=e["loc"], input=e["input"], ctx=e.get("ctx", {}))
+            )
 
     def __bool__(self) -> bool:
         return bool(self.items)
@@ -439,6 +452,8 @@ def _join(root: str, parts: Sequence[str | int], separator: str = ".") -> str:
 @dataclass
 class _Line:
     kind: str
+    order: tuple[int, ...]
+    """Where the value is in the config as the models declare it: field positions, indices."""
     parts: list[str | int]
     """The printed path parts under the root (tags dropped, keys as written)."""
     path: str
@@ -448,13 +463,16 @@ class _Line:
 def _line(root: str, model: Any, error: Any, separator: str) -> _Line:
     loc = error["loc"]
     parts, _ = _walk(model, loc)
+    order = _order(model, loc)
     kind, value, context = error["type"], error.get("input"), error.get("ctx") or {}
     absolute = [
         i for i, p in enumerate(parts) if isinstance(p, str) and p.startswith(f"{PROJECT}:")
     ]
     if absolute:  # a reason on another key (a secret the section reads): printed there
         at = absolute[-1]
-        return _Line(kind, parts, _join(str(parts[at]), parts[at + 1 :]), str(context["reason"]))
+        return _Line(
+            kind, order, parts, _join(str(parts[at]), parts[at + 1 :]), str(context["reason"])
+        )
     path = _join(root, parts, separator)
     if kind == "extra_forbidden":
         _, parent = _walk(model, loc[:-1])
@@ -462,28 +480,56 @@ def _line(root: str, model: Any, error: Any, separator: str) -> _Line:
         allowed = aliases(owner) if owner is not None else []
         close = difflib.get_close_matches(str(parts[-1]), allowed, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
-        line = _Line(kind, parts, path, f"unknown key{hint} (allowed: {', '.join(allowed)})")
+        line = _Line(kind, order, parts, path, f"unknown key{hint} (allowed: {', '.join(allowed)})")
         if close:
             line.kind = f"{kind}:{_join(root, [*parts[:-1], close[0]], separator)}"
         return line
     if kind in ("osmo", _REQUIRED):
-        return _Line(kind, parts, path, str(context.get("reason")))
+        return _Line(kind, order, parts, path, str(context.get("reason")))
     if kind == "missing":
         _, parent = _walk(model, loc[:-1])
         owner = next((m for m in _members(parent) if _is_model(m)), None)
         info = _info(owner, str(loc[-1])) if owner is not None else None
         marks = [m for m in info.metadata if isinstance(m, Required)] if info else []
-        return _Line(_REQUIRED, parts, path, marks[0].reason if marks else "is required")
+        return _Line(_REQUIRED, order, parts, path, marks[0].reason if marks else "is required")
     if kind == "literal_error":
-        return _Line(kind, parts, path, f"{show(value)} is not one of: {_expected(context)}")
+        return _Line(kind, order, parts, path, f"{show(value)} is not one of: {_expected(context)}")
     if kind in _TYPE_REASONS:
-        return _Line(kind, parts, path, _TYPE_REASONS[kind](value))
-    return _Line(kind, parts, path, f"{show(value)}: {error['msg']}")
+        return _Line(kind, order, parts, path, _TYPE_REASONS[kind](value))
+    return _Line(kind, order, parts, path, f"{show(value)}: {error['msg']}")
+
+
+def _order(root: Any, loc: tuple[str | int, ...]) -> tuple[int, ...]:
+    """`loc` as positions: a key by its field's place in its model, an index as itself, the end
+    past any (an object's own problems come after those inside it)."""
+    order: list[int] = []
+    current = _strip(root)
+    for part in loc:
+        members = _members(current)
+        tagged = {_tag(m): m for m in members if _tag(m) is not None}
+        if isinstance(part, str) and part in tagged and len(members) > 1:
+            current = tagged[part]
+            continue
+        model = next((m for m in members if _is_model(m)), None)
+        if isinstance(part, int):
+            order.append(part)
+            args = get_args(current)
+            current = _strip(args[0]) if get_origin(current) in (list, tuple) and args else None
+        elif model is not None:
+            names = [k for name, f in model.model_fields.items() for k in (name, f.alias)]
+            order.append(names.index(part) // 2 if part in names else len(names))
+            info = _info(model, part)
+            current = _strip(info.annotation) if info is not None else None
+        else:
+            order.append(0)
+            args = get_args(current)
+            current = _strip(args[-1]) if args else None
+    return (*order, 1 << 30)  # an object's own problems after those inside it
 
 
 def _ordered(lines: list[_Line]) -> list[_Line]:
-    """pydantic reports an object's unknown keys after its fields; print them first, as a
-    reader meets them, sorted: each group just before the object's first other problem."""
+    """Problems in the order the models declare their keys (list items by index); an object's
+    unknown keys, sorted, just before its first other problem (pydantic reports them last)."""
     unknown: dict[tuple[str | int, ...], list[_Line]] = {}
     rest: list[_Line] = []
     for line in lines:
@@ -491,7 +537,7 @@ def _ordered(lines: list[_Line]) -> list[_Line]:
             unknown.setdefault(tuple(line.parts[:-1]), []).append(line)
         else:
             rest.append(line)
-    out = list(rest)
+    out = sorted(rest, key=lambda line: line.order)
     for parent, group in unknown.items():
         group.sort(key=lambda line: str(line.parts[-1]))
         at = next(
