@@ -18,15 +18,11 @@ drift from what `load_spec` accepts; a test fails when the committed module is s
   kind by its input path.
 """
 
-import ast
 import dataclasses
-import functools
 import inspect
-import itertools
 import keyword
 import re
 import sys
-import textwrap
 import types
 from collections import abc
 from collections.abc import Mapping, Sequence
@@ -38,6 +34,7 @@ from pydantic import BaseModel, TypeAdapter, WithJsonSchema
 
 from components.clusters.registry import KINDS
 from components.config import StackSpec
+from components.config._model import field_docs
 
 ROOT = "OsmoBackendStackArgs"
 CLUSTER = "ClusterInputs"
@@ -152,33 +149,8 @@ def model_doc(model: type) -> str:
     return _text(inspect.cleandoc(doc))
 
 
-@functools.cache
-def attribute_docs(model: type) -> dict[str, str]:
-    """The docstrings under a class's fields (and its bases'), from the source: what pydantic's
-    `use_attribute_docstrings` makes descriptions, read whether the models turn it on or not."""
-    docs: dict[str, str] = {}
-    for cls in reversed(model.__mro__):
-        if cls.__module__ in ("builtins", "pydantic.main"):
-            continue
-        try:
-            tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
-        except (OSError, TypeError):
-            continue
-        body = tree.body[0].body if tree.body and isinstance(tree.body[0], ast.ClassDef) else []
-        for node, after in itertools.pairwise(body):
-            if (
-                isinstance(node, ast.AnnAssign)
-                and isinstance(node.target, ast.Name)
-                and isinstance(after, ast.Expr)
-                and isinstance(after.value, ast.Constant)
-                and isinstance(after.value.value, str)
-            ):
-                docs[node.target.id] = inspect.cleandoc(after.value.value)
-    return docs
-
-
 def model_fields(model: type) -> list[ModelField]:
-    docs = attribute_docs(model)
+    docs = field_docs(model)
     if issubclass(model, BaseModel):
         return [
             ModelField(

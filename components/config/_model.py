@@ -1,12 +1,13 @@
 """The base of every config model, and pydantic's errors as our `path: reason` lines.
 
 Each config section is a frozen pydantic model with camelCase aliases that refuses unknown keys.
-Field types carry their own checks (`Text`, `DnsLabel`, `Whole`, `OneOf`, ...: a before-validator
-that raises `fail(reason)` with the message we print); rules across fields are `model_validator`s
-that raise `Reasons` to put a reason on a sub-path. `validate` runs a model over one config key and
-adds every error to `Problems` as `osmo-backend:<key>.<path>: <reason>`: unknown keys with the
-allowed ones and a "did you mean", missing keys as "is required" (unless a misspelling of them was
-already reported), the value shown as the user wrote it.
+Field types carry their own checks (`Text`, `DnsLabel`, `whole(...)`, `one_of(...)`, ...: a
+before-validator that raises `fail(reason)` with the message we print); rules across fields are
+validators that raise `Reasons` to put a reason on a sub-path. `validate` runs a model over one
+config key and adds every error to `Problems` as `osmo-backend:<key>.<path>: <reason>`, in the
+order the models declare their keys: unknown keys with the allowed ones and a "did you mean",
+missing keys as "is required" (unless a misspelling of them was already reported), the value
+shown as the user wrote it.
 
 Validation context (`Ctx`, passed as pydantic's `context`) carries what a section reads besides
 its own body: the stack file's folder, the providers' config (aws:region, ...), the notices list,
@@ -15,6 +16,7 @@ the opt-outs, and what other sections decided (the cluster kind, the backend nam
 
 import ast
 import difflib
+import functools
 import inspect
 import itertools
 import json
@@ -68,18 +70,20 @@ class Model(BaseModel):
     )
 
 
+@functools.cache
 def field_docs(cls: type) -> dict[str, str]:
     """The docstrings under a class's annotated attributes (its bases' too), by attribute name,
     read from the source: the descriptions of generated schemas."""
     docs: dict[str, str] = {}
     for owner in reversed(cls.__mro__):
-        if owner in (object, BaseModel, Model):
+        if owner.__module__ in ("builtins", "pydantic.main") or owner is Model:
             continue
         try:
             tree = ast.parse(textwrap.dedent(inspect.getsource(owner)))
         except (OSError, TypeError):
             continue
-        body = cast(ast.ClassDef, tree.body[0]).body
+        first = tree.body[0] if tree.body else None
+        body = first.body if isinstance(first, ast.ClassDef) else []
         for node, after in itertools.pairwise(body):
             if (
                 isinstance(node, ast.AnnAssign)
@@ -180,11 +184,6 @@ def ctx(info: ValidationInfo) -> Ctx:
     return context if isinstance(context, Ctx) else Ctx()
 
 
-def here(info: ValidationInfo, root: str) -> str:
-    """The printed path of the field being validated (for messages and notices that name it)."""
-    return f"{root}.{info.field_name}" if info.field_name else root
-
-
 # Field types: each checks its value and fails with our message. The factories give Annotated
 # metadata: `min_size: Annotated[int, whole(0, 1000)] = 0` (pyright takes no call as a type).
 
@@ -267,20 +266,19 @@ def whole(low: int, high: int) -> Check:
     return Check(check, (("minimum", low), ("maximum", high)))
 
 
-def one_of(choices: Any) -> Check:
-    """One of a Literal's values: `'x' is not one of: a, b` (`Annotated[Mode, one_of(Mode)]`)."""
+def one_of(choices: Any, note: str = "") -> Check:
+    """One of a Literal's values: `'x' is not one of: a, b<note>`
+    (`Annotated[Mode, one_of(Mode)]`)."""
     allowed = get_args(choices)
 
     def check(value: Any) -> Any:
         if value not in allowed or isinstance(value, bool):
-            raise fail(f"{show(value)} is not one of: {', '.join(map(str, allowed))}")
+            raise fail(f"{show(value)} is not one of: {', '.join(map(str, allowed))}{note}")
         return value
 
     return Check(check)
 
 
-Section = Check(lambda value: {} if value is None else value)
-"""A nested object whose absence (or null) means its defaults."""
 Values = Mapping[str, Any]
 IfEnabled = AfterValidator(lambda part: part if part is not None and part.enabled else None)
 """An optional part that is absent unless its `enabled` is set."""
@@ -295,8 +293,8 @@ def given_or(data: Any, info: ValidationInfo, defaults: Mapping[str, Any]) -> An
 
 
 def mapping(value: Any) -> Any:
-    """An object (a before-check for nested models and free maps)."""
-    if isinstance(value, Mapping):
+    """An object (a before-check for nested models and free maps; in Python, a model too)."""
+    if isinstance(value, Mapping | BaseModel):
         return value
     raise fail(f"must be an object, got {show(value)}")
 
@@ -306,16 +304,8 @@ def optional_section(value: Any) -> Any:
     return {} if value is None else mapping(value)
 
 
-def strings(what: str) -> Callable[[Any], list[str]]:
-    """A before-check: a list of strings, `must be a list of <what>, got ...` otherwise."""
-
-    def check(value: Any) -> list[str]:
-        items = cast(list[Any], value) if isinstance(value, list) else None
-        if items is None or not all(isinstance(i, str) for i in items):
-            raise fail(f"must be a list of {what}, got {show(value)}")
-        return cast(list[str], items)
-
-    return check
+Section = Check(optional_section)
+"""Annotated metadata of a nested object whose absence (or null) means its defaults."""
 
 
 def url(*schemes: str) -> Check:
@@ -335,6 +325,18 @@ def url(*schemes: str) -> Check:
         return text.rstrip("/")
 
     return Check(check, (("format", "uri"),))
+
+
+def like(regex: "re.Pattern[str]", what: str) -> Check:
+    """Any value: `'x' is not <what>` unless it is a string matching `regex` (a missing value
+    too: `None is not ...`, for keys whose default comes from elsewhere)."""
+
+    def check(value: Any) -> str:
+        if isinstance(value, str) and regex.match(value):
+            return value
+        raise fail(f"{show(value)} is not {what}")
+
+    return Check(check, () if regex.flags & re.IGNORECASE else (("pattern", regex.pattern),))
 
 
 def matching(regex: "re.Pattern[str]", what: str) -> Check:
@@ -409,30 +411,48 @@ def _info(model: type[BaseModel], key: str) -> FieldInfo | None:
     return None
 
 
-def _walk(root: Any, loc: tuple[str | int, ...]) -> tuple[list[str | int], Any]:
-    """The printed path parts of `loc` (without tagged-union tags) and the type at its end."""
-    parts: list[str | int] = []
-    current = _strip(root)
+@dataclass
+class _Place:
+    """Where an error's `loc` is: its printed path parts (keys as written, tagged-union tags
+    dropped), its order in the config as the models declare it (field positions, indices) and
+    the type found there."""
+
+    parts: list[str | int] = field(default_factory=list[str | int])
+    order: list[int] = field(default_factory=list[int])
+    at: Any = None
+
+    def owner(self) -> type[BaseModel] | None:
+        """The model at this place (a union's model member)."""
+        return next((m for m in _members(self.at) if _is_model(m)), None)
+
+
+def _walk(root: Any, loc: tuple[str | int, ...]) -> _Place:
+    place = _Place(at=_strip(root))
     for part in loc:
-        members = _members(current)
+        members = _members(place.at)
         tagged = {_tag(m): m for m in members if _tag(m) is not None}
         if isinstance(part, str) and part in tagged and len(members) > 1:
-            current = tagged[part]
+            place.at = tagged[part]
             continue
-        model = next((m for m in members if _is_model(m)), None)
-        info = _info(model, part) if model is not None and isinstance(part, str) else None
-        # A default validated under `validate_default` is reported by field name: print its key.
-        parts.append(info.alias or part if info is not None else part)
-        origin = get_origin(current)
-        if isinstance(part, int) and origin in (list, tuple):
-            current = _strip(get_args(current)[0])
-        elif model is not None and isinstance(part, str):
-            current = _strip(info.annotation if info is not None else None)
-        elif origin in (dict, Mapping) or (origin is not None and issubclass(origin, Mapping)):
-            current = _strip(get_args(current)[-1])
-        else:
-            current = None
-    return parts, current
+        model = place.owner()
+        origin, args = get_origin(place.at), get_args(place.at)
+        if isinstance(part, int):
+            place.parts.append(part)
+            place.order.append(part)
+            place.at = _strip(args[0]) if origin in (list, tuple) and args else None
+        elif model is not None:
+            info = _info(model, part)
+            # A default validated under `validate_default` is reported by field name: print its
+            # key.
+            place.parts.append(info.alias or part if info is not None else part)
+            fields = list(model.model_fields.values())
+            place.order.append(fields.index(info) if info is not None else len(fields))
+            place.at = _strip(info.annotation) if info is not None else None
+        else:  # a free map's key
+            place.parts.append(part)
+            place.order.append(0)
+            place.at = _strip(args[-1]) if args else None
+    return place
 
 
 def aliases(model: type[BaseModel]) -> list[str]:
@@ -462,21 +482,18 @@ class _Line:
 
 def _line(root: str, model: Any, error: Any, separator: str) -> _Line:
     loc = error["loc"]
-    parts, _ = _walk(model, loc)
-    order = _order(model, loc)
+    place = _walk(model, loc)
+    parts = place.parts
+    order = (*place.order, 1 << 30)  # an object's own problems after those inside it
     kind, value, context = error["type"], error.get("input"), error.get("ctx") or {}
-    absolute = [
-        i for i, p in enumerate(parts) if isinstance(p, str) and p.startswith(f"{PROJECT}:")
-    ]
+    absolute = [i for i, p in enumerate(parts) if str(p).startswith(f"{PROJECT}:")]
     if absolute:  # a reason on another key (a secret the section reads): printed there
         at = absolute[-1]
-        return _Line(
-            kind, order, parts, _join(str(parts[at]), parts[at + 1 :]), str(context["reason"])
-        )
+        path = _join(str(parts[at]), parts[at + 1 :])
+        return _Line(kind, order, parts, path, str(context["reason"]))
     path = _join(root, parts, separator)
     if kind == "extra_forbidden":
-        _, parent = _walk(model, loc[:-1])
-        owner = next((m for m in _members(parent) if _is_model(m)), None)
+        owner = _walk(model, loc[:-1]).owner()
         allowed = aliases(owner) if owner is not None else []
         close = difflib.get_close_matches(str(parts[-1]), allowed, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
@@ -487,8 +504,7 @@ def _line(root: str, model: Any, error: Any, separator: str) -> _Line:
     if kind in ("osmo", _REQUIRED):
         return _Line(kind, order, parts, path, str(context.get("reason")))
     if kind == "missing":
-        _, parent = _walk(model, loc[:-1])
-        owner = next((m for m in _members(parent) if _is_model(m)), None)
+        owner = _walk(model, loc[:-1]).owner()
         info = _info(owner, str(loc[-1])) if owner is not None else None
         marks = [m for m in info.metadata if isinstance(m, Required)] if info else []
         return _Line(_REQUIRED, order, parts, path, marks[0].reason if marks else "is required")
@@ -497,34 +513,6 @@ def _line(root: str, model: Any, error: Any, separator: str) -> _Line:
     if kind in _TYPE_REASONS:
         return _Line(kind, order, parts, path, _TYPE_REASONS[kind](value))
     return _Line(kind, order, parts, path, f"{show(value)}: {error['msg']}")
-
-
-def _order(root: Any, loc: tuple[str | int, ...]) -> tuple[int, ...]:
-    """`loc` as positions: a key by its field's place in its model, an index as itself, the end
-    past any (an object's own problems come after those inside it)."""
-    order: list[int] = []
-    current = _strip(root)
-    for part in loc:
-        members = _members(current)
-        tagged = {_tag(m): m for m in members if _tag(m) is not None}
-        if isinstance(part, str) and part in tagged and len(members) > 1:
-            current = tagged[part]
-            continue
-        model = next((m for m in members if _is_model(m)), None)
-        if isinstance(part, int):
-            order.append(part)
-            args = get_args(current)
-            current = _strip(args[0]) if get_origin(current) in (list, tuple) and args else None
-        elif model is not None:
-            names = [k for name, f in model.model_fields.items() for k in (name, f.alias)]
-            order.append(names.index(part) // 2 if part in names else len(names))
-            info = _info(model, part)
-            current = _strip(info.annotation) if info is not None else None
-        else:
-            order.append(0)
-            args = get_args(current)
-            current = _strip(args[-1]) if args else None
-    return (*order, 1 << 30)  # an object's own problems after those inside it
 
 
 def _ordered(lines: list[_Line]) -> list[_Line]:

@@ -17,6 +17,7 @@ from components import package_inputs
 from components.clusters.aks.config import AksClusterSpec
 from components.clusters.eks.config import EksClusterSpec, EksNodePoolSpec
 from components.clusters.gke.config import GkeClusterSpec, GkeNodePoolSpec
+from components.config._model import field_docs
 from components.config.osmo import TokenSpec
 from components.package import (
     KUBECONFIG_CONTENT_PATH,
@@ -88,7 +89,7 @@ def test_schema_exposes_the_component_with_camel_case_inputs() -> None:
 
 def _doc(model: Any, field: str) -> str:
     """A config model field's description (its docstring), as the package schema carries it."""
-    text = model.model_fields[field].description or package_inputs.attribute_docs(model)[field]
+    text = model.model_fields[field].description or field_docs(model)[field]
     return " ".join(text.split())
 
 

@@ -3,13 +3,11 @@ and node pools with their GPU stack profile."""
 
 import hashlib
 import ipaddress
-import math
 import re
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal, Self, cast, get_args
 
 from pydantic import (
-    BeforeValidator,
     Field,
     PrivateAttr,
     ValidationError,
@@ -18,7 +16,6 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_core import ErrorDetails, InitErrorDetails
 
 from components._validate import Problems, show
 from components.config._model import (
@@ -28,12 +25,12 @@ from components.config._model import (
     Flag,
     Model,
     Reasons,
+    Section,
     ctx,
     fail,
-    fail_required,
+    like,
     mapping,
     one_of,
-    optional_section,
     validate,
     whole,
 )
@@ -57,17 +54,13 @@ NAME_MAX = 40
 """AKS allows 63; the name also prefixes the DNS prefix, identities and the Key Vault."""
 
 UpgradeChannel = Literal["rapid", "stable", "patch", "node-image"]
-UPGRADE_CHANNELS: tuple[UpgradeChannel, ...] = get_args(UpgradeChannel)
 Tier = Literal["Free", "Standard", "Premium"]
-TIERS: tuple[Tier, ...] = get_args(Tier)
 GpuDriver = Literal["aks", "operator"]
 GPU_DRIVERS: tuple[GpuDriver, ...] = get_args(GpuDriver)
 """aks: AKS installs the driver (and the node image has the container toolkit); operator: the
 pool's GPU profile says `driver: None` and the GPU Operator installs both."""
 PrincipalType = Literal["User", "ServicePrincipal"]
-PRINCIPAL_TYPES: tuple[PrincipalType, ...] = get_args(PrincipalType)
 KubeloginMode = Literal["azurecli", "workloadidentity", "msi", "spn"]
-KUBELOGIN_MODES: tuple[KubeloginMode, ...] = get_args(KubeloginMode)
 
 _NAME = re.compile(rf"^[a-z0-9]([a-z0-9-]{{0,{NAME_MAX - 2}}}[a-z0-9])?$")
 _POOL = re.compile(r"^[a-z][a-z0-9]{0,11}$")
@@ -147,29 +140,8 @@ def is_gpu_size(vm_size: str) -> bool:
 # Field checks: `<value> is not <what>` for anything else (a non-string too).
 
 
-def _like(regex: "re.Pattern[str]", what: str) -> Check:
-    def check(value: Any) -> str:
-        if isinstance(value, str) and regex.match(value):
-            return value
-        raise fail(f"{show(value)} is not {what}")
-
-    return Check(check, () if regex.flags & re.IGNORECASE else (("pattern", regex.pattern),))
-
-
-def _choice(choices: Any, note: str) -> Check:
-    """`one_of` with a note after the choices."""
-    allowed: tuple[str, ...] = get_args(choices)
-
-    def check(value: Any) -> Any:
-        if value in allowed and not isinstance(value, bool):
-            return value
-        raise fail(f"{show(value)} is not one of: {', '.join(allowed)}{note}")
-
-    return Check(check)
-
-
 def _cluster_name(value: Any) -> str:
-    name = _like(
+    name = like(
         _NAME,
         "an AKS cluster name for this project: lowercase letters, digits and '-', starting and "
         f"ending with a letter or digit, at most {NAME_MAX}",
@@ -214,13 +186,9 @@ def _given(data: Any) -> dict[str, Any]:
     return {k: v for k, v in cast(Mapping[str, Any], mapping(data)).items() if v is not None}
 
 
-def _no_default(schema: dict[str, Any]) -> None:
-    schema.pop("default", None)
-
-
 def _derived() -> Any:
-    """A default a field validator works out from other keys (validated; not in the schema)."""
-    return Field(None, validate_default=True, json_schema_extra=_no_default)
+    """A default a field validator works out from other keys (validated)."""
+    return Field(None, validate_default=True)
 
 
 class AksNodePoolSpec(Pool):
@@ -228,7 +196,7 @@ class AksNodePoolSpec(Pool):
 
     name: Annotated[
         str,
-        _like(
+        like(
             _POOL,
             "an AKS pool name: a lowercase letter, then lowercase letters and digits, at most 12 "
             "characters",
@@ -239,7 +207,7 @@ class AksNodePoolSpec(Pool):
     """OSMO node role (operator: AKS's system pool)."""
     zones: Zones = ()
     """Availability zones of this pool (1, 2, 3). Default: the cluster's."""
-    vm_size: Annotated[str, _like(_VM_SIZE, "a VM size like Standard_D8s_v3")]
+    vm_size: Annotated[str, like(_VM_SIZE, "a VM size like Standard_D8s_v3")]
     """VM size; gpu pools need an N-series size (NC, ND, NV)."""
     min_count: Annotated[int, whole(0, 1000)] = 0
     """Minimum nodes (the operator pool: at least 1)."""
@@ -302,7 +270,7 @@ class AksNetworkSpec(Model):
     """The network this stack creates (a VNet and its node subnet), or a subnet you bring, and
     the overlay's ranges."""
 
-    subnet_id: Annotated[str, _like(_SUBNET_ID, "a subnet resource id")] | None = None
+    subnet_id: Annotated[str, like(_SUBNET_ID, "a subnet resource id")] | None = None
     """An existing subnet's resource id instead of a VNet."""
     vnet_cidr: Annotated[str, private_cidr(8, 24)] | None = "10.224.0.0/16"
     """VNet this stack creates."""
@@ -421,7 +389,7 @@ class AksApiServer(Model):
 class AksKubeconfigAuth(Model):
     """How the kubelogin kubeconfig authenticates. Default: the Azure CLI's login."""
 
-    login: Annotated[KubeloginMode, _choice(KubeloginMode, " (kubelogin login modes)")] = "azurecli"
+    login: Annotated[KubeloginMode, one_of(KubeloginMode, " (kubelogin login modes)")] = "azurecli"
     """kubelogin login mode."""
 
 
@@ -444,38 +412,6 @@ DEFAULT_POOLS = (
 """OSMO's documented AKS defaults; GPU pools are per stack."""
 
 
-def _details(errors: list[ErrorDetails]) -> list[InitErrorDetails]:
-    """Errors caught from a validation, to raise again with others."""
-    return [
-        InitErrorDetails(
-            type=(fail_required if e["type"] == "osmo_required" else fail)(
-                e.get("ctx", {})["reason"]
-            )
-            if e["type"].startswith("osmo")
-            else e["type"],
-            loc=e["loc"],
-            input=e["input"],
-            ctx=e.get("ctx", {}),
-        )
-        for e in errors
-    ]
-
-
-_POOL_ORDER = (
-    *("name", "role", "vmSize", "minCount", "maxCount", "", "spot", "osDiskSizeGb", "gpuDriver"),
-    *("labels", "taints", "zones", "subnetId"),
-)
-
-
-def _in_order(error: InitErrorDetails) -> tuple[float, int]:
-    """Problems by pool, a pool's by key as its config lists them; the list's own last."""
-    loc: tuple[int | str, ...] = error.get("loc", ())
-    index, key = (*loc, "", "")[:2]
-    if not isinstance(index, int):
-        return math.inf, 0
-    return index, _POOL_ORDER.index(key) if key in _POOL_ORDER else -1
-
-
 class AksClusterSpec(Model):
     """Create an AKS cluster for OSMO."""
 
@@ -484,7 +420,7 @@ class AksClusterSpec(Model):
     name: Annotated[str, Check(_cluster_name, (("pattern", _NAME.pattern),))]
     """AKS cluster name (lowercase letters, digits, '-', <= 40)."""
     location: Annotated[
-        str, _like(_LOCATION, "an Azure location like eastus (or set azure-native:location)")
+        str, like(_LOCATION, "an Azure location like eastus (or set azure-native:location)")
     ] = _derived()
     """Azure location. Default: azure-native:location."""
     resource_group: str = _derived()
@@ -499,24 +435,22 @@ class AksClusterSpec(Model):
     """AKS pricing tier."""
     zones: Zones = ()
     """Availability zones for every pool (1, 2, 3). Default: none."""
-    network: Annotated[AksNetworkSpec, BeforeValidator(optional_section)] = Field(
-        default_factory=AksNetworkSpec
-    )
+    network: Annotated[AksNetworkSpec, Section] = Field(default_factory=AksNetworkSpec)
     """The VNet this stack creates, or a subnet you bring."""
-    api_server: Annotated[AksApiServer, BeforeValidator(optional_section)] = _derived()
+    api_server: Annotated[AksApiServer, Section] = _derived()
     """API server access. Default: private."""
     admin_group_object_ids: Annotated[tuple[str, ...], Check(_guids)] = ()
     """Entra ID groups given cluster-admin."""
     log_analytics_workspace_id: (
-        Annotated[str, _like(_WORKSPACE_ID, "a Log Analytics workspace resource id")] | None
+        Annotated[str, like(_WORKSPACE_ID, "a Log Analytics workspace resource id")] | None
     ) = None
     """Existing Log Analytics workspace for Container Insights. Default: one is created."""
-    kubeconfig_auth: Annotated[AksKubeconfigAuth, BeforeValidator(optional_section)] = Field(
+    kubeconfig_auth: Annotated[AksKubeconfigAuth, Section] = Field(
         default_factory=AksKubeconfigAuth
     )
     """How the kubelogin kubeconfig authenticates. Default: the Azure CLI's login."""
     deployer_principal_type: Annotated[
-        PrincipalType, _choice(PrincipalType, " (what runs pulumi up)")
+        PrincipalType, one_of(PrincipalType, " (what runs pulumi up)")
     ] = "User"
     """What runs pulumi up (it is assigned AKS RBAC Cluster Admin)."""
     node_pools: Annotated[
@@ -618,10 +552,8 @@ class AksClusterSpec(Model):
             pools: tuple[AksNodePoolSpec, ...] = handler(value)
         except ValidationError as err:
             # The list's own rules (an operator pool, one GPU driver) assume one operator pool.
-            kept = _details([e for e in err.errors() if e["loc"] or len(operators) == 1])
-            first = [r for r in reasons.items if not r.get("loc")]
-            rest = [*kept, *(r for r in reasons.items if r.get("loc"))]
-            Reasons(items=[*first, *sorted(rest, key=_in_order)]).check()
+            reasons.absorb(err, lambda e: bool(e["loc"]) or len(operators) == 1)
+            reasons.check()
             raise
         reasons.check()
         for index, pool in enumerate(pools):
@@ -666,17 +598,14 @@ def pool_rows(spec: AksClusterSpec) -> list[PoolRow]:
     """Name, role, machine type, node counts, GPUs per node, capacity type and extra taints of
     each pool (`osmo-backend plan`'s node pool table)."""
     return [
-        cast(
-            PoolRow,
-            (
-                p.name,
-                p.role,
-                p.vm_size,
-                f"{p.min_count}-{p.max_count}",
-                "by VM size" if p.role == "gpu" else "0",
-                "spot" if p.spot else "on-demand",
-                p.taints,
-            ),
+        (
+            p.name,
+            p.role,
+            p.vm_size,
+            f"{p.min_count}-{p.max_count}",
+            "by VM size" if p.role == "gpu" else "0",
+            "spot" if p.spot else "on-demand",
+            p.taints,
         )
         for p in spec.node_pools
     ]

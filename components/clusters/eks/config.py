@@ -3,12 +3,11 @@
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal, Self, cast, get_args
+from typing import Annotated, Any, Literal, Self, cast
 
 from pydantic import (
     BeforeValidator,
     Field,
-    PrivateAttr,
     ValidationInfo,
     ValidatorFunctionWrapHandler,
     field_validator,
@@ -24,12 +23,13 @@ from components.config._model import (
     Flag,
     Model,
     Reasons,
+    Section,
     ctx,
     dns_label,
     fail,
     fail_required,
+    like,
     one_of,
-    optional_section,
     validate,
     whole,
 )
@@ -42,7 +42,6 @@ from components.config._rules import (
     api_networks,
     chart_values,
     cloud_tags,
-    default_pools,
     network,
     pinned,
     private_cidr,
@@ -56,9 +55,7 @@ them are checked on their own (63 characters). IAM roles, policies and launch te
 auto-named from the resources' logical names, not from config."""
 
 CapacityType = Literal["on-demand", "spot"]
-CAPACITY_TYPES: tuple[CapacityType, ...] = get_args(CapacityType)
 NatGateways = Literal["single", "perAz"]
-NAT_GATEWAYS: tuple[NatGateways, ...] = get_args(NatGateways)
 EKS_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 """All five control-plane log types (CIS EKS 2.1.1, Checkov CKV_AWS_37)."""
 
@@ -99,7 +96,7 @@ def instance_family(instance_type: str) -> InstanceFamily | None:
     match = _INSTANCE.match(instance_type)
     if match is None:
         return None
-    family, _generation, attributes = match.group(1), match.group(2), match.group(3)
+    family, attributes = match.group(1, 3)
     return InstanceFamily(gpu=family in _GPU_FAMILIES, arm="g" in attributes.split("-")[0])
 
 
@@ -123,19 +120,8 @@ def principal_arn(caller_arn: str) -> str:
     match = re.fullmatch(r"arn:(aws[a-z-]*):sts::(\d{12}):assumed-role/([^/]+)/.+", caller_arn)
     if match is None:
         return caller_arn
-    partition_, account, role = match.groups()
-    return f"arn:{partition_}:iam::{account}:role/{role}"
-
-
-def _is(regex: "re.Pattern[str]", what: str) -> Check:
-    """A string matching `regex`: `'x' is not <what>` otherwise (whatever the value's type)."""
-
-    def check(value: Any) -> str:
-        if not isinstance(value, str) or not regex.match(value):
-            raise fail(f"{show(value)} is not {what}")
-        return value
-
-    return Check(check, (("pattern", regex.pattern),))
+    partition, account, role = match.groups()
+    return f"arn:{partition}:iam::{account}:role/{role}"
 
 
 def _subnet_ids(needed: int) -> Check:
@@ -306,7 +292,7 @@ class EksNetworkSpec(Model):
     """CIDR of the VPC this stack creates."""
     nat_gateways: Annotated[NatGateways, one_of(NatGateways)] = "single"
     """NAT gateways."""
-    vpc_id: Annotated[str, _is(_VPC, "a VPC id like vpc-0abc12345")] | None = None
+    vpc_id: Annotated[str, like(_VPC, "a VPC id like vpc-0abc12345")] | None = None
     """An existing VPC (then list its subnets)."""
     private_subnet_ids: Annotated[tuple[str, ...], _subnet_ids(2)] = ()
     """Existing private subnets (nodes), 2 or more."""
@@ -335,29 +321,6 @@ class EksEndpoint(Model):
     """Networks that reach the public API endpoint. Default: none (private)."""
     allow_public_from_anywhere: Flag = False
     """Explicit opt-out: allow 0.0.0.0/0 on the public endpoint."""
-    _networks: tuple[str, ...] = PrivateAttr(())
-
-    @model_validator(mode="after")
-    def _public(self, info: ValidationInfo) -> Self:
-        reasons = Reasons()
-        self._networks = api_networks(
-            ctx(info),
-            reasons,
-            f"{ROOT}.endpoint",
-            key="publicAccessCidrs",
-            cidrs=self.public_access_cidrs,
-            anywhere=self.allow_public_from_anywhere,
-            anywhere_notice="the EKS API server accepts connections from any address "
-            "(CIS EKS 5.4.2, Checkov CKV_AWS_38)",
-            check_id=EKS_ENDPOINT.id,
-        )
-        reasons.check()
-        return self
-
-    @property
-    def networks(self) -> tuple[str, ...]:
-        """The networks allowed (0.0.0.0/0 with the opt-out)."""
-        return self._networks
 
 
 class EksAutoscaler(Model):
@@ -372,9 +335,9 @@ class EksAutoscaler(Model):
 class EksKubeconfigAuth(Model):
     """How the exec-based kubeconfig authenticates. Default: the ambient identity."""
 
-    profile: Annotated[str, _is(_PROFILE, "an AWS CLI profile name")] | None = None
+    profile: Annotated[str, like(_PROFILE, "an AWS CLI profile name")] | None = None
     """AWS CLI profile for `aws eks get-token` (AWS_PROFILE)."""
-    role_arn: Annotated[str, _is(_ROLE_ARN, "an IAM role ARN")] | None = None
+    role_arn: Annotated[str, like(_ROLE_ARN, "an IAM role ARN")] | None = None
     """IAM role `aws eks get-token` assumes (--role-arn)."""
 
 
@@ -408,8 +371,6 @@ DEFAULT_POOLS = (
     {"name": "compute", "role": "compute", "instanceType": "m5.2xlarge", "maxSize": 10},
 )
 """OSMO's documented defaults; GPU pools are per stack."""
-_OPTIONAL = BeforeValidator(optional_section)
-"""A nested object: absent or null means its defaults."""
 
 
 class EksClusterSpec(Model):
@@ -419,7 +380,7 @@ class EksClusterSpec(Model):
     """Create an EKS cluster."""
     name: Annotated[str, dns_label(NAME_MAX)]
     """EKS cluster name (DNS-1123 label, <= 63 characters)."""
-    region: Annotated[str, _is(_REGION, "an AWS region like us-west-2 (or set aws:region)")] = (
+    region: Annotated[str, like(_REGION, "an AWS region like us-west-2 (or set aws:region)")] = (
         Field(None, validate_default=True)
     )
     """AWS region. Default: aws:region."""
@@ -427,37 +388,40 @@ class EksClusterSpec(Model):
     """Kubernetes minor version, quoted."""
     availability_zones: tuple[str, ...] = Field(None, validate_default=True)
     """2 or 3 zones of the region. Default: <region>a/b/c."""
-    network: Annotated[EksNetworkSpec, _OPTIONAL] = Field(default_factory=EksNetworkSpec)
+    network: Annotated[EksNetworkSpec, Section] = Field(default_factory=EksNetworkSpec)
     """The VPC this stack creates, or one you bring."""
     service_cidr: Annotated[str, Check(_service_cidr)] = Field(
         "172.20.0.0/16", validate_default=True
     )
     """Service CIDR."""
-    endpoint: Annotated[EksEndpoint, _OPTIONAL] = Field(default_factory=EksEndpoint)
+    endpoint: Annotated[EksEndpoint, Section] = Field(default_factory=EksEndpoint)
     """The public API endpoint. Default: private only (pulumi up must run inside the VPC)."""
     admins: Annotated[tuple[str, ...], Check(_admins)] = ()
     """IAM role or user ARNs given cluster-admin access entries."""
+    # Absent (null) is PoolList's defaults, validated: checked against the cluster like listed
+    # pools.
     node_pools: Annotated[tuple[EksNodePoolSpec, ...], PoolList(DEFAULT_POOLS)] = Field(
-        default_factory=default_pools(EksNodePoolSpec, DEFAULT_POOLS)
+        None, validate_default=True
     )
     """Node groups. Default: an operator and a compute pool."""
     tags: Annotated[dict[str, str], cloud_tags("aws")] = Field(default_factory=dict[str, str])
     """Cost-allocation tags: AWS default tags and the nodes' instances and volumes."""
     imds_hop_limit: Annotated[int, whole(1, 2)] = 1
     """IMDSv2 hop limit on nodes."""
-    autoscaler: Annotated[EksAutoscaler, _OPTIONAL] = Field(
+    autoscaler: Annotated[EksAutoscaler, Section] = Field(
         default_factory=EksAutoscaler, alias="clusterAutoscaler"
     )
     """The Cluster Autoscaler."""
-    kubeconfig_auth: Annotated[EksKubeconfigAuth, _OPTIONAL] = Field(
+    kubeconfig_auth: Annotated[EksKubeconfigAuth, Section] = Field(
         default_factory=EksKubeconfigAuth
     )
     """How the exec-based kubeconfig authenticates. Default: the ambient identity."""
 
     @property
     def public_access_cidrs(self) -> tuple[str, ...]:
-        """Empty: private endpoint only (pulumi up must run inside the VPC)."""
-        return self.endpoint.networks
+        """The networks allowed (0.0.0.0/0 with the opt-out). Empty: private endpoint only
+        (pulumi up must run inside the VPC)."""
+        return self.endpoint.public_access_cidrs
 
     @property
     def cluster_autoscaler(self) -> bool:
@@ -476,14 +440,6 @@ class EksClusterSpec(Model):
     def auth_role_arn(self) -> str | None:
         """Role `aws eks get-token` assumes (--role-arn)."""
         return self.kubeconfig_auth.role_arn
-
-    @model_validator(mode="before")
-    @classmethod
-    def _default_pools(cls, data: Any) -> Any:
-        """Absent pools are the defaults, checked against the cluster like listed ones."""
-        if not isinstance(data, Mapping):
-            return data
-        return {"nodePools": None, **cast(Mapping[str, Any], data)}
 
     @field_validator("region", mode="before")
     @classmethod
@@ -509,6 +465,24 @@ class EksClusterSpec(Model):
         reasons.check()
         return zones
 
+    @field_validator("endpoint")
+    @classmethod
+    def _public(cls, endpoint: EksEndpoint, info: ValidationInfo) -> EksEndpoint:
+        reasons = Reasons()
+        networks = api_networks(
+            ctx(info),
+            reasons,
+            f"{ROOT}.endpoint",
+            key="publicAccessCidrs",
+            cidrs=endpoint.public_access_cidrs,
+            anywhere=endpoint.allow_public_from_anywhere,
+            anywhere_notice="the EKS API server accepts connections from any address "
+            "(CIS EKS 5.4.2, Checkov CKV_AWS_38)",
+            check_id=EKS_ENDPOINT.id,
+        )
+        reasons.check()
+        return endpoint.model_copy(update={"public_access_cidrs": networks})
+
     @field_validator("service_cidr")
     @classmethod
     def _outside_the_vpc(cls, value: str, info: ValidationInfo) -> str:
@@ -529,8 +503,8 @@ class EksClusterSpec(Model):
         vpc: EksNetworkSpec | None = data.get("network")
         for index, pool in enumerate(pools):
             where = f"{ROOT}.nodePools[{index}]"
-            several = [f"instanceTypes[{i}]" for i in range(len(pool.instance_types_))]
-            for key, instance in zip(several or ["instanceType"], pool.instance_types, strict=True):
+            for i, instance in enumerate(pool.instance_types):
+                key = f"instanceTypes[{i}]" if pool.instance_types_ else "instanceType"
                 family = instance_family(instance)
                 if family is not None and family.gpu and pool.role != "gpu":
                     ctx(info).notices.append(

@@ -5,16 +5,17 @@ import hashlib
 import ipaddress
 import math
 import re
-from collections.abc import Mapping
-from contextvars import ContextVar
+from collections.abc import Iterator, Mapping
 from typing import Annotated, Any, Literal, Self, cast, get_args
 
 from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    ValidationError,
     ValidationInfo,
     ValidatorFunctionWrapHandler,
+    WrapValidator,
     field_validator,
     model_validator,
 )
@@ -30,6 +31,7 @@ from components.config._model import (
     ctx,
     dns_label,
     fail,
+    like,
     one_of,
     optional_section,
     validate,
@@ -50,10 +52,10 @@ from components.config.operators import OperatorsSpec
 from components.policy import GKE_ENDPOINT, GKE_PRIVATE_NODES
 
 NO_DEFAULT_DEVICE_PLUGIN = "gke-no-default-nvidia-gpu-device-plugin"
-GPU_POOL_LABELS = {NO_DEFAULT_DEVICE_PLUGIN: "true"}
-"""Labels GKE gpu pools get besides every cloud pool's (the registry's `gpu_pool_labels`)."""
 """GKE gpu pools carry it set to "true" (cluster.py `node_labels`): GKE's own device plugin
 stays off for the GPU Operator's."""
+GPU_POOL_LABELS = {NO_DEFAULT_DEVICE_PLUGIN: "true"}
+"""Labels GKE gpu pools get besides every cloud pool's (the registry's `gpu_pool_labels`)."""
 
 NAME_MAX = 40
 """GKE cluster names: a lowercase letter first, at most 40 characters."""
@@ -61,9 +63,7 @@ POOL_NAME_MAX = 20
 """Pool names prefix the node service account and instance names."""
 
 ReleaseChannel = Literal["RAPID", "REGULAR", "STABLE"]
-RELEASE_CHANNELS: tuple[ReleaseChannel, ...] = get_args(ReleaseChannel)
 ImageType = Literal["COS_CONTAINERD", "UBUNTU_CONTAINERD"]
-IMAGE_TYPES: tuple[ImageType, ...] = get_args(ImageType)
 DiskType = Literal["pd-balanced", "pd-ssd", "pd-standard", "hyperdisk-balanced"]
 GpuDriver = Literal["google", "operator"]
 GPU_DRIVERS: tuple[GpuDriver, ...] = get_args(GpuDriver)
@@ -76,7 +76,6 @@ _REGION = re.compile(r"^[a-z]+-[a-z]+\d+$")
 _PROJECT_ID = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
 _MACHINE = re.compile(r"^([a-z][a-z0-9]*)-([a-z]+)-(\d+)(g?)(-lssd)?$")
 _ACCELERATOR = re.compile(r"^nvidia-[a-z0-9-]+$")
-_RANGE_NAME = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
 _RESOURCE = re.compile(
     r"^(projects/[a-z][a-z0-9-]+/(global|regions/[a-z0-9-]+)/[a-z]+/)?[a-z][-a-z0-9]{0,62}$"
 )
@@ -112,7 +111,7 @@ name ends in a random suffix kept in state, new for each deployment."""
 _KEY_RING_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,63}$")
 """Cloud KMS key ring ids (projects.locations.keyRings.create, keyRingId)."""
 _COMPUTE_NAME = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
-"""Compute Engine resource names (RFC 1035, at most 63 characters)."""
+"""Compute Engine resource names (RFC 1035, at most 63 characters), secondary range names too."""
 
 
 def service_account_id(cluster: str, suffix: str) -> str:
@@ -141,27 +140,25 @@ def compute_names(cluster: str) -> dict[str, str]:
     }
 
 
-def _derived_name_reasons(cluster: str) -> list[str]:
+def _derived_name_reasons(cluster: str) -> Iterator[str]:
     """Every name the stack derives from the cluster name, checked against its target's rules."""
-    reasons: list[str] = []
     for suffix in SERVICE_ACCOUNT_SUFFIXES:
         if not _SERVICE_ACCOUNT_ID.match(account := service_account_id(cluster, suffix)):
-            reasons.append(
+            yield (
                 f"gives the service account id {account!r}, which is not 6-30 lowercase letters, "
                 "digits and '-' starting with a letter"
             )
     if not _KEY_RING_NAME.match(ring := key_ring_name(cluster, "x" * KEY_RING_SUFFIX_LENGTH)):
-        reasons.append(
+        yield (
             f"gives the KMS key ring name {ring!r} (with its random suffix), which is not 1-63 "
             "letters, digits, '_' and '-'"
         )
     for what, name in compute_names(cluster).items():
         if not _COMPUTE_NAME.match(name):
-            reasons.append(
+            yield (
                 f"gives the {what} name {name!r}, which is not a Compute Engine name (a lowercase "
                 "letter first, lowercase letters, digits and '-', at most 63 characters)"
             )
-    return reasons
 
 
 def derived_name_problems(problems: Problems, path: str, cluster: str) -> None:
@@ -182,35 +179,29 @@ def _cluster_name(value: Any) -> str:
     return value
 
 
-def _like(regex: "re.Pattern[str]", what: str) -> Check:
-    """Any value: `'x' is not <what>` unless it is a string matching `regex`."""
-
-    def check(value: Any) -> str:
-        if isinstance(value, str) and regex.match(value):
-            return value
-        raise fail(f"{show(value)} is not {what}")
-
-    return Check(check, (("pattern", regex.pattern),))
-
-
 def _or_none(check: Check) -> Check:
     return Check(lambda value: None if value is None else check.check(value), check.schema)
 
 
-def _zones(value: Any, region: str, zone: str | None) -> tuple[str, ...]:
-    """1 to 4 zones of `region`, each once, with the cluster's `zone` (a zonal cluster)."""
+def _zones(
+    reasons: Reasons, at: tuple[str, ...], value: Any, region: str | None, zone: str | None
+) -> tuple[str, ...]:
+    """1 to 4 zones of `region`, each once, with the cluster's `zone` (a zonal cluster); the
+    problems are added to `reasons` at `at`. None (and anything while the region is unknown): no
+    zones."""
+    if region is None or value is None:
+        return ()
     items = cast(list[Any], value) if isinstance(value, list) else []
     if not 1 <= len(items) <= 4:
-        raise fail(f"must list 1 to 4 zones, got {show(value)}")
-    reasons = Reasons()
+        reasons.add(at, f"must list 1 to 4 zones, got {show(value)}")
+        return ()
     for index, item in enumerate(items):
         if not _in_region(item, region):
-            reasons.add(index, f"{show(item)} is not a zone of {region}")
+            reasons.add((*at, index), f"{show(item)} is not a zone of {region}")
     if len(set(map(str, items))) != len(items):
-        reasons.add("", "lists a zone twice")
+        reasons.add(at, "lists a zone twice")
     if zone is not None and zone not in items:
-        reasons.add("", f"must include the cluster's zone {zone}")
-    reasons.check()
+        reasons.add(at, f"must include the cluster's zone {zone}")
     return tuple(map(str, items))
 
 
@@ -218,14 +209,10 @@ def _in_region(zone: Any, region: str) -> bool:
     return isinstance(zone, str) and re.fullmatch(rf"{re.escape(region)}-[a-z]", zone) is not None
 
 
-_LOCATION: ContextVar[tuple[str, str | None] | None] = ContextVar("gke_location", default=None)
-"""The cluster's validated region and zone while its node pools validate (their `zones`)."""
-
-
 class Accelerator(Model):
     """Attached GPUs (n1 machines). Default: what the machine family carries."""
 
-    type: Annotated[str, _like(_ACCELERATOR, "a GPU type like nvidia-tesla-t4")]
+    type: Annotated[str, like(_ACCELERATOR, "a GPU type like nvidia-tesla-t4")]
     """GPU type, e.g. nvidia-tesla-t4."""
     count: Annotated[int, whole(1, 16)] = 1
     """GPUs per node."""
@@ -253,7 +240,7 @@ class GkeNodePoolSpec(Pool):
     """Pool name (DNS-1123 label, <= 20 characters)."""
     zones: tuple[str, ...] = ()
     """Zones of the region the pool's nodes are in (node_locations). Default: the cluster's."""
-    machine_type: Annotated[str, _like(_MACHINE, "a machine type like n1-standard-8")]
+    machine_type: Annotated[str, like(_MACHINE, "a machine type like n1-standard-8")]
     """Machine type; gpu pools need a GPU family (a2, a3, a4, g2) or n1 with an accelerator."""
     accelerator: Accelerator | None = Field(default=None, validate_default=True)
     """Attached GPUs (n1 machines). Default: what the machine family carries."""
@@ -280,12 +267,6 @@ class GkeNodePoolSpec(Pool):
             body = cast(Mapping[str, Any], data)
             return {**body, "diskSizeGb": 200 if body.get("role") == "gpu" else 100}
         return cast(object, data)
-
-    @field_validator("zones", mode="before")
-    @classmethod
-    def _in_the_region(cls, value: Any) -> tuple[str, ...]:
-        location = _LOCATION.get()
-        return _zones(value, *location) if location is not None and value is not None else ()
 
     @field_validator("accelerator", mode="wrap")
     @classmethod
@@ -361,6 +342,23 @@ class GkeNodePoolSpec(Pool):
         return self
 
 
+def _in_location(value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo) -> Any:
+    """One of the cluster's node pools (`info.data` is the cluster's), its zones checked against
+    the cluster's region and zone along with the pool's own problems (not while the region is
+    unknown)."""
+    reasons, region, zone = Reasons(), info.data.get("region"), info.data.get("zone")
+    body = cast(Mapping[str, Any], value) if isinstance(value, Mapping) else {}
+    if "zones" in body:
+        value = {**body, "zones": _zones(reasons, ("zones",), body["zones"], region, zone)}
+    try:
+        pool = handler(value)
+    except ValidationError as err:
+        reasons.absorb(err)
+        pool = None
+    reasons.check()
+    return pool
+
+
 _CIDRS = {"subnet_cidr": "subnetCidr", "pod_cidr": "podCidr", "service_cidr": "serviceCidr"}
 _RANGES = {**_CIDRS, "master_cidr": "masterCidr"}
 _SUBNETWORK = "a subnetwork name or self link"
@@ -379,13 +377,13 @@ class GkeNetworkSpec(Model):
     """Service secondary range."""
     master_cidr: Annotated[str | None, _or_none(private_cidr(28, 28))] = None
     """Control-plane /28 (VPC peering). Default: none (GKE's Private Service Connect)."""
-    network: Annotated[str | None, _or_none(_like(_RESOURCE, "a network name or self link"))] = None
+    network: Annotated[str | None, _or_none(like(_RESOURCE, "a network name or self link"))] = None
     """An existing VPC network (name or self link)."""
-    subnetwork: Annotated[str | None, _or_none(_like(_RESOURCE, _SUBNETWORK))] = None
+    subnetwork: Annotated[str | None, _or_none(like(_RESOURCE, _SUBNETWORK))] = None
     """Its subnetwork for the nodes."""
-    pod_range_name: Annotated[str, _like(_RANGE_NAME, "a secondary range name")] = "pods"
+    pod_range_name: Annotated[str, like(_COMPUTE_NAME, "a secondary range name")] = "pods"
     """Its pod secondary range."""
-    service_range_name: Annotated[str, _like(_RANGE_NAME, "a secondary range name")] = "services"
+    service_range_name: Annotated[str, like(_COMPUTE_NAME, "a secondary range name")] = "services"
     """Its service secondary range."""
 
     @property
@@ -466,11 +464,11 @@ class GkeClusterSpec(Model):
         str, Check(_cluster_name, (("maxLength", NAME_MAX), ("pattern", _NAME.pattern)))
     ]
     """GKE cluster name (lowercase, a letter first, <= 40 characters)."""
-    project: Annotated[
-        str, _like(_PROJECT_ID, "a Google Cloud project id (or set gcp:project)")
-    ] = Field(None, validate_default=True)
+    project: Annotated[str, like(_PROJECT_ID, "a Google Cloud project id (or set gcp:project)")] = (
+        Field(None, validate_default=True)
+    )
     """Google Cloud project id. Default: gcp:project."""
-    region: Annotated[str, _like(_REGION, "a region like us-central1 (or set gcp:region)")] = Field(
+    region: Annotated[str, like(_REGION, "a region like us-central1 (or set gcp:region)")] = Field(
         None, validate_default=True
     )
     """Region. Default: gcp:region."""
@@ -493,7 +491,8 @@ class GkeClusterSpec(Model):
     deletion_protection: Flag = True
     """GKE refuses to delete the cluster."""
     node_pools: Annotated[
-        tuple[GkeNodePoolSpec, ...], PoolList(DEFAULT_POOLS, "driver switch and install paths are")
+        tuple[Annotated[GkeNodePoolSpec, WrapValidator(_in_location)], ...],
+        PoolList(DEFAULT_POOLS, "driver switch and install paths are"),
     ] = Field(default_factory=default_pools(GkeNodePoolSpec, DEFAULT_POOLS))
     """Node pools. Default: an operator and a compute pool."""
     tags: Annotated[dict[str, str], cloud_tags("gcp")] = Field(default_factory=dict[str, str])
@@ -529,8 +528,7 @@ class GkeClusterSpec(Model):
     @field_validator("project", "region", mode="before")
     @classmethod
     def _provider_default(cls, value: Any, info: ValidationInfo) -> Any:
-        key = "project" if info.field_name == "project" else "region"
-        return ctx(info).provider(f"gcp:{key}") if value is None else value
+        return ctx(info).provider(f"gcp:{info.field_name}") if value is None else value
 
     @field_validator("zone", mode="before")
     @classmethod
@@ -543,8 +541,10 @@ class GkeClusterSpec(Model):
     @field_validator("node_zones", mode="before")
     @classmethod
     def _node_zones(cls, value: Any, info: ValidationInfo) -> tuple[str, ...]:
-        region = info.data.get("region")
-        return _zones(value, region, info.data.get("zone")) if region and value is not None else ()
+        reasons = Reasons()
+        zones = _zones(reasons, (), value, info.data.get("region"), info.data.get("zone"))
+        reasons.check()
+        return zones
 
     @field_validator("private_nodes")
     @classmethod
@@ -592,17 +592,11 @@ class GkeClusterSpec(Model):
         reasons.check()
         return endpoint.model_copy(update={"authorized_networks": networks})
 
-    @field_validator("node_pools", mode="wrap")
+    @field_validator("node_pools")
     @classmethod
-    def _pools(
-        cls, value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo
+    def _gpus_elsewhere(
+        cls, pools: tuple[GkeNodePoolSpec, ...], info: ValidationInfo
     ) -> tuple[GkeNodePoolSpec, ...]:
-        region = info.data.get("region")
-        token = _LOCATION.set((region, info.data.get("zone")) if region else None)
-        try:
-            pools = cast(tuple[GkeNodePoolSpec, ...], handler(value))
-        finally:
-            _LOCATION.reset(token)
         for index, pool in enumerate(pools):
             if pool.accelerator is not None and pool.role != "gpu":
                 ctx(info).notices.append(
