@@ -1,7 +1,7 @@
 """`osmo-backend:monitoring`: Prometheus/Grafana, alerts, logs and the Kubernetes web UI."""
 
 import re
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
@@ -28,7 +28,6 @@ from components.config._model import (
 from components.config._rules import chart_values
 
 LogsBackend = Literal["loki", "none", "cloud"]
-LOGS_BACKENDS: tuple[LogsBackend, ...] = get_args(LogsBackend)
 _DURATION = re.compile(r"^[0-9]+(ms|s|m|h|d|w|y)$")
 _QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$")
 _LABEL_VALUE = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
@@ -136,7 +135,7 @@ class MonitoringSpec(Model):
     """`cluster` label on every series and log line. Default: backendName."""
     namespace: DnsLabel = "monitoring"
     """Monitoring namespace."""
-    agents_namespace: DnsLabel = "monitoring-agents"
+    agents_namespace: DnsLabel = Field(default="monitoring-agents", validate_default=True)
     """Privileged namespace of the node agents (node exporter, log collector): they need host
     access (PSA privileged) and are kept apart."""
     prometheus: Annotated[PrometheusSpec, Section] = PrometheusSpec()
@@ -158,8 +157,7 @@ class MonitoringSpec(Model):
     @classmethod
     def _defaults(cls, data: Any, info: ValidationInfo) -> Any:
         name = ctx(info).backend_name
-        label = {"clusterLabel": name} if name is not None else {}
-        return given_or(data, info, {"agentsNamespace": "monitoring-agents", **label})
+        return given_or(data, info, {"clusterLabel": name} if name is not None else {})
 
     @field_validator("cluster_label")
     @classmethod

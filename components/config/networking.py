@@ -2,7 +2,7 @@
 
 import ipaddress
 from collections.abc import Mapping, Sequence
-from typing import Annotated, Any, Literal, cast, get_args
+from typing import Annotated, Any, Literal, Self, cast
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
@@ -105,7 +105,7 @@ class WorkflowPolicySpec(Model):
     isolate_workflows: Flag = True
     """Admit traffic into a workflow's pods only from pods of the same workflow and from OSMO's
     namespace (an OSMO group template per task group, and a namespace-wide default)."""
-    cluster_cidrs: Cidrs = Field(default=(), alias="clusterCIDRs")
+    cluster_cidrs: Cidrs = Field(default=(), alias="clusterCIDRs", validate_default=True)
     """The cluster's pod, service and node CIDRs: workflow pods must not reach them (the `except`
     of 0.0.0.0/0). Default: the network the stack creates."""
     allowed_cidrs: Cidrs = Field(default=(), alias="allowedCIDRs")
@@ -146,7 +146,7 @@ class WorkflowPolicySpec(Model):
     @classmethod
     def _defaults(cls, data: Any, info: ValidationInfo) -> Any:
         blocked = list(BLOCKED_BY_DEFAULT.get(ctx(info).cluster_kind, ()))
-        return given_or(data, info, {"clusterCIDRs": [], "blockedCIDRs": blocked})
+        return given_or(data, info, {"blockedCIDRs": blocked})
 
 
 TlsSource = Literal["secret", "issuer", "clusterIssuer"]
@@ -174,11 +174,8 @@ class IngressTlsSpec(Model):
     """A cert-manager ClusterIssuer (one certificate per ingress host)."""
 
     @model_validator(mode="after")
-    def _one(self) -> "IngressTlsSpec":
-        names = {"secretName": self.secret_name, "issuer": self.issuer}
-        given = [
-            key for key, name in {**names, "clusterIssuer": self.cluster_issuer}.items() if name
-        ]
+    def _one(self) -> Self:
+        given = [key for key, name in self.model_dump(by_alias=True).items() if name]
         if len(given) != 1:
             raise fail(
                 "set exactly one of secretName (a kubernetes.io/tls Secret in the ingress "
@@ -200,7 +197,6 @@ class IngressTlsSpec(Model):
 
 
 ServiceType = Literal["LoadBalancer", "NodePort", "ClusterIP"]
-SERVICE_TYPES: tuple[ServiceType, ...] = get_args(ServiceType)
 
 
 class IngressControllerSpec(Model):

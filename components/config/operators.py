@@ -2,7 +2,7 @@
 
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field
+from pydantic import Field
 
 from components import versions
 from components._validate import RELEASE_NAME_MAX, Problems
@@ -11,8 +11,8 @@ from components.config._model import (
     DnsLabel,
     Flag,
     Model,
+    Section,
     dns_label,
-    optional_section,
     section,
 )
 from components.config._rules import chart_values
@@ -20,7 +20,6 @@ from components.config._rules import chart_values
 ReleaseName = Annotated[str, dns_label(RELEASE_NAME_MAX)]
 _NAME = "Helm release name (DNS-1123 label, at most 53 characters)."
 _NAMESPACE = "Namespace of the release."
-Section = BeforeValidator(optional_section)
 
 
 def _values() -> Any:
@@ -91,7 +90,5 @@ class OperatorsSpec(Model):
         return self.backend_operator.wait
 
 
-def parse_operators(
-    problems: Problems, value: Any, context: Ctx | None = None
-) -> OperatorsSpec | None:
-    return section(problems, "operators", OperatorsSpec, value, context or Ctx())
+def parse_operators(problems: Problems, value: Any, context: Ctx) -> OperatorsSpec | None:
+    return section(problems, "operators", OperatorsSpec, value, context)

@@ -1,14 +1,13 @@
 """`osmo-backend:osmo`: the OSMO connection (service URL, namespaces, bootstrap token, control
 plane, image pull secret). The secrets it reads come from `Ctx.raw`; a reason about one is raised at
-the loc `osmo-backend:<key>` under the field that reads it, and `parse_osmo` prints it there."""
+the loc `osmo-backend:<key>` under the field that reads it, and is printed at that key."""
 
 import re
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal, Self, get_args
+from typing import Annotated, Any, Literal, Self
 from urllib.parse import urlparse
 
 from pydantic import (
-    BeforeValidator,
     Field,
     PrivateAttr,
     ValidationInfo,
@@ -37,6 +36,7 @@ from components.config._model import (
     Flag,
     Model,
     Reasons,
+    Section,
     Text,
     ctx,
     dns_label,
@@ -49,7 +49,6 @@ from components.config._model import (
 )
 
 TokenSource = Literal["generate", "config", "existing"]
-TOKEN_SOURCES: tuple[TokenSource, ...] = get_args(TokenSource)
 TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{43}$|^[A-Za-z0-9_-]{64}$")
 """OSMO's bootstrap token: 43 or 64 characters of URL-safe base64 without padding."""
 CREDENTIAL_NAME_MAX = 49
@@ -64,12 +63,6 @@ def pool_role(pool: str) -> str:
     """The OSMO role that lets users run workflows in `pool`: `osmo-<pool>`, the name OSMO's own
     `osmo config set ROLE osmo-<pool> --type pool` gives it (src/cli/config.py create_role)."""
     return f"osmo-{pool}"
-
-
-def _reject(at: str | tuple[str, ...], reason: str) -> None:
-    reasons = Reasons()
-    reasons.add(at, reason)
-    reasons.check()
 
 
 def _image_tag(value: Any) -> str:
@@ -175,11 +168,12 @@ class TokenSpec(Model):
         previous = context.raw.get(PREVIOUS_BACKEND_TOKEN_KEY)
         if self.source == "config":
             if token is None:
-                _reject(
+                reasons.add(
                     (BACKEND_TOKEN_KEY,),
                     "is required when osmo.token.source is 'config': "
                     "pulumi config set --secret backendToken ...",
                 )
+                reasons.check()
             self._value = _token_value(reasons, BACKEND_TOKEN_KEY, token, context.notices)
         elif token is not None:
             reasons.add(
@@ -277,7 +271,7 @@ class OsmoSpec(Model):
         versions.OSMO_IMAGE_TAG
     )
     """OSMO image tag of the backend listener and worker (pinned; the service's version)."""
-    namespaces: Annotated[NamespacesSpec, BeforeValidator(optional_section)] = NamespacesSpec()
+    namespaces: Annotated[NamespacesSpec, Section] = NamespacesSpec()
     """The backend's namespaces."""
     backend_tests: Flag = False
     """Enable the backend test runner (in namespaces.test)."""
@@ -354,19 +348,22 @@ class OsmoSpec(Model):
     @field_validator("image_pull_secret", mode="before")
     @classmethod
     def _pull_secret(cls, value: Any, info: ValidationInfo) -> Any:
-        key = ctx(info).raw.get(NGC_API_KEY)
+        key, reasons = ctx(info).raw.get(NGC_API_KEY), Reasons()
         if key is not None and not (isinstance(key, str) and key):
-            _reject((NGC_API_KEY,), f"must be a non-empty string, got {show(key)}")
+            reasons.add((NGC_API_KEY,), f"must be a non-empty string, got {show(key)}")
+        reasons.check()
         return "nvcr-secret" if value is None and key is not None else value
 
     @model_validator(mode="after")
     def _cross(self, info: ValidationInfo) -> Self:
+        reasons = Reasons()
         if self.control_plane is not None and self.token.source == "existing":
-            _reject(
+            reasons.add(
                 "token.source",
                 "'existing' cannot be copied to the control plane (its value is not known to the "
                 "stack); use 'generate' or 'config', or remove osmo.controlPlane",
             )
+        reasons.check()
         if self.image_pull_secret is not None:
             self._ngc_api_key = ctx(info).raw.get(NGC_API_KEY)
         return self

@@ -4,7 +4,7 @@ import dataclasses
 import re
 from collections.abc import Callable, Mapping
 from functools import cached_property
-from typing import Annotated, Any, Literal, Self, cast, get_args
+from typing import Annotated, Any, Literal, Self, cast
 from urllib.parse import urlparse
 
 from pydantic import Field, PrivateAttr, ValidationInfo, field_validator, model_validator
@@ -33,7 +33,6 @@ from components.config._model import (
 )
 
 AddressingStyle = Literal["virtual", "path", "auto"]
-ADDRESSING_STYLES: tuple[AddressingStyle, ...] = get_args(AddressingStyle)
 ACCESS_KEY_ID_KEY = f"{PROJECT}:storageAccessKeyId"
 SECRET_ACCESS_KEY_KEY = f"{PROJECT}:storageSecretAccessKey"
 _KEYS = (ACCESS_KEY_ID_KEY, SECRET_ACCESS_KEY_KEY)
@@ -316,9 +315,8 @@ class StorageSpec(Model):
 
 
 def parse_storage(
-    problems: Problems, value: Any, context: Ctx | None = None, cluster_kind: str | None = None
+    problems: Problems, value: Any, context: Ctx, cluster_kind: str
 ) -> StorageSpec | None:
     """`cluster_kind`: the kind the cluster section names, even when that section is invalid."""
-    context = context or Ctx()
-    context = dataclasses.replace(context, cluster_kind=cluster_kind or context.cluster_kind)
+    context = dataclasses.replace(context, cluster_kind=cluster_kind)
     return section(problems, "storage", StorageSpec, value, context)

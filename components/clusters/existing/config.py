@@ -21,9 +21,9 @@ from components.config._model import (
     DnsLabel,
     Model,
     Reasons,
+    Section,
     Text,
     fail,
-    optional_section,
     validate,
 )
 from components.config._rules import NODE_TYPE_LABEL
@@ -80,7 +80,7 @@ class NodeRole(Model):
     """Node names this stack labels into the role (GPU nodes also tainted)."""
 
 
-OneRole = Annotated[NodeRole, BeforeValidator(optional_section)]
+OneRole = Annotated[NodeRole, Section]
 
 
 class NodeRoles(Model):
@@ -125,11 +125,9 @@ class ExistingClusterSpec(Model):
     )
     """Kubeconfig file path, relative to the project directory. Default: the content in the
     secret osmo-backend:kubeconfig."""
-    roles: Annotated[NodeRoles, BeforeValidator(optional_section)] = Field(
-        NodeRoles(), alias="nodeRoles"
-    )
+    roles: Annotated[NodeRoles, Section] = Field(NodeRoles(), alias="nodeRoles")
     """How OSMO finds each role's nodes, and which nodes this stack labels into it."""
-    gpu_stack: Annotated[GpuStackSpec, BeforeValidator(optional_section)] = GpuStackSpec()
+    gpu_stack: Annotated[GpuStackSpec, Section] = GpuStackSpec()
     """Who installs the NVIDIA driver and container toolkit on GPU nodes."""
 
     @field_validator("kubeconfig", mode="before")
