@@ -327,16 +327,34 @@ def url(*schemes: str) -> Check:
     return Check(check, (("format", "uri"),))
 
 
-def like(regex: "re.Pattern[str]", what: str) -> Check:
-    """Any value: `'x' is not <what>` unless it is a string matching `regex` (a missing value
-    too: `None is not ...`, for keys whose default comes from elsewhere)."""
+def like(
+    test: "re.Pattern[str] | Callable[[str], object]",
+    what: str,
+    schema: tuple[tuple[str, Any], ...] = (),
+) -> Check:
+    """Any value: `'x' is not <what>` unless it is a string `test` (a regex, or a predicate)
+    accepts; a missing value too (`None is not ...`, for keys whose default comes from
+    elsewhere). A regex is the schema's pattern (unless case-insensitive)."""
+    ok = test.match if isinstance(test, re.Pattern) else test
 
     def check(value: Any) -> str:
-        if isinstance(value, str) and regex.match(value):
+        if isinstance(value, str) and ok(value):
             return value
         raise fail(f"{show(value)} is not {what}")
 
-    return Check(check, () if regex.flags & re.IGNORECASE else (("pattern", regex.pattern),))
+    if isinstance(test, re.Pattern) and not test.flags & re.IGNORECASE:
+        schema = (("pattern", test.pattern), *schema)
+    return Check(check, schema)
+
+
+def _generation(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise fail(f"must be a whole number >= 0, got {show(value)}")
+    return value
+
+
+Generation = Annotated[int, Check(_generation, (("minimum", 0),))]
+"""A rotation generation: a whole number from 0; bumping it rotates a credential."""
 
 
 def matching(regex: "re.Pattern[str]", what: str) -> Check:

@@ -311,7 +311,8 @@ def _reserved_domain(key: str) -> str | None:
     return None
 
 
-def _label_pair(key: Any, value: Any) -> str | None:
+def label_problem(key: Any, value: Any) -> str | None:
+    """What is wrong with a Kubernetes label `key: value`, or None."""
     if (reason := label_key_problem(str(key))) is not None:
         return reason
     if not isinstance(value, str):
@@ -336,7 +337,7 @@ def _labels(value: Any) -> dict[str, str]:
                 f"is in the {domain} domain, which Kubernetes or the cloud reserves for its own "
                 "node labels",
             )
-        elif (reason := _label_pair(key, label)) is not None:
+        elif (reason := label_problem(key, label)) is not None:
             reasons.add((key,), reason)
     reasons.check()
     return dict(cast(Mapping[str, str], value))
@@ -372,7 +373,7 @@ def _taints(value: Any) -> tuple[Taint, ...]:
                 f"{GPU_TAINT_KEY}={GPU_TAINT_VALUE}:{GPU_TAINT_EFFECT}, AKS spot pools their "
                 "spot taint); it cannot be replaced",
             )
-        elif (reason := _label_pair(key, text)) is not None:
+        elif (reason := label_problem(key, text)) is not None:
             reasons.add((index, "key"), reason)
         elif effect not in TAINT_EFFECTS:
             reasons.add(

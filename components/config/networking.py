@@ -21,6 +21,7 @@ from components.config._model import (
     ctx,
     fail,
     given_or,
+    like,
     one_of,
     section,
 )
@@ -152,13 +153,14 @@ class WorkflowPolicySpec(Model):
 TlsSource = Literal["secret", "issuer", "clusterIssuer"]
 
 
-def _object_name(value: Any) -> str:
-    if not isinstance(value, str) or dns1123_subdomain_problem(value) is not None:
-        raise fail(f"{show(value)} is not a Kubernetes object name")
-    return value
-
-
-ObjectName = Annotated[str, Check(_object_name, (("maxLength", 253),))]
+ObjectName = Annotated[
+    str,
+    like(
+        lambda v: dns1123_subdomain_problem(v) is None,
+        "a Kubernetes object name",
+        (("maxLength", 253),),
+    ),
+]
 
 
 class IngressTlsSpec(Model):

@@ -34,6 +34,7 @@ from components.config._model import (
     DnsLabel,
     DnsSubdomain,
     Flag,
+    Generation,
     Model,
     Reasons,
     Section,
@@ -91,12 +92,6 @@ def _credential(value: Any) -> str:
     return str(dns_label(CREDENTIAL_NAME_MAX, hint).check(value))
 
 
-def _generation(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise fail(f"must be a whole number >= 0, got {show(value)}")
-    return value
-
-
 def _token_value(reasons: Reasons, key: str, value: Any, notices: list[str]) -> str | None:
     """A secret that must be a bootstrap token (an offline placeholder passes unchecked)."""
     if not isinstance(value, str) or not value:
@@ -131,7 +126,7 @@ class TokenSpec(Model):
     Default: osmo-backend-token-<credentialName>, as in OSMO's docs."""
     secret_key: Annotated[str, matching(_SECRET_DATA_KEY, "a valid Secret data key")] = "token"
     """Data key of the token in the compute cluster's Secret."""
-    generation: Annotated[int, Check(_generation, (("minimum", 0),))] = 0
+    generation: Generation = 0
     """Rotation generation: bumping it issues a new generated token and restarts the backend
     listener and worker (a pod annotation carries the number, never the token)."""
     overlap: Flag = False

@@ -2,7 +2,7 @@
 
 import dataclasses
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from functools import cached_property
 from typing import Annotated, Any, Literal, Self, cast
 from urllib.parse import urlparse
@@ -22,10 +22,12 @@ from components.config._model import (
     Ctx,
     DnsSubdomain,
     Flag,
+    Generation,
     Model,
     Reasons,
     ctx,
     fail,
+    like,
     matching,
     one_of,
     section,
@@ -84,19 +86,12 @@ _BUCKET_RULES = {
 }
 
 
-def _is(ok: Callable[[str], object], what: str, pattern: "re.Pattern[str] | None" = None) -> Check:
-    """A string `ok` accepts: `'x' is not <what>` otherwise (whatever the value's type)."""
-
-    def check(value: Any) -> str:
-        if not isinstance(value, str) or not ok(value):
-            raise fail(f"{show(value)} is not {what}")
-        return value
-
-    return Check(check, (("pattern", pattern.pattern),) if pattern else ())
-
-
-_LABEL = _is(lambda v: dns1123_label_problem(v) is None, "a DNS-1123 label", DNS1123_LABEL)
-_HOST = _is(lambda v: dns1123_subdomain_problem(v) is None, "a host name")
+_LABEL = like(
+    lambda v: dns1123_label_problem(v) is None,
+    "a DNS-1123 label",
+    (("pattern", DNS1123_LABEL.pattern),),
+)
+_HOST = like(lambda v: dns1123_subdomain_problem(v) is None, "a host name")
 
 
 def _bucket_uri(value: Any) -> str:
@@ -128,12 +123,6 @@ def _bucket_uri(value: Any) -> str:
     return cast(str, value).rstrip("/")
 
 
-def _generation(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise fail(f"must be a whole number >= 0, got {show(value)}")
-    return value
-
-
 _ALSO_LOGS = "Use it for workflow_log and workflow_app too (OSMO's logs API needs them)."
 AlsoForLogs = Annotated[Flag, Field(alias="alsoForLogs", description=_ALSO_LOGS)]
 
@@ -146,7 +135,7 @@ class WorkflowDataSpec(Model):
     """s3://<bucket>[/prefix], gs://<bucket>[/prefix] or azure://<account>/<container>"""
     endpoint: Annotated[str, url("https", "http")] | None = None
     """S3-compatible service URL (`override_url`). Default: AWS S3 itself."""
-    region: Annotated[str, _is(_REGION.match, "a region name like us-east-1")] = "us-east-1"
+    region: Annotated[str, like(_REGION, "a region name like us-east-1")] = "us-east-1"
     """Region."""
     addressing_style: Annotated[AddressingStyle, one_of(AddressingStyle)] | None = None
     """Addressing style."""
@@ -191,7 +180,7 @@ class BucketSpec(Model):
     service_account: Annotated[str, _LABEL] = "osmo-workflow"
     """Workflow pods' ServiceAccount bound to the bucket's identity."""
     also_logs: AlsoForLogs = True
-    key_generation: Annotated[int, Check(_generation, (("minimum", 0),))] = 0
+    key_generation: Generation = 0
     """Bump to issue a new bucket-scoped key for OSMO and update its Secret (rotation)."""
     random_suffix: Flag = False
     """Append a random suffix, kept in state, to the globally unique name (S3 and GCS:
@@ -207,7 +196,7 @@ class BucketSpec(Model):
         if info.field_name == "container":
             if kind != "aks":
                 raise fail("only applies on aks (a blob container)")
-            return _is(_AZURE_CONTAINER.match, "a blob container name").check(value)
+            return like(_AZURE_CONTAINER, "a blob container name").check(value)
         rule, what = _BUCKET_RULES[kind]
         if not isinstance(value, str) or not rule.match(value) or ".." in value:
             raise fail(f"{show(value)} is not {what}")
@@ -234,7 +223,7 @@ class BucketSpec(Model):
 class ObjectStoreSpec(Model):
     """A lab object store (one MinIO server) on an existing cluster."""
 
-    bucket: Annotated[str, _is(_BUCKET.match, "an S3 bucket name", _BUCKET)]
+    bucket: Annotated[str, like(_BUCKET, "an S3 bucket name")]
     """The workflow data bucket it holds."""
     storage_size: Annotated[str, matching(_QUANTITY, "a size like 50Gi")] = "50Gi"
     """Its volume size."""

@@ -10,8 +10,6 @@ from pydantic import BeforeValidator, Field, ValidationInfo, WithJsonSchema, fie
 from components._validate import (
     Problems,
     dns1123_subdomain_problem,
-    label_key_problem,
-    label_value_problem,
     show,
 )
 from components.config._common import KUBECONFIG_SECRET_KEY, KubeconfigSource, kubeconfig_source
@@ -26,7 +24,7 @@ from components.config._model import (
     fail,
     validate,
 )
-from components.config._rules import NODE_TYPE_LABEL
+from components.config._rules import NODE_TYPE_LABEL, label_problem
 from components.config.cluster import ROLES, GpuStackSpec, Role
 
 
@@ -44,11 +42,7 @@ def _selector(value: Any) -> Any:
         raise fail("must select at least one label (an empty selector matches every node)")
     reasons = Reasons()
     for key, label in sorted(value.items() if isinstance(value, Mapping) else ()):
-        if reason := label_key_problem(str(key)) or (
-            label_value_problem(label)
-            if isinstance(label, str)
-            else f"label values are strings; got {show(label)} (quote it)"
-        ):
+        if reason := label_problem(key, label):
             reasons.add((key,), reason)
     reasons.check()
     return value
