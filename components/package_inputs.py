@@ -33,7 +33,7 @@ from pulumi.provider.experimental.util import camel_case
 from pydantic import BaseModel, TypeAdapter, WithJsonSchema
 
 from components.clusters.registry import KINDS
-from components.config import StackSpec
+from components.config import SECTIONS
 from components.config._model import field_docs
 
 ROOT = "OsmoBackendStackArgs"
@@ -352,17 +352,11 @@ def input_types() -> list[InputType]:
     """Every input type, dependencies first, the component's arguments last."""
     builder = Builder()
     root = InputType(ROOT, "One OSMO backend, configured as a stack file would configure it.")
-    namespace = vars(sys.modules[StackSpec.__module__])
-    for spec_field in dataclasses.fields(StackSpec):
-        section, model = spec_field.name, spec_field.type
-        if section == "cluster":  # a union of the kinds' models (a forward reference there)
+    for section, model in SECTIONS.items():
+        if section == "cluster":  # one model per kind
             _cluster(builder)
             name, doc, required = CLUSTER, builder.types[CLUSTER].doc.split("\n")[0], True
         else:
-            if isinstance(model, str):
-                model = eval(model, namespace)  # a forward reference
-            if not (isinstance(model, type) and issubclass(model, BaseModel)):
-                continue  # not a config section (notices)
             name = builder.build({"": model})
             doc = model_doc(model)
             required = any(f.required for f in model_fields(model))

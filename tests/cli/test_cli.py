@@ -377,3 +377,19 @@ def test_validate_does_not_load_the_pulumi_sdks() -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_validate_loads_only_the_stacks_own_cluster_kind() -> None:
+    """The registry imports a kind's config module when the kind is first used: an EKS stack
+    builds the EKS models and no other kind's (part of keeping `validate` fast)."""
+    probe = (
+        "import sys; from offline import cli; "
+        "rc = cli.main(['validate', '--stack', 'aws-usw2']); "
+        "print(sorted(m for m in sys.modules if m.startswith('components.clusters.') "
+        "and m.endswith('.config'))); sys.exit(rc)"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "['components.clusters.eks.config']"
