@@ -1,6 +1,6 @@
 """The cluster kinds, registered in one place.
 
-Each kind is a folder `components/clusters/<kind>/` with `config.py` (its spec type and `parse`),
+Each kind is a folder `components/clusters/<kind>/` with `config.py` (its config model),
 and `cluster.py` (`build`: its component); its config model is also its branch of the stack file's
 JSON Schema. Adding a kind is one folder plus its lines here. The component modules are
 imported only when used: a component imports its cloud SDK (`sdk`), which takes seconds, and
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args
 
 from components._validate import Problems, show
 from components.config._common import KUBECONFIG_SECRET_KEY
-from components.config._model import PROJECT, Ctx, section_body
+from components.config._model import PROJECT, Ctx, section_body, validate
 from components.config._rules import PoolRow
 from components.config.operators import OperatorsSpec
 
@@ -53,10 +53,6 @@ class ClusterComponent(Protocol):
     def kubeconfig(self) -> "pulumi.Output[str]": ...
 
 
-def _no_cidrs(_spec: Any) -> bool:
-    return False
-
-
 def _no_min(_pool: Any) -> int:
     return 0
 
@@ -89,15 +85,14 @@ class Kind:
         """Its validated config (`<kind>/config.py`)."""
         return getattr(self.config, self.spec_name)
 
-    @property
-    def parse(self) -> Callable[[Problems, Mapping[str, Any], Ctx], Any]:
+    def parse(self, problems: Problems, body: Mapping[str, Any], ctx: Ctx) -> Any:
         """`cluster` section -> spec, or None with the problems added."""
-        return self.config.parse
+        return validate(problems, f"{PROJECT}:cluster", self.spec, body, ctx)
 
-    @property
-    def knows_cidrs(self) -> Callable[[Any], bool]:
-        """The stack creates the network, so the networking section may check ranges against it."""
-        return getattr(self.config, "knows_cidrs", _no_cidrs)
+    def knows_cidrs(self, spec: Any) -> bool:
+        """The stack creates the network (a cloud kind's `network` unless you bring your own), so
+        the networking section may check ranges against it."""
+        return self.cloud and not spec.network.bring_your_own
 
     @property
     def check_operators(self) -> Callable[[Problems, Any, OperatorsSpec], None] | None:

@@ -427,6 +427,14 @@ class Pool(Model):
         return value
 
 
+def operator_minimum(value: int, info: ValidationInfo) -> int:
+    """A pool's minimum node count (a field validator after `role`): the operator pool keeps a
+    node, since the add-ons run there (`field_validator("min_size")(operator_minimum)`)."""
+    if info.data.get("role") == "operator" and value < 1:
+        raise fail("operator pools need at least 1 node: add-ons run there")
+    return value
+
+
 def pinned(
     reasons: Reasons,
     at: tuple[str | int, ...],

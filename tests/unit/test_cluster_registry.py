@@ -30,7 +30,7 @@ def test_every_kind_is_one_folder_with_config_model_and_component() -> None:
         assert entry.spec.model_config.get("frozen")
         assert entry.spec.model_config.get("extra") == "forbid"
         config = importlib.import_module(f"{entry.package}.config")
-        assert config.parse is entry.parse
+        assert getattr(config, entry.spec_name) is entry.spec
         # Its model is its branch of the stack file's JSON Schema, selected by `kind`.
         branch = cluster_schema["discriminator"]["mapping"][kind]
         assert branch == f"#/$defs/{entry.spec.__name__}"

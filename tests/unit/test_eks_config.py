@@ -418,3 +418,13 @@ def test_the_plans_pool_table_shows_every_type_and_taint() -> None:
         "on-demand",
         "nvidia.com/gpu=present:NoSchedule,team=ml:NoExecute",
     )
+
+
+def test_the_operator_pool_keeps_a_node() -> None:
+    # The add-ons run on the operator pool (the shared rule, as on GKE).
+    zero = {**OPERATOR, "minSize": 0}
+    assert problems(eks(nodePools=[zero])) == (
+        f"{C}.nodePools[0].minSize: operator pools need at least 1 node: add-ons run there",
+    )
+    compute = {"name": "compute", "role": "compute", "instanceType": "m5.large", "minSize": 0}
+    assert spec(eks(nodePools=[OPERATOR, compute])).node_pools[1].min_size == 0

@@ -21,7 +21,6 @@ from components._validate import Problems, show
 from components.config._model import (
     PROJECT,
     Check,
-    Ctx,
     Flag,
     Model,
     Reasons,
@@ -31,7 +30,6 @@ from components.config._model import (
     like,
     mapping,
     one_of,
-    validate,
     whole,
 )
 from components.config._rules import (
@@ -579,15 +577,6 @@ class AksClusterSpec(Model):
 
 
 # The registry's entry points (components.clusters.registry).
-
-
-def parse(problems: Problems, body: Mapping[str, Any], ctx: Ctx) -> AksClusterSpec | None:
-    return validate(problems, f"{PROJECT}:cluster", AksClusterSpec, body, ctx)
-
-
-def knows_cidrs(spec: AksClusterSpec) -> bool:
-    """The stack creates the network, so it knows its ranges (unless it brings its own)."""
-    return not spec.network.bring_your_own
 
 
 def pool_min_nodes(pool: AksNodePoolSpec) -> int:

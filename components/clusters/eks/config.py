@@ -15,11 +15,10 @@ from pydantic import (
 )
 
 from components import versions
-from components._validate import Problems, show
+from components._validate import show
 from components.config._model import (
     PROJECT,
     Check,
-    Ctx,
     Flag,
     Model,
     Reasons,
@@ -30,7 +29,6 @@ from components.config._model import (
     fail_required,
     like,
     one_of,
-    validate,
     whole,
 )
 from components.config._rules import (
@@ -43,6 +41,7 @@ from components.config._rules import (
     chart_values,
     cloud_tags,
     network,
+    operator_minimum,
     pinned,
     private_cidr,
 )
@@ -242,12 +241,7 @@ class EksNodePoolSpec(Pool):
             )
         return value
 
-    @field_validator("min_size")
-    @classmethod
-    def _operator_nodes(cls, value: int, info: ValidationInfo) -> int:
-        if info.data.get("role") == "operator" and value < 1:
-            raise fail("operator pools need at least 1 node: add-ons run there")
-        return value
+    _operator_nodes = field_validator("min_size")(operator_minimum)
 
     @field_validator("desired_size", mode="before")
     @classmethod
@@ -540,15 +534,6 @@ class EksClusterSpec(Model):
 
 
 # The registry's entry points (components.clusters.registry).
-
-
-def parse(problems: Problems, body: Mapping[str, Any], ctx: Ctx) -> EksClusterSpec | None:
-    return validate(problems, ROOT, EksClusterSpec, body, ctx)
-
-
-def knows_cidrs(spec: EksClusterSpec) -> bool:
-    """The stack creates the network, so it knows its ranges (unless it brings its own)."""
-    return not spec.network.bring_your_own
 
 
 def pool_min_nodes(pool: EksNodePoolSpec) -> int:

@@ -8,21 +8,17 @@ from typing import Annotated, Any, Literal, cast
 from pydantic import BeforeValidator, Field, ValidationInfo, WithJsonSchema, field_validator
 
 from components._validate import (
-    Problems,
     dns1123_subdomain_problem,
     show,
 )
 from components.config._common import KUBECONFIG_SECRET_KEY, KubeconfigSource, kubeconfig_source
 from components.config._model import (
-    PROJECT,
-    Ctx,
     DnsLabel,
     Model,
     Reasons,
     Section,
     Text,
     fail,
-    validate,
 )
 from components.config._rules import NODE_TYPE_LABEL, label_problem
 from components.config.cluster import ROLES, GpuStackSpec, Role
@@ -137,8 +133,3 @@ class ExistingClusterSpec(Model):
             NodeRoleSpec(r, given[r].selector or {NODE_TYPE_LABEL: r}, given[r].nodes)
             for r in ROLES
         )
-
-
-def parse(problems: Problems, body: Mapping[str, Any], ctx: Ctx) -> ExistingClusterSpec | None:
-    """`cluster` with `kind: existing`: a name, a kubeconfig, node roles and the GPU stack."""
-    return validate(problems, f"{PROJECT}:cluster", ExistingClusterSpec, body, ctx)

@@ -24,7 +24,6 @@ from components._validate import Problems, show
 from components.config._model import (
     PROJECT,
     Check,
-    Ctx,
     Flag,
     Model,
     Reasons,
@@ -34,7 +33,6 @@ from components.config._model import (
     like,
     one_of,
     optional_section,
-    validate,
     whole,
 )
 from components.config._rules import (
@@ -46,6 +44,7 @@ from components.config._rules import (
     api_networks,
     cloud_tags,
     default_pools,
+    operator_minimum,
     private_cidr,
 )
 from components.config.operators import OperatorsSpec
@@ -308,12 +307,7 @@ class GkeNodePoolSpec(Pool):
             reasons.check()
         return given
 
-    @field_validator("min_nodes")
-    @classmethod
-    def _operator_node(cls, value: int, info: ValidationInfo) -> int:
-        if info.data.get("role") == "operator" and value < 1:
-            raise fail("operator pools need at least 1 node: add-ons run there")
-        return value
+    _operator_nodes = field_validator("min_nodes")(operator_minimum)
 
     @field_validator("gpu_driver", mode="before")
     @classmethod
@@ -613,15 +607,6 @@ def initial_nodes_per_zone(pool: GkeNodePoolSpec, zones: int) -> int:
 
 
 # The registry's entry points (components.clusters.registry).
-
-
-def parse(problems: Problems, body: Mapping[str, Any], context: Ctx) -> GkeClusterSpec | None:
-    return validate(problems, f"{PROJECT}:cluster", GkeClusterSpec, body, context)
-
-
-def knows_cidrs(spec: GkeClusterSpec) -> bool:
-    """The stack creates the network, so it knows its ranges (unless it brings its own)."""
-    return not spec.network.bring_your_own
 
 
 def pool_min_nodes(pool: GkeNodePoolSpec) -> int:
