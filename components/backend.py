@@ -94,7 +94,7 @@ class OsmoBackend(pulumi.ComponentResource):
                 {
                     "spec": spec.monitoring,
                     "cluster": self.cluster,
-                    "operator_namespace": spec.osmo.operator_namespace,
+                    "operator_namespace": spec.osmo.namespaces.operator,
                     "ingress": spec.networking.ingress,
                 },
                 on_cluster,
@@ -104,7 +104,7 @@ class OsmoBackend(pulumi.ComponentResource):
         self.dashboard_url = monitoring.dashboard_url if monitoring else None
         bucket_spec, make_bucket = spec.storage.bucket, self.cluster.workflow_bucket
         self.workflow_bucket = (
-            make_bucket(bucket_spec, spec.osmo.workflow_namespace)
+            make_bucket(bucket_spec, spec.osmo.namespaces.workflows)
             if bucket_spec is not None and make_bucket is not None
             else None
         )
@@ -116,7 +116,7 @@ class OsmoBackend(pulumi.ComponentResource):
                 f"{name}-object-store",
                 {
                     "spec": store,
-                    "workflow_namespace": spec.osmo.workflow_namespace,
+                    "workflow_namespace": spec.osmo.namespaces.workflows,
                     "ingress": spec.networking.ingress,
                 },
                 on_cluster,

@@ -298,7 +298,7 @@ def service_values(
                     CHART_PLACEHOLDERS["backends"]: None,
                     backend: {
                         "description": f"OSMO backend {backend} (managed by osmo-backend)",
-                        "k8s_namespace": osmo.workflow_namespace,
+                        "k8s_namespace": osmo.namespaces.workflows,
                         "router_address": osmo.router_address,
                         "scheduler_settings": dict(SCHEDULER_SETTINGS),
                         **links,
@@ -390,13 +390,13 @@ class Connection(pulumi.ComponentResource):
 
         self.operator_namespace = namespace(
             f"{name}-operator-ns",
-            name=osmo.operator_namespace,
+            name=osmo.namespaces.operator,
             role="osmo-operator",
             opts=child,
         )
         self.workflow_namespace = namespace(
             f"{name}-workflows-ns",
-            name=osmo.workflow_namespace,
+            name=osmo.namespaces.workflows,
             role="osmo-workflows",
             opts=child,
         )
@@ -483,7 +483,7 @@ class Connection(pulumi.ComponentResource):
                     "name": ISOLATION_TEMPLATE,
                     "namespace": self.workflow_namespace.metadata.name,
                 },
-                spec=isolation_default_policy(osmo.operator_namespace),
+                spec=isolation_default_policy(osmo.namespaces.operator),
                 opts=child,
             )
 

@@ -181,7 +181,11 @@ def alert_rules(cluster: ClusterHandle, operator_namespace: str) -> dict[str, An
 
 def _storage_class(spec: MonitoringSpec, cluster: ClusterHandle) -> str | None:
     """The monitoring stack's own class, else the cluster's (`storage.storageClass`)."""
-    return spec.storage_class if spec.storage_class is not None else cluster.default_storage_class
+    return (
+        spec.prometheus.storage_class
+        if spec.prometheus.storage_class is not None
+        else cluster.default_storage_class
+    )
 
 
 def _ui_tls(
@@ -207,7 +211,7 @@ def prometheus_stack_values(
     operator_pool = _placement(cluster.node_roles.get("operator"))
     claim: dict[str, Any] = {
         "accessModes": ["ReadWriteOnce"],
-        "resources": {"requests": {"storage": spec.storage_size}},
+        "resources": {"requests": {"storage": spec.prometheus.storage_size}},
     }
     if (storage_class := _storage_class(spec, cluster)) is not None:
         claim["storageClassName"] = storage_class
@@ -257,7 +261,7 @@ def prometheus_stack_values(
             }
         },
     }
-    if spec.logs == "loki":
+    if spec.logs.backend == "loki":
         grafana["additionalDataSources"] = [
             {
                 "name": "Loki",
@@ -302,7 +306,7 @@ def prometheus_stack_values(
                         ],
                     }
                 ],
-                "retention": spec.retention,
+                "retention": spec.prometheus.retention,
                 "storageSpec": {"volumeClaimTemplate": {"spec": claim}},
                 "resources": {"requests": {"cpu": "500m", "memory": "2Gi"}},
             }
@@ -362,7 +366,7 @@ def ephemeral_storage_values(cluster: ClusterHandle) -> dict[str, Any]:
 
 
 def loki_values(spec: MonitoringSpec, cluster: ClusterHandle) -> dict[str, Any]:
-    persistence: dict[str, Any] = {"enabled": True, "size": spec.logs_storage_size}
+    persistence: dict[str, Any] = {"enabled": True, "size": spec.logs.storage_size}
     if (storage_class := _storage_class(spec, cluster)) is not None:
         persistence["storageClass"] = storage_class
     return {
@@ -383,7 +387,7 @@ def loki_values(spec: MonitoringSpec, cluster: ClusterHandle) -> dict[str, Any]:
                     }
                 ]
             },
-            "limits_config": {"retention_period": spec.logs_retention},
+            "limits_config": {"retention_period": spec.logs.retention},
             "compactor": {"retention_enabled": True, "delete_request_store": "filesystem"},
         },
         "singleBinary": {
@@ -521,7 +525,7 @@ def access_policies(spec: MonitoringSpec) -> dict[str, dict[str, Any]]:
             "from": ["prometheus", "grafana", "alertmanager"],
         },
     }
-    if spec.logs == "loki":
+    if spec.logs.backend == "loki":
         # Alloy pushes, Grafana queries, Loki's own ring and memberlist.
         policies["loki"] = {"podSelector": _pods("loki"), "from": ["alloy", "grafana", "loki"]}
     return {
@@ -626,7 +630,7 @@ class Monitoring(pulumi.ComponentResource):
                 parent=self, depends_on=[agents_ns, sidecar_role, *pool, self.crds]
             ),
         )
-        if spec.ephemeral_storage_metrics:
+        if spec.ephemeral_storage_metrics.enabled:
             self._ephemeral_role(name, ns.metadata.name, child)
             release(
                 "ephemeral-storage-metrics",
@@ -635,7 +639,7 @@ class Monitoring(pulumi.ComponentResource):
                 overrides="ephemeralStorageMetrics",
                 after_crds=True,
             )
-        if spec.logs == "loki":
+        if spec.logs.backend == "loki":
             release(
                 "loki",
                 versions.LOKI,

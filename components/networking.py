@@ -116,9 +116,9 @@ def egress_allowlist(
         need("registry.k8s.io", "kube-state-metrics image")
         need("docker.io", "Grafana image")
         need("raw.githubusercontent.com", "Grafana downloads OSMO's dashboards at start-up")
-        if monitoring.ephemeral_storage_metrics:
+        if monitoring.ephemeral_storage_metrics.enabled:
             need("ghcr.io", "k8s-ephemeral-storage-metrics image")
-        if monitoring.logs == "loki":
+        if monitoring.logs.backend == "loki":
             need("docker.io", "Loki and Grafana Alloy images")
         if monitoring.dashboard is not None:
             need("ghcr.io", "Headlamp image")

@@ -112,8 +112,8 @@ def backend_operator_values(
         "loginMethod": "token",
         "accountTokenSecret": osmo.token.secret_name,
         "accountTokenSecretKey": osmo.token.secret_key,
-        "agentNamespace": osmo.operator_namespace,
-        "backendNamespace": osmo.workflow_namespace,
+        "agentNamespace": osmo.namespaces.operator,
+        "backendNamespace": osmo.namespaces.workflows,
         "backendName": osmo.backend_name,
         # The chart's default ('osmo-staging,osmo-prod') is a leftover; the workflow namespace
         # is always counted.
@@ -213,7 +213,7 @@ class OperatorLayer(pulumi.ComponentResource):
                 depends_on=[*pool, *monitors],
                 critical_pods_quota=cluster.critical_pods_quota,
             )
-        elif operators.runtime_class_stub:
+        elif operators.gpu.runtime_class_stub:
             # Older OSMO pod templates set runtimeClassName: nvidia. The GPU Operator owns that
             # object when it runs; without it, a runc stub keeps those pods schedulable.
             self.runtime_class = k8s.node.v1.RuntimeClass(
@@ -228,7 +228,7 @@ class OperatorLayer(pulumi.ComponentResource):
             f"{name}-backend-operator",
             release_name=backend.release_name,
             chart=versions.BACKEND_OPERATOR,
-            namespace=osmo.operator_namespace,
+            namespace=osmo.namespaces.operator,
             values=backend_operator_values(
                 osmo,
                 cluster,
@@ -243,7 +243,7 @@ class OperatorLayer(pulumi.ComponentResource):
             # Its pods stay unready until the OSMO service accepts the token: an atomic release
             # would roll back in a loop.
             atomic=False,
-            skip_await=not operators.backend_operator_wait,
+            skip_await=not operators.backend_operator.wait,
             opts=pulumi.ResourceOptions(
                 parent=self,
                 depends_on=[

@@ -94,7 +94,11 @@ class EndpointInputs(TypedDict):
     )  # fmt: skip
 
     public_access_cidrs: NotRequired[list[str]]
-    """eks: Networks that reach the public API endpoint. Default: none (private)."""
+    (
+        "eks: Networks that reach the public API endpoint (0.0.0.0/0 with "
+        "allowPublicFromAnywhere). Default: none (private endpoint only: pulumi up must run inside "
+        "the VPC)."
+    )
     allow_public_from_anywhere: NotRequired[bool]
     (
         "eks: Explicit opt-out: allow 0.0.0.0/0 on the public endpoint.\n"
@@ -103,7 +107,7 @@ class EndpointInputs(TypedDict):
     private_endpoint: NotRequired[bool]
     """gke: The control plane's IP endpoint is private."""
     dns_endpoint: NotRequired[bool]
-    """gke: GKE's DNS-based control-plane endpoint (IAM-authenticated)."""
+    """gke: GKE's DNS-based control-plane endpoint, reached with IAM credentials from anywhere."""
     authorized_networks: NotRequired[list[str]]
     """gke: Networks that reach the IP endpoint."""
 

@@ -386,7 +386,7 @@ class _Run:
             )
         yield self._guard("token-secret", lambda: self._token_secret(core))
         yield self._guard("token-service-side", self._service_side_token)
-        namespace = self.spec.osmo.operator_namespace
+        namespace = self.spec.osmo.namespaces.operator
         for name, deployment in backend_deployments(self.spec).items():
             check = partial(deployment_check, name, api, namespace, deployment, token=self.token)
             yield self._guard(name, check)
@@ -400,7 +400,7 @@ class _Run:
 
     def _token_secret(self, core: k8s.CoreV1Api) -> Check:
         token = self.spec.osmo.token
-        namespace = self.spec.osmo.operator_namespace
+        namespace = self.spec.osmo.namespaces.operator
         where = f"Secret {token.secret_name} in {namespace}"
         value = _secret_value(core, namespace, token.secret_name, token.secret_key)
         if isinstance(value, Check):

@@ -144,11 +144,9 @@ class MonitoringSpec(Model):
     """Grafana's external URL or ingress."""
     alerts: Flag = True
     """Install OSMO alert rules."""
-    storage_metrics: Annotated[StorageMetricsSpec, Section] = Field(
-        default=StorageMetricsSpec(), alias="ephemeralStorageMetrics"
-    )
+    ephemeral_storage_metrics: Annotated[StorageMetricsSpec, Section] = StorageMetricsSpec()
     """Per-pod ephemeral storage metrics."""
-    logs_spec: Annotated[LogsSpec, Section] = Field(default=LogsSpec(), alias="logs")
+    logs: Annotated[LogsSpec, Section] = LogsSpec()
     """Pod logs: the backend, its retention and storage."""
     dashboard: Annotated[DashboardSpec | None, IfEnabled] = None
     """The Kubernetes web UI (Headlamp), when enabled."""
@@ -178,42 +176,14 @@ class MonitoringSpec(Model):
         return agents
 
     @property
-    def retention(self) -> str:
-        return self.prometheus.retention
-
-    @property
-    def storage_size(self) -> str:
-        return self.prometheus.storage_size
-
-    @property
-    def storage_class(self) -> str | None:
-        return self.prometheus.storage_class
-
-    @property
-    def ephemeral_storage_metrics(self) -> bool:
-        return self.storage_metrics.enabled
-
-    @property
-    def logs(self) -> LogsBackend:
-        return self.logs_spec.backend
-
-    @property
-    def logs_retention(self) -> str:
-        return self.logs_spec.retention
-
-    @property
-    def logs_storage_size(self) -> str:
-        return self.logs_spec.storage_size
-
-    @property
     def values(self) -> dict[str, Values]:
         """Chart overrides by release (prometheus, ephemeralStorageMetrics, loki, collector,
         dashboard)."""
         given = {
             "prometheus": self.prometheus.values,
-            "ephemeralStorageMetrics": self.storage_metrics.values,
-            "loki": self.logs_spec.loki_values,
-            "collector": self.logs_spec.collector_values,
+            "ephemeralStorageMetrics": self.ephemeral_storage_metrics.values,
+            "loki": self.logs.loki_values,
+            "collector": self.logs.collector_values,
             "dashboard": self.dashboard.values if self.dashboard is not None else {},
         }
         return {key: body for key, body in given.items() if body}

@@ -81,14 +81,6 @@ class OperatorsSpec(Model):
         """None when the cluster already runs a GPU stack (gpuOperator.enabled: false)."""
         return self.gpu if self.gpu.enabled else None
 
-    @property
-    def runtime_class_stub(self) -> bool:
-        return self.gpu.runtime_class_stub
-
-    @property
-    def backend_operator_wait(self) -> bool:
-        return self.backend_operator.wait
-
 
 def parse_operators(problems: Problems, value: Any, context: Ctx) -> OperatorsSpec | None:
     return section(problems, "operators", OperatorsSpec, value, context)

@@ -282,14 +282,6 @@ class OsmoSpec(Model):
     _ngc_api_key: str | None = PrivateAttr(None)
 
     @property
-    def operator_namespace(self) -> str:
-        return self.namespaces.operator
-
-    @property
-    def workflow_namespace(self) -> str:
-        return self.namespaces.workflows
-
-    @property
     def test_namespace(self) -> str | None:
         """Set only when backend tests are enabled."""
         return self.namespaces.test if self.backend_tests else None

@@ -126,6 +126,13 @@ def test_logs_none_skips_loki_and_alloy() -> None:
     assert "osmo-monitoring-alloy" not in names
 
 
+def test_ephemeral_storage_metrics_off_skips_its_exporter() -> None:
+    rec = run_main(config(monitoring={"ephemeralStorageMetrics": {"enabled": False}}))
+    names = {r.name for r in rec.by_type(RELEASE)}
+    assert "osmo-monitoring-ephemeral-storage-metrics" not in names
+    assert "osmo-monitoring-prometheus-stack" in names
+
+
 def test_only_the_node_agents_namespace_is_privileged() -> None:
     rec = run_main(config())
     labels = {

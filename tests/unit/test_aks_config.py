@@ -64,8 +64,8 @@ def test_defaults_are_private_entra_and_osmo_pools() -> None:
         "stable",
         "Standard",
     )
-    assert cluster.private_cluster is True
-    assert cluster.authorized_ip_ranges == ()
+    assert cluster.api_server.private is True
+    assert cluster.api_server.ranges == ()
     net = cluster.network
     assert (net.vnet_cidr, net.node_subnet_cidr, net.pod_cidr, net.service_cidr) == (
         "10.224.0.0/16",
@@ -78,7 +78,7 @@ def test_defaults_are_private_entra_and_osmo_pools() -> None:
         ("operator", "operator", "Standard_D4s_v3", 1, 3),
         ("compute", "compute", "Standard_D8s_v3", 0, 10),
     ]
-    assert cluster.kubelogin_mode == "azurecli"
+    assert cluster.kubeconfig_auth.login == "azurecli"
     assert cluster.deployer_principal_type == "User"
 
 
@@ -188,7 +188,7 @@ def test_api_server_access_must_be_chosen_and_opt_outs_are_logged() -> None:
     public["osmo-backend:policy"] = {"allow": ["OSMO-AKS-001"]}
     loaded = load_spec(encode(public), base_dir=REPO)
     assert isinstance(loaded.cluster, AksClusterSpec)
-    assert loaded.cluster.private_cluster is False
+    assert loaded.cluster.api_server.private is False
     assert [n for n in loaded.notices if n.startswith(C)] == [
         f"{C}.apiServer.allowPublicFromAnywhere is set: the AKS API server accepts connections "
         "from any address (CIS AKS 5.4.1, Checkov CKV_AZURE_6)"

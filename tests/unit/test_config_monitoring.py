@@ -23,10 +23,14 @@ def test_monitoring_is_on_by_default_with_loki_and_no_web_ui() -> None:
     assert m.enabled is True
     assert m.cluster_label == "lab-backend"
     assert (m.namespace, m.agents_namespace) == ("monitoring", "monitoring-agents")
-    assert (m.retention, m.storage_size, m.storage_class) == ("15d", "50Gi", None)
-    assert (m.logs, m.logs_retention, m.logs_storage_size) == ("loki", "7d", "20Gi")
+    assert (m.prometheus.retention, m.prometheus.storage_size, m.prometheus.storage_class) == (
+        "15d",
+        "50Gi",
+        None,
+    )
+    assert (m.logs.backend, m.logs.retention, m.logs.storage_size) == ("loki", "7d", "20Gi")
     assert m.alerts is True
-    assert m.ephemeral_storage_metrics is True
+    assert m.ephemeral_storage_metrics.enabled is True
     assert m.dashboard is None
     assert m.grafana.external_url is None
 

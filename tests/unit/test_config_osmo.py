@@ -35,7 +35,7 @@ def osmo(**fields: Any) -> dict[str, Any]:
 def test_defaults_follow_osmo_docs() -> None:
     s = spec(config())
     o = s.osmo
-    assert (o.operator_namespace, o.workflow_namespace, o.test_namespace) == (
+    assert (o.namespaces.operator, o.namespaces.workflows, o.test_namespace) == (
         "osmo-operator",
         "osmo-workflows",
         None,
@@ -61,7 +61,7 @@ def test_defaults_follow_osmo_docs() -> None:
         "gpu-operator",
     )
     assert ops.backend_operator.release_name == "osmo-operator"
-    assert ops.backend_operator_wait is False
+    assert ops.backend_operator.wait is False
 
 
 def test_backend_tests_add_the_test_namespace() -> None:
@@ -330,7 +330,7 @@ def test_valid_overrides_and_gpu_operator_off() -> None:
         )
     )
     assert s.operators.gpu_operator is None
-    assert s.operators.runtime_class_stub is False
+    assert s.operators.gpu.runtime_class_stub is False
     assert s.operators.backend_operator.values == {
         "services": {"backendWorker": {"extraRBACRules": []}}
     }

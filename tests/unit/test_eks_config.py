@@ -35,9 +35,9 @@ def test_defaults_are_private_three_zones_and_osmo_pools() -> None:
     assert cluster.availability_zones == ("us-west-2a", "us-west-2b", "us-west-2c")
     assert cluster.network.vpc_cidr == "10.0.0.0/16"
     assert cluster.network.nat_gateways == "single"
-    assert cluster.public_access_cidrs == ()
+    assert cluster.endpoint.public_access_cidrs == ()
     assert cluster.imds_hop_limit == 1
-    assert cluster.cluster_autoscaler is True
+    assert cluster.cluster_autoscaler.enabled is True
     assert [
         (p.name, p.role, p.instance_type, p.min_size, p.max_size) for p in cluster.node_pools
     ] == [
@@ -97,7 +97,7 @@ def test_public_from_anywhere_is_an_explicit_logged_opt_out() -> None:
     values["osmo-backend:policy"] = {"allow": ["OSMO-EKS-001"]}
     loaded = load_spec(encode(values), base_dir=REPO)
     assert isinstance(loaded.cluster, EksClusterSpec)
-    assert loaded.cluster.public_access_cidrs == ("0.0.0.0/0",)
+    assert loaded.cluster.endpoint.public_access_cidrs == ("0.0.0.0/0",)
     assert any("allowPublicFromAnywhere is set" in n for n in loaded.notices)
 
 

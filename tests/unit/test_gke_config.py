@@ -54,12 +54,16 @@ def test_defaults_are_regional_private_and_osmo_pools() -> None:
     assert cluster.zone_count == 3
     assert cluster.kubernetes_version == "1.33"
     assert cluster.release_channel == "REGULAR"
-    assert (cluster.private_nodes, cluster.private_endpoint, cluster.dns_endpoint) == (
+    assert (
+        cluster.private_nodes,
+        cluster.endpoint.private_endpoint,
+        cluster.endpoint.dns_endpoint,
+    ) == (
         True,
         True,
         True,
     )
-    assert cluster.authorized_networks == ()
+    assert cluster.endpoint.authorized_networks == ()
     assert cluster.deletion_protection is True
     net = cluster.network
     assert (net.subnet_cidr, net.pod_cidr, net.service_cidr, net.master_cidr) == (
@@ -290,7 +294,7 @@ def test_endpoint_opt_outs_are_logged() -> None:
     values["osmo-backend:policy"] = {"allow": ["OSMO-GKE-001", "OSMO-GKE-002"]}
     loaded = load_spec(encode(values), base_dir=REPO)
     assert isinstance(loaded.cluster, GkeClusterSpec)
-    assert loaded.cluster.authorized_networks == ("0.0.0.0/0",)
+    assert loaded.cluster.endpoint.authorized_networks == ("0.0.0.0/0",)
     assert tuple(n for n in loaded.notices if n.startswith(C)) == (
         f"{C}.privateNodes is false: nodes get public IP addresses (CIS GKE 5.6.5, Checkov "
         "CKV_GCP_64)",

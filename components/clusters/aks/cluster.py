@@ -288,8 +288,8 @@ class AksCluster(pulumi.ComponentResource):
             disable_local_accounts=True,
             enable_rbac=True,
             api_server_access_profile={
-                "enable_private_cluster": spec.private_cluster,
-                "authorized_ip_ranges": authorized_ranges(spec.authorized_ip_ranges, egress_ip),
+                "enable_private_cluster": spec.api_server.private,
+                "authorized_ip_ranges": authorized_ranges(spec.api_server.ranges, egress_ip),
             },
             network_profile={
                 "network_plugin": "azure",
@@ -377,7 +377,7 @@ class AksCluster(pulumi.ComponentResource):
         self.kubeconfig = pulumi.Output.secret(
             credentials.kubeconfigs.apply(
                 lambda kubeconfigs: kubelogin_kubeconfig(
-                    base64.b64decode(kubeconfigs[0].value).decode(), spec.kubelogin_mode
+                    base64.b64decode(kubeconfigs[0].value).decode(), spec.kubeconfig_auth.login
                 )
             )
         )

@@ -467,18 +467,6 @@ class AksClusterSpec(Model):
         """The one driver owner of every GPU pool (validated to agree); None without GPU pools."""
         return next((p.gpu_driver for p in self.node_pools if p.gpu_driver), None)
 
-    @property
-    def private_cluster(self) -> bool:
-        return self.api_server.private
-
-    @property
-    def authorized_ip_ranges(self) -> tuple[str, ...]:
-        return self.api_server.ranges
-
-    @property
-    def kubelogin_mode(self) -> KubeloginMode:
-        return self.kubeconfig_auth.login
-
     @model_validator(mode="before")
     @classmethod
     def _nulls(cls, data: Any) -> Any:

@@ -345,8 +345,8 @@ class EksCluster(pulumi.ComponentResource):
             vpc_config={
                 "subnet_ids": private_subnets,
                 "endpoint_private_access": True,
-                "endpoint_public_access": bool(spec.public_access_cidrs),
-                "public_access_cidrs": list(spec.public_access_cidrs) or None,
+                "endpoint_public_access": bool(spec.endpoint.public_access_cidrs),
+                "public_access_cidrs": list(spec.endpoint.public_access_cidrs) or None,
             },
             kubernetes_network_config={"service_ipv4_cidr": spec.service_cidr},
             encryption_config={"resources": ["secrets"], "provider": {"key_arn": key.arn}},
@@ -415,8 +415,8 @@ class EksCluster(pulumi.ComponentResource):
                     spec.region,
                     str(parts[0]),
                     str(parts[1]),
-                    profile=spec.auth_profile,
-                    role_arn=spec.auth_role_arn,
+                    profile=spec.kubeconfig_auth.profile,
+                    role_arn=spec.kubeconfig_auth.role_arn,
                 )
             )
         )
@@ -444,7 +444,7 @@ class EksCluster(pulumi.ComponentResource):
             reclaim_policy="Delete",
             opts=pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(depends_on=[ebs])),
         )
-        if spec.cluster_autoscaler:
+        if spec.cluster_autoscaler.enabled:
             self._autoscaler(in_cluster, operator_group)
 
         pools = tuple(pool_description(p) for p in spec.node_pools)
@@ -464,7 +464,7 @@ class EksCluster(pulumi.ComponentResource):
             deleted_with=cluster,
             default_storage_class=args.get("default_storage_class") or GP3_CLASS,
             cluster_cidrs=(*cidrs, spec.service_cidr),
-            egress=cloud_egress(spec.region, spec.cluster_autoscaler),
+            egress=cloud_egress(spec.region, spec.cluster_autoscaler.enabled),
             bind_workload_identity=self.bind_workload_identity,
             workflow_bucket=self.workflow_bucket,
             # Volume owners are deleted while nodes and the EBS CSI driver still run.
@@ -495,8 +495,8 @@ class EksCluster(pulumi.ComponentResource):
         """The IAM principal the stack's kubeconfig authenticates as: `kubeconfigAuth.roleArn`
         when set, otherwise the caller of the AWS provider (an assumed-role session resolved to
         its role, path included, as access entries need it)."""
-        if self._spec.auth_role_arn is not None:
-            return self._spec.auth_role_arn
+        if self._spec.kubeconfig_auth.role_arn is not None:
+            return self._spec.kubeconfig_auth.role_arn
         invoke = pulumi.InvokeOptions(parent=self)
         caller = aws.get_caller_identity(opts=invoke).arn
         if principal_arn(caller) == caller:
@@ -690,7 +690,7 @@ class EksCluster(pulumi.ComponentResource):
                 parent=self, depends_on=list(before), ignore_changes=["scalingConfig.desiredSize"]
             ),
         )
-        if pool.min_size == 0 and spec.cluster_autoscaler:
+        if pool.min_size == 0 and spec.cluster_autoscaler.enabled:
             asg = group.resources.apply(
                 lambda r: r[0].autoscaling_groups[0].name if r and r[0].autoscaling_groups else ""
             )

@@ -312,7 +312,8 @@ class EksEndpoint(Model):
     """The public API endpoint."""
 
     public_access_cidrs: CidrList = ()
-    """Networks that reach the public API endpoint. Default: none (private)."""
+    """Networks that reach the public API endpoint (0.0.0.0/0 with allowPublicFromAnywhere).
+    Default: none (private endpoint only: pulumi up must run inside the VPC)."""
     allow_public_from_anywhere: Flag = False
     """Explicit opt-out: allow 0.0.0.0/0 on the public endpoint."""
 
@@ -402,9 +403,7 @@ class EksClusterSpec(Model):
     """Cost-allocation tags: AWS default tags and the nodes' instances and volumes."""
     imds_hop_limit: Annotated[int, whole(1, 2)] = 1
     """IMDSv2 hop limit on nodes."""
-    autoscaler: Annotated[EksAutoscaler, Section] = Field(
-        default_factory=EksAutoscaler, alias="clusterAutoscaler"
-    )
+    cluster_autoscaler: Annotated[EksAutoscaler, Section] = Field(default_factory=EksAutoscaler)
     """The Cluster Autoscaler."""
     kubeconfig_auth: Annotated[EksKubeconfigAuth, Section] = Field(
         default_factory=EksKubeconfigAuth
@@ -412,28 +411,8 @@ class EksClusterSpec(Model):
     """How the exec-based kubeconfig authenticates. Default: the ambient identity."""
 
     @property
-    def public_access_cidrs(self) -> tuple[str, ...]:
-        """The networks allowed (0.0.0.0/0 with the opt-out). Empty: private endpoint only
-        (pulumi up must run inside the VPC)."""
-        return self.endpoint.public_access_cidrs
-
-    @property
-    def cluster_autoscaler(self) -> bool:
-        return self.autoscaler.enabled
-
-    @property
     def autoscaler_values(self) -> dict[str, Any] | None:
-        return self.autoscaler.values or None
-
-    @property
-    def auth_profile(self) -> str | None:
-        """AWS CLI profile the exec kubeconfig uses (AWS_PROFILE)."""
-        return self.kubeconfig_auth.profile
-
-    @property
-    def auth_role_arn(self) -> str | None:
-        """Role `aws eks get-token` assumes (--role-arn)."""
-        return self.kubeconfig_auth.role_arn
+        return self.cluster_autoscaler.values or None
 
     @field_validator("region", mode="before")
     @classmethod

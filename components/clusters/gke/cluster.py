@@ -341,7 +341,7 @@ class GkeCluster(pulumi.ComponentResource):
 
         networks: list[gcp.container.ClusterMasterAuthorizedNetworksConfigCidrBlockArgsDict] = [
             {"cidr_block": cidr, "display_name": f"allowed-{index}"}
-            for index, cidr in enumerate(spec.authorized_networks)
+            for index, cidr in enumerate(spec.endpoint.authorized_networks)
         ]
         self.cluster = gcp.container.Cluster(
             f"{name}-gke",
@@ -374,7 +374,7 @@ class GkeCluster(pulumi.ComponentResource):
             datapath_provider="ADVANCED_DATAPATH",
             private_cluster_config={
                 "enable_private_nodes": spec.private_nodes,
-                "enable_private_endpoint": spec.private_endpoint,
+                "enable_private_endpoint": spec.endpoint.private_endpoint,
                 "master_ipv4_cidr_block": spec.network.master_cidr,
             },
             master_authorized_networks_config={
@@ -382,7 +382,7 @@ class GkeCluster(pulumi.ComponentResource):
                 "gcp_public_cidrs_access_enabled": False,
             },
             control_plane_endpoints_config={
-                "dns_endpoint_config": {"allow_external_traffic": spec.dns_endpoint}
+                "dns_endpoint_config": {"allow_external_traffic": spec.endpoint.dns_endpoint}
             },
             database_encryption={"state": "ENCRYPTED", "key_name": key.id},
             workload_identity_config={"workload_pool": f"{spec.project}.svc.id.goog"},
@@ -656,7 +656,7 @@ class GkeCluster(pulumi.ComponentResource):
 
     def _kubeconfig(self) -> pulumi.Output[str]:
         spec, cluster = self._spec, self.cluster
-        if spec.dns_endpoint:
+        if spec.endpoint.dns_endpoint:
             server = cluster.control_plane_endpoints_config.apply(
                 lambda c: (
                     f"https://{c.dns_endpoint_config.endpoint}"
@@ -667,7 +667,7 @@ class GkeCluster(pulumi.ComponentResource):
             return server.apply(lambda s: exec_kubeconfig(spec.name, s, None))
         address = (
             cluster.private_cluster_config.apply(lambda c: c.private_endpoint if c else "")
-            if spec.private_endpoint
+            if spec.endpoint.private_endpoint
             else cluster.endpoint
         )
         ca = cluster.master_auth.apply(lambda auth: auth.cluster_ca_certificate)

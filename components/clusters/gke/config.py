@@ -432,7 +432,7 @@ class GkeEndpointSpec(Model):
     private_endpoint: Flag = True
     """The control plane's IP endpoint is private."""
     dns_endpoint: Flag = True
-    """GKE's DNS-based control-plane endpoint (IAM-authenticated)."""
+    """GKE's DNS-based control-plane endpoint, reached with IAM credentials from anywhere."""
     authorized_networks: CidrList = ()
     """Networks that reach the IP endpoint."""
     allow_public_from_anywhere: Flag = False
@@ -500,19 +500,6 @@ class GkeClusterSpec(Model):
     @property
     def zone_count(self) -> int:
         return len(self.node_zones) or (1 if self.zone else 3)
-
-    @property
-    def private_endpoint(self) -> bool:
-        return self.endpoint.private_endpoint
-
-    @property
-    def dns_endpoint(self) -> bool:
-        """GKE's DNS-based control-plane endpoint, reached with IAM credentials from anywhere."""
-        return self.endpoint.dns_endpoint
-
-    @property
-    def authorized_networks(self) -> tuple[str, ...]:
-        return self.endpoint.authorized_networks
 
     @property
     def gpu_driver(self) -> GpuDriver | None:
